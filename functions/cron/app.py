@@ -1,0 +1,9 @@
+"""CronFunction: EventBridge schedules run Lamina's scheduled tasks."""
+
+from typing import Any
+
+from lamina.cron.service import run_scheduled_task
+
+
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return run_scheduled_task(event)

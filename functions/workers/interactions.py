@@ -1,0 +1,9 @@
+"""InteractionsWorkerFunction: consumes the `interactions` queue.
+
+The interactions domain registers its envelope handlers here when it lands; until then every message fails with
+"no handler", is redriven to the DLQ after its retries and can be replayed with `lamina dlq replay interactions`.
+"""
+
+from lamina.queues.worker import queue_worker
+
+handler = queue_worker("interactions", {})

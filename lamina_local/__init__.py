@@ -1,0 +1,1 @@
+"""Lamina's local runtime and CLI (`lamina up`): never shipped to Lambda."""

@@ -1,0 +1,3 @@
+"""Lamina's shared library: the Lambda layer "core"."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""The API backend (ApiFunction): a FastAPI app served through Mangum."""

@@ -1,0 +1,1 @@
+"""Scheduled tasks run by CronFunction on EventBridge schedules."""

@@ -1,0 +1,1 @@
+"""The Services API (ServicesFunction): playground completion and chat through litellm."""

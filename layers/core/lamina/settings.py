@@ -1,0 +1,96 @@
+"""The one typed settings object. Every environment variable Lamina reads is named here."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from functools import lru_cache
+from typing import Self
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# A default that is only acceptable on a developer's machine.
+LOCAL_ONLY_SECRET = "lamina-local-only-secret-change-me"
+
+
+class Environment(StrEnum):
+    LOCAL = "local"
+    TEST = "test"
+    DEV = "dev"
+    STAGING = "staging"
+    PROD = "prod"
+
+
+# The queues of the architecture, one per worker. The template names its SQS queues after these.
+QUEUE_NAMES = ("evaluations", "tracing", "webhooks", "events", "records", "interactions", "triggers")
+
+
+class Settings(BaseSettings):
+    """Configuration from the environment; explicit keyword arguments override it."""
+
+    model_config = SettingsConfigDict(env_prefix="", case_sensitive=False, extra="ignore")
+
+    environment: Environment = Field(default=Environment.LOCAL, validation_alias="LAMINA_ENV")
+    database_url: str = Field(default="", validation_alias="DATABASE_URL")
+    redis_url: str = Field(default="", validation_alias="REDIS_URL")
+    aws_endpoint_url: str | None = Field(default=None, validation_alias="AWS_ENDPOINT_URL")
+    aws_region: str = Field(default="us-east-1", validation_alias="AWS_REGION")
+    bucket_name: str = Field(default="lamina-local", validation_alias="LAMINA_BUCKET")
+    # Queue URLs, one env var per queue (EVENTS_QUEUE_URL, TRACING_QUEUE_URL, ...).
+    evaluations_queue_url: str = Field(default="", validation_alias="EVALUATIONS_QUEUE_URL")
+    tracing_queue_url: str = Field(default="", validation_alias="TRACING_QUEUE_URL")
+    webhooks_queue_url: str = Field(default="", validation_alias="WEBHOOKS_QUEUE_URL")
+    events_queue_url: str = Field(default="", validation_alias="EVENTS_QUEUE_URL")
+    records_queue_url: str = Field(default="", validation_alias="RECORDS_QUEUE_URL")
+    interactions_queue_url: str = Field(default="", validation_alias="INTERACTIONS_QUEUE_URL")
+    triggers_queue_url: str = Field(default="", validation_alias="TRIGGERS_QUEUE_URL")
+    cognito_user_pool_id: str = Field(default="", validation_alias="COGNITO_USER_POOL_ID")
+    cognito_client_id: str = Field(default="", validation_alias="COGNITO_CLIENT_ID")
+    # Base URL of the Cognito IdP that issues tokens; empty means the real AWS one for aws_region.
+    cognito_issuer_base: str = Field(default="", validation_alias="COGNITO_ISSUER_BASE")
+    # Signs the short-lived internal service tokens (function-to-function, runner call-backs).
+    secret_key: str = Field(default=LOCAL_ONLY_SECRET, validation_alias="LAMINA_SECRET_KEY")
+    runner_url: str = Field(default="http://127.0.0.1:8765", validation_alias="LAMINA_RUNNER_URL")
+    log_level: str = Field(default="INFO", validation_alias="LAMINA_LOG_LEVEL")
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_defaults(self) -> Self:
+        if self.environment in (Environment.LOCAL, Environment.TEST):
+            return self
+        problems = []
+        if self.secret_key == LOCAL_ONLY_SECRET or len(self.secret_key) < 32:
+            problems.append("LAMINA_SECRET_KEY must be set to a random value of 32+ characters")
+        if not self.database_url:
+            problems.append("DATABASE_URL must be set")
+        if not self.redis_url:
+            problems.append("REDIS_URL must be set")
+        if problems:
+            raise ValueError(f"unsafe configuration for {self.environment.value}: " + "; ".join(problems))
+        return self
+
+    @property
+    def is_local(self) -> bool:
+        return self.environment in (Environment.LOCAL, Environment.TEST)
+
+    def queue_url(self, queue: str) -> str:
+        """The URL of one of QUEUE_NAMES; empty when the queue is not configured."""
+        if queue not in QUEUE_NAMES:
+            raise KeyError(f"unknown queue {queue!r}")
+        url: str = getattr(self, f"{queue}_queue_url")
+        return url
+
+    @property
+    def cognito_issuer(self) -> str:
+        base = self.cognito_issuer_base or f"https://cognito-idp.{self.aws_region}.amazonaws.com"
+        return f"{base.rstrip('/')}/{self.cognito_user_pool_id}"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once per process (a Lambda container)."""
+    return Settings()
+
+
+def reset_settings() -> None:
+    """Forget the cached settings and every client built from them (tests and the local runtime)."""
+    get_settings.cache_clear()

@@ -1,0 +1,1 @@
+"""Organizations → workspaces → projects, users, memberships with roles, API keys."""
