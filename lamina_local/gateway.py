@@ -45,6 +45,7 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_PORT = 3000
 MAX_REQUEST_BODY_BYTES = 10 * 1024 * 1024  # HTTP API payload quota
+MAX_DRAINED_BODY_BYTES = 8 * MAX_REQUEST_BODY_BYTES  # beyond this a too-large upload is cut off
 MAX_INTEGRATION_TIMEOUT_MS = 30_000
 DEFAULT_ROUTE_KEY = "$default"
 # Content types API Gateway passes as text; everything else (and any content-encoding) goes base64.
@@ -377,9 +378,6 @@ class LocalHttpApi:
                 cookies.extend(part.strip() for part in value.split(";") if part.strip())
                 continue
             headers[name] = f"{headers[name]},{value}" if name in headers else value
-        declared = headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > MAX_REQUEST_BODY_BYTES:
-            raise RequestTooLarge
         chunks: list[bytes] = []
         size = 0
         while True:
@@ -388,11 +386,15 @@ class LocalHttpApi:
                 break
             chunk = message.get("body", b"")
             size += len(chunk)
-            if size > MAX_REQUEST_BODY_BYTES:
-                raise RequestTooLarge
-            chunks.append(chunk)
+            # Past the quota the body is drained, not kept, so the client can still read the 413.
+            if size <= MAX_REQUEST_BODY_BYTES:
+                chunks.append(chunk)
+            elif size > MAX_DRAINED_BODY_BYTES:
+                break
             if not message.get("more_body", False):
                 break
+        if size > MAX_REQUEST_BODY_BYTES:
+            raise RequestTooLarge
         raw_query = scope.get("query_string", b"").decode("latin-1")
         query: dict[str, str] = {}
         for name, value in parse_qsl(raw_query, keep_blank_values=True):

@@ -37,9 +37,12 @@ import traceback
 from typing import Any
 
 MAX_MESSAGE_BYTES = 1024 * 1024
-# awslambdaric's C client reads AWS_LAMBDA_RUNTIME_API when its module is imported; each child re-initialises
-# it with its real address, so any syntactically valid placeholder will do in the zygote.
-RUNTIME_API_PLACEHOLDER = "127.0.0.1:9"
+# awslambdaric's C client (`runtime_client`) fixes its endpoint address, read from AWS_LAMBDA_RUNTIME_API, the
+# first time it is initialised, once per process. It must therefore never be loaded in the zygote: preloading
+# runs with it blocked, then every awslambdaric module is dropped so each child imports them (a few ms) with
+# its own address and its own AWS_LAMBDA_LOG_FORMAT/LEVEL, which bootstrap reads at import. Their stdlib
+# dependencies (logging, json, http.client, concurrent.futures...) stay preloaded.
+PER_WORKER_MODULE_PREFIXES = ("awslambdaric", "runtime_client")
 PR_SET_PDEATHSIG = 1
 EXIT_CODE_CHILD_BOOT_FAILURE = 70
 
@@ -58,12 +61,17 @@ def _send(sock: socket.socket, message: dict[str, Any]) -> None:
 def _preload(modules: list[str]) -> tuple[list[str], dict[str, str]]:
     loaded: list[str] = []
     failed: dict[str, str] = {}
-    for name in modules:
-        try:
-            importlib.import_module(name)
-            loaded.append(name)
-        except BaseException as exc:  # a broken optional module must not stop the zygote
-            failed[name] = f"{type(exc).__name__}: {exc}"
+    sys.modules["runtime_client"] = None  # type: ignore[assignment]  # makes `import runtime_client` fail
+    try:
+        for name in modules:
+            try:
+                importlib.import_module(name)
+                loaded.append(name)
+            except BaseException as exc:  # a broken optional module must not stop the zygote
+                failed[name] = f"{type(exc).__name__}: {exc}"
+    finally:
+        for name in [m for m in sys.modules if m.split(".")[0] in PER_WORKER_MODULE_PREFIXES]:
+            del sys.modules[name]
     return loaded, failed
 
 
@@ -79,15 +87,6 @@ def _run_child(request: dict[str, Any], base_sys_path: list[str]) -> int:
     handler = request["handler"]
     sys.argv = ["awslambdaric", handler]
 
-    bootstrap_was_preloaded = "awslambdaric.bootstrap" in sys.modules
-    from awslambdaric import bootstrap, lambda_runtime_client
-
-    if lambda_runtime_client.runtime_client is not None:
-        # The C client captured the placeholder address at import in the zygote: point it at our endpoint.
-        lambda_runtime_client.runtime_client.initialize_client(lambda_runtime_client._user_agent())
-    if bootstrap_was_preloaded:
-        # bootstrap reads AWS_LAMBDA_LOG_FORMAT / AWS_LAMBDA_LOG_LEVEL at import time.
-        importlib.reload(bootstrap)
     from awslambdaric.__main__ import main
 
     try:
@@ -224,9 +223,7 @@ def main(argv: list[str]) -> None:
     _set_parent_death_signal(signal.SIGKILL)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the supervisor decides when we stop
     base_sys_path = [p for p in sys.path if p]
-    os.environ["AWS_LAMBDA_RUNTIME_API"] = RUNTIME_API_PLACEHOLDER
     loaded, failed = _preload([m for m in args.preload.split(",") if m])
-    os.environ.pop("AWS_LAMBDA_RUNTIME_API", None)
     gc.collect()
     gc.freeze()
     control = socket.socket(fileno=args.control_fd)

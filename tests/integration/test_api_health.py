@@ -24,14 +24,18 @@ def load_handler_module(function_dir: str, module: str = "app") -> ModuleType:
 
 def http_event(method: str, path: str, body: str | None = None) -> dict[str, Any]:
     event = load_event("apigw-http-api-v2.json")
-    event.update(rawPath=path, rawQueryString="", routeKey="ANY /api/{proxy+}", body=body, isBase64Encoded=False)
+    event.update(
+        rawPath=path, rawQueryString="", routeKey="ANY /api/{proxy+}", body=body, isBase64Encoded=False
+    )
     event.pop("queryStringParameters", None)
     event["headers"] = {"content-type": "application/json", "host": "localhost"}
     event["requestContext"]["http"].update(method=method, path=path)
     return event
 
 
-def test_health_reports_every_backend_reachable(stack_env: dict[str, str], lambda_context: LambdaContext) -> None:
+def test_health_reports_every_backend_reachable(
+    stack_env: dict[str, str], lambda_context: LambdaContext
+) -> None:
     # GIVEN the API function's handler module, imported like Lambda imports it
     api = load_handler_module("api")
     # WHEN API Gateway delivers GET /api/health
@@ -65,7 +69,9 @@ def test_health_is_503_and_names_the_broken_backend(
     assert body["checks"]["database"]["status"] == "ok"
 
 
-def test_unknown_route_and_bad_json_are_clear_4xx(stack_env: dict[str, str], lambda_context: LambdaContext) -> None:
+def test_unknown_route_and_bad_json_are_clear_4xx(
+    stack_env: dict[str, str], lambda_context: LambdaContext
+) -> None:
     api = load_handler_module("api")
     response = api.handler(http_event("GET", "/api/nope"), lambda_context)
     assert response["statusCode"] == 404

@@ -48,6 +48,11 @@ class Settings(BaseSettings):
     cognito_client_id: str = Field(default="", validation_alias="COGNITO_CLIENT_ID")
     # Base URL of the Cognito IdP that issues tokens; empty means the real AWS one for aws_region.
     cognito_issuer_base: str = Field(default="", validation_alias="COGNITO_ISSUER_BASE")
+    # Where the pool's signing keys are served; empty means `<issuer>/.well-known/jwks.json` (or, locally with
+    # an emulator, `<AWS_ENDPOINT_URL>/<pool>/.well-known/jwks.json`, where moto and LocalStack serve them).
+    cognito_jwks_url: str = Field(default="", validation_alias="COGNITO_JWKS_URL")
+    # The KMS key that wraps the data keys of the secrets vault; locally an emulator key found by alias.
+    kms_key_id: str = Field(default="", validation_alias="LAMINA_KMS_KEY_ID")
     # Signs the short-lived internal service tokens (function-to-function, runner call-backs).
     secret_key: str = Field(default=LOCAL_ONLY_SECRET, validation_alias="LAMINA_SECRET_KEY")
     runner_url: str = Field(default="http://127.0.0.1:8765", validation_alias="LAMINA_RUNNER_URL")
@@ -83,6 +88,15 @@ class Settings(BaseSettings):
     def cognito_issuer(self) -> str:
         base = self.cognito_issuer_base or f"https://cognito-idp.{self.aws_region}.amazonaws.com"
         return f"{base.rstrip('/')}/{self.cognito_user_pool_id}"
+
+    @property
+    def cognito_jwks_endpoint(self) -> str:
+        """The JWKS URL tokens are verified against (see `cognito_jwks_url`)."""
+        if self.cognito_jwks_url:
+            return self.cognito_jwks_url
+        if self.is_local and self.aws_endpoint_url and not self.cognito_issuer_base:
+            return f"{self.aws_endpoint_url.rstrip('/')}/{self.cognito_user_pool_id}/.well-known/jwks.json"
+        return f"{self.cognito_issuer}/.well-known/jwks.json"
 
 
 @lru_cache(maxsize=1)

@@ -4,21 +4,14 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from enum import StrEnum
 
 from sqlalchemy import DateTime, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from lamina.db.base import Base, IdMixin, TimestampsMixin
+from lamina.tenancy.roles import Role
 
-
-class Role(StrEnum):
-    """Membership roles, most powerful first."""
-
-    OWNER = "owner"
-    ADMIN = "admin"
-    EDITOR = "editor"
-    VIEWER = "viewer"
+__all__ = ["ApiKey", "Membership", "Organization", "Project", "Role", "User", "Workspace"]
 
 
 class Organization(IdMixin, TimestampsMixin, Base):

@@ -1,0 +1,104 @@
+"""The transactional outbox: domain events are written in the same transaction as the change they announce.
+
+Why: an event published before the commit could announce a change that then rolls back; one published after
+the commit is lost if SQS is unreachable at that moment. So a change and its event rows commit together; right
+after the commit the rows are sent to the `events` queue and deleted; whatever could not be sent stays in the
+table and the cron's `flush_outbox` task sends it later. Delivery is at-least-once: the envelope id is the row
+id, and the events worker records each envelope id once.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import DateTime, Index, Integer, String, Text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from lamina.db.base import Base, utcnow
+from lamina.ids import uuid7
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+logger = logging.getLogger(__name__)
+
+EVENTS_QUEUE = "events"
+# Rows younger than this belong to a request that is still publishing them itself.
+FLUSH_GRACE = timedelta(seconds=30)
+FLUSH_BATCH = 500
+
+
+class OutboxEvent(Base):
+    __tablename__ = "event_outbox"
+    __table_args__ = (Index("ix_event_outbox_occurred_at", "occurred_at"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid7)
+    project_id: Mapped[uuid.UUID | None] = mapped_column()
+    type: Mapped[str] = mapped_column(String(200))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+def stage_event(session: Session, type: str, payload: dict[str, Any], *, project_id: uuid.UUID | None) -> uuid.UUID:
+    """Record an event in the caller's transaction; it is published once that transaction commits."""
+    from lamina.db.unit_of_work import after_commit
+
+    event = OutboxEvent(id=uuid7(), project_id=project_id, type=type, payload=payload, occurred_at=utcnow())
+    session.add(event)
+    staged: list[uuid.UUID] | None = session.info.get("lamina_outbox")
+    if staged is None:
+        staged = session.info["lamina_outbox"] = []
+        after_commit(session, lambda: publish_outbox_events(session.info.pop("lamina_outbox", [])))
+    staged.append(event.id)
+    return event.id
+
+
+def publish_outbox_events(ids: list[uuid.UUID] | None = None, *, limit: int = FLUSH_BATCH) -> int:
+    """Send outbox rows (the given ones, or every row past the grace period) and delete the sent ones."""
+    from sqlalchemy import delete, select
+
+    from lamina.db import session_scope
+    from lamina.queues import Envelope, publish_many
+
+    if ids is not None and not ids:
+        return 0
+    with session_scope() as session:
+        query = select(OutboxEvent).order_by(OutboxEvent.occurred_at).limit(limit).with_for_update(skip_locked=True)
+        if ids is not None:
+            query = query.where(OutboxEvent.id.in_(ids))
+        else:
+            query = query.where(OutboxEvent.occurred_at < utcnow() - FLUSH_GRACE)
+        rows = list(session.execute(query).scalars())
+        if not rows:
+            return 0
+        envelopes = [
+            Envelope(id=row.id, type=row.type, payload=row.payload, project_id=row.project_id, occurred_at=row.occurred_at)
+            for row in rows
+        ]
+        try:
+            publish_many(EVENTS_QUEUE, envelopes)
+        except Exception as error:
+            # Left in the outbox for the cron; the change itself is committed and stays.
+            for row in rows:
+                row.attempts += 1
+                row.last_error = f"{type(error).__name__}: {error}"[:1000]
+            logger.warning("events left in the outbox", extra={"count": len(rows), "error": repr(error)})
+            return 0
+        session.execute(delete(OutboxEvent).where(OutboxEvent.id.in_([row.id for row in rows])))
+        return len(rows)
+
+
+def flush_outbox() -> dict[str, Any]:
+    """The cron task: publish every event a request could not publish itself."""
+    total = 0
+    while True:
+        sent = publish_outbox_events(None)
+        total += sent
+        if sent < FLUSH_BATCH:
+            return {"events_published": total}

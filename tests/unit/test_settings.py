@@ -1,0 +1,58 @@
+"""The one settings object: env var names, explicit overrides, unsafe defaults refused outside local mode."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from lamina.db.engine import DatabaseNotConfiguredError, sqlalchemy_url
+from lamina.settings import Settings
+
+
+def test_local_mode_accepts_the_built_in_defaults() -> None:
+    settings = Settings(_env_file=None, LAMINA_ENV="local")  # type: ignore[call-arg]
+    assert settings.is_local
+    assert settings.queue_url("events") == ""
+
+
+def test_production_refuses_the_local_secret_and_missing_urls(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LAMINA_ENV", "prod")
+    monkeypatch.delenv("LAMINA_SECRET_KEY", raising=False)
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    with pytest.raises(ValidationError) as error:
+        Settings()
+    message = str(error.value)
+    assert "LAMINA_SECRET_KEY" in message and "DATABASE_URL" in message
+
+
+def test_production_with_real_values_is_accepted(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LAMINA_ENV", "prod")
+    monkeypatch.setenv("LAMINA_SECRET_KEY", "k" * 40)
+    monkeypatch.setenv("DATABASE_URL", "postgresql://u:p@db:5432/lamina")
+    monkeypatch.setenv("REDIS_URL", "rediss://cache:6379/0")
+    monkeypatch.setenv("EVENTS_QUEUE_URL", "https://sqs.us-east-1.amazonaws.com/1/lamina-events")
+    settings = Settings()
+    assert settings.queue_url("events").endswith("lamina-events")
+    with pytest.raises(KeyError):
+        settings.queue_url("nope")
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("postgresql://u:p@db:5432/lamina", "postgresql+pg8000://u:p@db:5432/lamina"),
+        ("postgres://u@db/lamina?sslmode=require", "postgresql+pg8000://u@db/lamina"),
+        (
+            "postgresql://postgres:@/postgres?host=/tmp/pg",
+            "postgresql+pg8000://postgres:@/postgres?unix_sock=%2Ftmp%2Fpg%2F.s.PGSQL.5432",
+        ),
+        ("postgresql+pg8000://u@h/d", "postgresql+pg8000://u@h/d"),
+    ],
+)
+def test_database_urls_become_pg8000_urls_for_tcp_and_unix_sockets(given: str, expected: str) -> None:
+    assert sqlalchemy_url(given) == expected
+
+
+def test_a_non_postgres_url_is_a_clear_error() -> None:
+    with pytest.raises(DatabaseNotConfiguredError, match="postgresql://"):
+        sqlalchemy_url("mysql://u@h/d")
