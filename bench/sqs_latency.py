@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import statistics
 import threading
 import time
@@ -127,6 +128,7 @@ def main() -> None:
     parser.add_argument("--spacing-ms", type=float, default=20.0)
     args = parser.parse_args()
     spacing_s = args.spacing_ms / 1000
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # moto's per-request access log
 
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()

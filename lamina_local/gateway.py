@@ -60,6 +60,7 @@ TEXT_CONTENT_TYPES = frozenset(
     }
 )
 
+HOP_BY_HOP_HEADERS = frozenset({"content-length", "transfer-encoding", "connection", "keep-alive"})
 ANY_METHOD = "ANY"
 _LITERAL, _PARAMETER, _GREEDY = 0, 1, 2
 
@@ -149,6 +150,18 @@ def body_is_text(headers: dict[str, str]) -> bool:
         or content_type.endswith("+json")
         or content_type.endswith("+xml")
     )
+
+
+def new_trace_id() -> str:
+    """An X-Ray trace header, as API Gateway adds to every request: Root=1-<epoch hex>-<96 random bits>."""
+    return f"Root=1-{int(time.time()):08x}-{os.urandom(12).hex()}"
+
+
+def _header_bytes(value: str) -> bytes:
+    try:
+        return value.encode("latin-1")
+    except UnicodeEncodeError:
+        return value.encode()
 
 
 def new_request_id() -> str:
@@ -302,6 +315,14 @@ class LocalHttpApi:
             api.authorizers, invoker, jwks=self.jwks, jwks_url_rewriter=jwks_url_rewriter
         )
         self.requests_per_route: Counter[str] = Counter()
+        for route in api.routes:
+            if route.payload_format != "2.0":
+                logger.warning(
+                    "%s %s: payload format %s is served as 2.0",
+                    route.method,
+                    route.path,
+                    route.payload_format,
+                )
         self._server: _QuietServer | None = None
         self._serve_task: asyncio.Task[None] | None = None
         # Invocations outliving their integration timeout keep running, as in AWS; hold them until done.
@@ -318,6 +339,7 @@ class LocalHttpApi:
             port=self.port,
             lifespan="off",
             log_level="warning",
+            log_config=None,  # leave the supervisor's logging configuration alone
             access_log=False,
             server_header=False,
         )
@@ -351,12 +373,15 @@ class LocalHttpApi:
             response, route_key = await self._handle(request, request_id)
         except RequestTooLarge:
             response = error_response(413, "Request Entity Too Large")
-        response.headers.append(("apigw-requestid", request_id))
+        # Framing is the gateway's business, never the function's: it sets the length itself.
+        headers = [(n, v) for n, v in response.headers if n not in HOP_BY_HOP_HEADERS]
+        headers.append(("content-length", str(len(response.body))))
+        headers.append(("apigw-requestid", request_id))
         await send(
             {
                 "type": "http.response.start",
                 "status": response.status,
-                "headers": [(n.encode("latin-1"), v.encode("latin-1")) for n, v in response.headers],
+                "headers": [(n.encode("latin-1"), _header_bytes(v)) for n, v in headers],
             }
         )
         await send({"type": "http.response.body", "body": response.body})
@@ -404,6 +429,7 @@ class LocalHttpApi:
         headers.setdefault("x-forwarded-for", client[0])
         headers.setdefault("x-forwarded-port", str(server[1]))
         headers.setdefault("x-forwarded-proto", scope.get("scheme", "http"))
+        headers.setdefault("x-amzn-trace-id", new_trace_id())
         return HttpRequestInfo(
             method=scope["method"].upper(),
             raw_path=scope.get("raw_path", scope["path"].encode()).decode("latin-1") or "/",

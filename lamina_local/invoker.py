@@ -50,7 +50,18 @@ class FakeLambdaContext:
         return max(0, int(self.deadline_ms - time.time() * 1000))
 
 
-Handler = Callable[[Any, FakeLambdaContext], Any]
+Handler = Callable[[Any, Any], Any]  # (event, context); context is a FakeLambdaContext
+
+
+def _call_with_own_loop(handler: Handler, event: Any, context: FakeLambdaContext) -> Any:
+    """Run a handler as a Lambda runtime would: a thread whose `asyncio.get_event_loop()` works (Mangum)."""
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    try:
+        return handler(event, context)
+    finally:
+        asyncio.set_event_loop(None)
+        loop.close()
 
 
 @dataclass
@@ -82,7 +93,9 @@ class CallableInvoker:
         )
         handler = self.handlers[function]
         try:
-            result = await asyncio.wait_for(asyncio.to_thread(handler, event, context), self.timeout_s)
+            result = await asyncio.wait_for(
+                asyncio.to_thread(_call_with_own_loop, handler, event, context), self.timeout_s
+            )
         except TimeoutError:
             error = {"errorType": TIMEOUT_ERROR_TYPE, "errorMessage": "Task timed out"}
             return self._result(False, error, TIMEOUT_ERROR_TYPE, cold_start, started, request_id)

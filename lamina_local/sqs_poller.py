@@ -47,6 +47,7 @@ class MappingStats:
     deleted: int = 0
     invoke_errors: int = 0
     pollers: int = 0
+    peak_pollers: int = 0
 
 
 def failed_message_ids(payload: bytes, message_ids: list[str]) -> set[str]:
@@ -173,6 +174,7 @@ class SqsEventSource:
         task = asyncio.create_task(self._poll_forever(), name=f"sqs-poller-{self.name}")
         self._pollers.add(task)
         self.stats.pollers = len(self._pollers)
+        self.stats.peak_pollers = max(self.stats.peak_pollers, self.stats.pollers)
         task.add_done_callback(self._poller_done)
 
     def _poller_done(self, task: asyncio.Task[None]) -> None:

@@ -177,6 +177,10 @@ class Template:
             path=path.resolve(), document=document, parameters=values, stack_name=stack_name, region=region
         )
 
+    @staticmethod
+    def declared_parameters(path: Path) -> set[str]:
+        return set(read_template_file(path).get("Parameters") or {})
+
     # ---------------------------------------------------------------- resources
 
     @property

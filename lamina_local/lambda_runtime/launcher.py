@@ -28,6 +28,7 @@ ZYGOTE_REPLY_TIMEOUT_S = 15.0
 ZYGOTE_EXIT_TIMEOUT_S = 5.0
 ZYGOTE_MAX_MESSAGE_BYTES = 1024 * 1024
 LOG_READ_CHUNK_BYTES = 64 * 1024
+MAX_LOG_LINE_BYTES = 256 * 1024  # a longer run without a newline is forwarded in pieces, not buffered forever
 
 LineCallback = Callable[[str], None]
 
@@ -49,6 +50,9 @@ class WorkerProcess(Protocol):
 
 
 class WorkerLauncher(Protocol):
+    @property
+    def alive(self) -> bool: ...
+
     async def start(self) -> None: ...
 
     async def launch(self, request: LaunchRequest, on_line: LineCallback) -> WorkerProcess: ...
@@ -67,6 +71,9 @@ async def pump_lines(reader: asyncio.StreamReader, on_line: LineCallback) -> Non
         *lines, pending = pending.split(b"\n")
         for line in lines:
             _emit_line(line, on_line)
+        if len(pending) > MAX_LOG_LINE_BYTES:
+            _emit_line(pending, on_line)
+            pending = b""
     if pending:
         _emit_line(pending, on_line)
 
@@ -111,6 +118,10 @@ class SpawnLauncher:
 
     def __init__(self) -> None:
         self._workers: set[SpawnedWorker] = set()
+
+    @property
+    def alive(self) -> bool:
+        return True
 
     async def start(self) -> None:
         return None
@@ -193,6 +204,10 @@ class ZygoteLauncher:
         self.preloaded: list[str] = []
         self.preload_failures: dict[str, str] = {}
 
+    @property
+    def alive(self) -> bool:
+        return self._sock is not None
+
     def track(self, task: asyncio.Task[None]) -> None:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -223,10 +238,14 @@ class ZygoteLauncher:
         self._ready = loop.create_future()
         loop.add_reader(ours.fileno(), self._on_readable)
         assert self._process.stdout is not None
-        self.track(asyncio.create_task(pump_lines(self._process.stdout, lambda line: logger.info("zygote: %s", line))))
+        self.track(
+            asyncio.create_task(
+                pump_lines(self._process.stdout, lambda line: logger.info("zygote: %s", line))
+            )
+        )
         try:
             ready = await asyncio.wait_for(asyncio.shield(self._ready), timeout=ZYGOTE_READY_TIMEOUT_S)
-        except (asyncio.TimeoutError, ZygoteError) as exc:
+        except (TimeoutError, ZygoteError) as exc:
             await self.stop()
             raise ZygoteError(f"zygote did not become ready: {exc!r}") from exc
         self.preloaded = list(ready.get("preloaded", []))
@@ -352,7 +371,7 @@ class ZygoteLauncher:
         if self._process is not None and self._process.returncode is None:
             try:
                 await asyncio.wait_for(self._process.wait(), timeout=ZYGOTE_EXIT_TIMEOUT_S)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(self._process.pid, signal.SIGKILL)
                 await asyncio.wait_for(self._process.wait(), timeout=ZYGOTE_EXIT_TIMEOUT_S)

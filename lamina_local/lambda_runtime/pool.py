@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
+import os
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -16,6 +18,8 @@ from dataclasses import dataclass, field
 from lamina_local.lambda_runtime.launcher import WorkerProcess
 from lamina_local.lambda_runtime.runtime_api import InvocationOutcome, RuntimeApiEndpoint
 from lamina_local.model import FunctionSpec
+
+STATUS_READ_BYTES = 4096  # VmHWM sits in the first ~1 KiB of /proc/<pid>/status
 
 
 class PoolClosedError(RuntimeError):
@@ -42,14 +46,44 @@ class Worker:
     init_duration_ms: float | None = None
     prewarmed: bool = False  # initialised eagerly (SnapStart); its first invocation is not a cold start
 
+    _status_fd: int | None = field(default=None, repr=False)
+
     @property
     def alive(self) -> bool:
         return not self.process.exited.done()
 
-    async def wait_initialised(self, timeout_s: float) -> InvocationOutcome | None | TimeoutError:
+    def max_memory_mb(self) -> int | None:
+        """Peak resident set (VmHWM), REPORT's "Max Memory Used"; None where /proc is unavailable.
+
+        The /proc file stays open: re-reading it from offset 0 regenerates it and costs a fraction of an open.
+        """
+        try:
+            if self._status_fd is None:
+                self._status_fd = os.open(f"/proc/{self.process.pid}/status", os.O_RDONLY)
+            status = os.pread(self._status_fd, STATUS_READ_BYTES, 0)
+        except OSError:
+            return None
+        start = status.find(b"VmHWM:")
+        if start < 0:
+            return None
+        end = status.find(b"kB", start)
+        try:
+            return math.ceil(int(status[start + 6 : end]) / 1024)
+        except ValueError:
+            return None
+
+    def release_resources(self) -> None:
+        if self._status_fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(self._status_fd)
+            self._status_fd = None
+
+    async def wait_initialised(self, timeout_s: float) -> InvocationOutcome | TimeoutError | None:
         """None once awslambdaric asked for its first event; its init error; or a TimeoutError."""
         initialised = self.endpoint.initialised
-        await asyncio.wait((initialised, self.process.exited), timeout=timeout_s, return_when="FIRST_COMPLETED")
+        await asyncio.wait(
+            (initialised, self.process.exited), timeout=timeout_s, return_when="FIRST_COMPLETED"
+        )
         self.init_duration_ms = (time.perf_counter() - self.started_at) * 1000
         if initialised.done() and not initialised.cancelled():
             return initialised.result()

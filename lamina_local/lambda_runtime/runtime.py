@@ -27,9 +27,21 @@ from lamina_local.lambda_runtime.environment import (
     new_log_stream_name,
     worker_sys_path,
 )
-from lamina_local.lambda_runtime.launcher import LaunchRequest, SpawnLauncher, WorkerLauncher, ZygoteLauncher
+from lamina_local.lambda_runtime.launcher import (
+    LaunchRequest,
+    LineCallback,
+    SpawnLauncher,
+    WorkerLauncher,
+    WorkerProcess,
+    ZygoteError,
+    ZygoteLauncher,
+)
 from lamina_local.lambda_runtime.pool import FunctionPool, PoolClosedError, Worker
-from lamina_local.lambda_runtime.runtime_api import Invocation, InvocationOutcome, RuntimeApiEndpoint, error_body
+from lamina_local.lambda_runtime.runtime_api import (
+    Invocation,
+    RuntimeApiEndpoint,
+    error_body,
+)
 from lamina_local.model import FunctionSpec
 
 logger = logging.getLogger(__name__)
@@ -114,7 +126,10 @@ class LambdaRuntime:
         self._use_zygote = use_zygote
         self._preload = tuple(preload)
         self._region = (
-            region or self._base_env.get("AWS_REGION") or self._base_env.get("AWS_DEFAULT_REGION") or DEFAULT_REGION
+            region
+            or self._base_env.get("AWS_REGION")
+            or self._base_env.get("AWS_DEFAULT_REGION")
+            or DEFAULT_REGION
         )
         self._account_id = self._base_env.get("AWS_ACCOUNT_ID", LOCAL_ACCOUNT_ID)
         self._default_concurrency = default_concurrency
@@ -122,6 +137,7 @@ class LambdaRuntime:
         self._launcher: WorkerLauncher | None = None
         self._worker_numbers = itertools.count(1)
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._launcher_lock = asyncio.Lock()
         self._started = False
         self._stopping = False
 
@@ -134,17 +150,40 @@ class LambdaRuntime:
         for logical_id, spec in self._functions.items():
             limit = spec.reserved_concurrency if spec.reserved_concurrency else self._default_concurrency
             self._pools[logical_id] = FunctionPool(spec, max(1, limit))
-        if self._use_zygote:
-            zygote_env = {k: os.environ[k] for k in SUPERVISOR_PASSTHROUGH_VARS if k in os.environ}
-            self._launcher = ZygoteLauncher(self._preload, zygote_env)
-        else:
-            self._launcher = SpawnLauncher()
-        started_at = time.perf_counter()
-        await self._launcher.start()
-        if self._use_zygote:
-            logger.info("zygote ready in %.0f ms", (time.perf_counter() - started_at) * 1000)
+        self._launcher = await self._new_launcher()
         self._started = True
         await asyncio.gather(*(self._prewarm(p) for p in self._pools.values() if p.spec.snap_start))
+
+    async def _new_launcher(self) -> WorkerLauncher:
+        launcher: WorkerLauncher
+        if self._use_zygote:
+            # The zygote gets the basics only: libraries that read the environment at import see no secrets.
+            zygote_env = {k: os.environ[k] for k in SUPERVISOR_PASSTHROUGH_VARS if k in os.environ}
+            launcher = ZygoteLauncher(self._preload, zygote_env)
+        else:
+            launcher = SpawnLauncher()
+        started_at = time.perf_counter()
+        await launcher.start()
+        if self._use_zygote:
+            logger.info("zygote ready in %.0f ms", (time.perf_counter() - started_at) * 1000)
+        return launcher
+
+    async def _launch(self, request: LaunchRequest, on_line: LineCallback) -> WorkerProcess:
+        """Launch a worker; a zygote that died (OOM killer, stray kill) is replaced once, transparently."""
+        launcher = self._launcher
+        assert launcher is not None
+        try:
+            return await launcher.launch(request, on_line)
+        except ZygoteError:
+            if self._stopping or launcher.alive:
+                raise
+        async with self._launcher_lock:
+            if self._launcher is launcher:
+                logger.warning("the zygote died; starting a new one")
+                await launcher.stop()
+                self._launcher = await self._new_launcher()
+        assert self._launcher is not None
+        return await self._launcher.launch(request, on_line)
 
     async def stop(self) -> None:
         """Kill every worker and the zygote; leaves no process behind."""
@@ -162,6 +201,8 @@ class LambdaRuntime:
         if workers:
             await asyncio.wait([w.process.exited for w in workers], timeout=KILL_WAIT_S)
         await asyncio.gather(*(w.endpoint.close() for w in workers), return_exceptions=True)
+        for worker in workers:
+            worker.release_resources()
         for task in list(self._tasks):
             task.cancel()
         if self._tasks:
@@ -227,8 +268,17 @@ class LambdaRuntime:
                 return result
         duration_ms = (time.perf_counter() - started) * 1000
         message = f"RequestId: {request_id} Error: Runtime exited without providing a reason"
-        return self._count(pool, InvokeResult(False, error_body("Runtime.ExitError", message),
-                                              "Runtime.ExitError", True, duration_ms, request_id))
+        return self._count(
+            pool,
+            InvokeResult(
+                False,
+                error_body("Runtime.ExitError", message),
+                "Runtime.ExitError",
+                True,
+                duration_ms,
+                request_id,
+            ),
+        )
 
     async def _invoke_on(
         self,
@@ -257,7 +307,9 @@ class LambdaRuntime:
         worker.endpoint.assign(invocation)
         try:
             await asyncio.wait(
-                (invocation.outcome, worker.process.exited), timeout=spec.timeout_s, return_when="FIRST_COMPLETED"
+                (invocation.outcome, worker.process.exited),
+                timeout=spec.timeout_s,
+                return_when=asyncio.FIRST_COMPLETED,
             )
         except asyncio.CancelledError:
             # The caller went away; the sandbox stays busy until it answers, so finish it in the background.
@@ -268,7 +320,9 @@ class LambdaRuntime:
         status = ""
         if invocation.outcome.done():
             outcome = invocation.outcome.result()
-            result = InvokeResult(outcome.ok, outcome.body, outcome.error_type, cold_start, duration_ms, request_id)
+            result = InvokeResult(
+                outcome.ok, outcome.body, outcome.error_type, cold_start, duration_ms, request_id
+            )
             if not pool.release(worker):
                 await self._retire(pool, worker)
         elif worker.process.exited.done():
@@ -280,25 +334,36 @@ class LambdaRuntime:
             reason = _describe_exit(worker.process.exited.result())
             message = f"RequestId: {request_id} Error: Runtime exited with error: {reason}"
             result = InvokeResult(
-                False, error_body("Runtime.ExitError", message), "Runtime.ExitError", cold_start, duration_ms,
+                False,
+                error_body("Runtime.ExitError", message),
+                "Runtime.ExitError",
+                cold_start,
+                duration_ms,
                 request_id,
             )
             status = "\tStatus: error\tError Type: Runtime.ExitError"
         else:
             invocation.outcome.cancel()
-            max_memory = _max_memory_mb(worker.process.pid)
+            max_memory = worker.max_memory_mb()
             await self._retire(pool, worker)
             message = f"RequestId: {request_id} Error: Task timed out after {spec.timeout_s:.2f} seconds"
             result = InvokeResult(
-                False, error_body("Sandbox.Timedout", message), "Sandbox.Timedout", cold_start, duration_ms,
+                False,
+                error_body("Sandbox.Timedout", message),
+                "Sandbox.Timedout",
+                cold_start,
+                duration_ms,
                 request_id,
             )
-            self._emit(spec.logical_id, f"{_utc_now()} {request_id} Task timed out after {spec.timeout_s:.2f} seconds")
+            self._emit(
+                spec.logical_id,
+                f"{_utc_now()} {request_id} Task timed out after {spec.timeout_s:.2f} seconds",
+            )
             status = "\tStatus: timeout"
             self._report(spec, request_id, duration_ms, max_memory, worker if cold_start else None, status)
             return self._count(pool, result)
         self._report(
-            spec, request_id, duration_ms, _max_memory_mb(worker.process.pid), worker if cold_start else None, status
+            spec, request_id, duration_ms, worker.max_memory_mb(), worker if cold_start else None, status
         )
         return self._count(pool, result)
 
@@ -309,7 +374,7 @@ class LambdaRuntime:
             await asyncio.wait(
                 (invocation.outcome, worker.process.exited),
                 timeout=max(0.0, remaining_s),
-                return_when="FIRST_COMPLETED",
+                return_when=asyncio.FIRST_COMPLETED,
             )
         if invocation.outcome.done() and pool.release(worker):
             return
@@ -336,7 +401,9 @@ class LambdaRuntime:
 
     # -- workers -----------------------------------------------------------------------------------------
 
-    async def _start_worker(self, pool: FunctionPool, request_id: str) -> tuple[Worker | None, InvokeResult | None]:
+    async def _start_worker(
+        self, pool: FunctionPool, request_id: str
+    ) -> tuple[Worker | None, InvokeResult | None]:
         """Start a worker in the slot the caller reserved and wait for its init: (worker, None) or (None, error)."""
         spec = pool.spec
         assert self._launcher is not None
@@ -354,13 +421,23 @@ class LambdaRuntime:
                 initialization_type="snap-start" if spec.snap_start else "on-demand",
             )
             request = LaunchRequest(label, spec.handler, spec.code_uri, worker_sys_path(spec), env)
-            process = await self._launcher.launch(request, lambda line: self._emit(spec.logical_id, line))
+            process = await self._launch(request, lambda line: self._emit(spec.logical_id, line))
+        except OSError as exc:  # e.g. code_uri does not exist (plain spawn mode)
+            pool.cancel_reservation()
+            await endpoint.close()
+            message = f"RequestId: {request_id} Error: could not start the runtime: {exc}"
+            body = error_body("Runtime.InvalidEntrypoint", message)
+            return None, InvokeResult(False, body, "Runtime.InvalidEntrypoint", True, 0, "")
         except BaseException:
             pool.cancel_reservation()
             await endpoint.close()
             raise
         worker = Worker(
-            label=label, generation=pool.generation, endpoint=endpoint, process=process, started_at=launched_at
+            label=label,
+            generation=pool.generation,
+            endpoint=endpoint,
+            process=process,
+            started_at=launched_at,
         )
         pool.add(worker)
         process.exited.add_done_callback(lambda _: self._on_worker_exit(pool, worker))
@@ -376,13 +453,17 @@ class LambdaRuntime:
         await self._retire(pool, worker)
         if isinstance(initialised, TimeoutError):
             message = f"RequestId: {request_id} Error: Task timed out after {init_limit_s:.2f} seconds (init)"
-            failure = InvokeResult(False, error_body("Sandbox.Timedout", message), "Sandbox.Timedout", True, 0, "")
+            failure = InvokeResult(
+                False, error_body("Sandbox.Timedout", message), "Sandbox.Timedout", True, 0, ""
+            )
         elif initialised.body:
             failure = InvokeResult(False, initialised.body, initialised.error_type, True, 0, "")
         else:
             reason = _describe_exit(process.exited.result()) if process.exited.done() else "unknown"
             message = f"RequestId: {request_id} Error: Runtime exited with error: {reason}"
-            failure = InvokeResult(False, error_body("Runtime.ExitError", message), "Runtime.ExitError", True, 0, "")
+            failure = InvokeResult(
+                False, error_body("Runtime.ExitError", message), "Runtime.ExitError", True, 0, ""
+            )
         logger.warning("init of %s failed: %s", label, failure.error_type)
         return None, failure
 
@@ -392,7 +473,9 @@ class LambdaRuntime:
         worker, failure = await self._start_worker(pool, "snapstart-init")
         if worker is None:
             assert failure is not None
-            self._emit(pool.spec.logical_id, f"INIT failed ({failure.error_type}): {failure.payload.decode()}")
+            self._emit(
+                pool.spec.logical_id, f"INIT failed ({failure.error_type}): {failure.payload.decode()}"
+            )
             return
         worker.prewarmed = True
         self._emit(pool.spec.logical_id, f"INIT_REPORT Init Duration: {worker.init_duration_ms or 0:.2f} ms")
@@ -409,6 +492,7 @@ class LambdaRuntime:
 
     def _on_worker_exit(self, pool: FunctionPool, worker: Worker) -> None:
         pool.remove(worker)
+        worker.release_resources()
         if not self._stopping:
             self._track(asyncio.create_task(worker.endpoint.close()))
 
@@ -485,18 +569,6 @@ def _describe_exit(returncode: int) -> str:
     except ValueError:
         return f"signal: {-returncode}"
     return f"signal: {names.get(sig, sig.name.lower())}"
-
-
-def _max_memory_mb(pid: int) -> int | None:
-    """Peak resident set of the worker (VmHWM), like REPORT's Max Memory Used; None where /proc is absent."""
-    try:
-        with open(f"/proc/{pid}/status", encoding="ascii", errors="replace") as status:
-            for line in status:
-                if line.startswith("VmHWM:"):
-                    return math.ceil(int(line.split()[1]) / 1024)
-    except OSError:
-        return None
-    return None
 
 
 def _utc_now() -> str:

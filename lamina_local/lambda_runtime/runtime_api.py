@@ -18,8 +18,9 @@ import asyncio
 import contextlib
 import json
 import logging
+import select
 import socket
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 logger = logging.getLogger(__name__)
 
@@ -83,7 +84,6 @@ class _Request:
     headers: dict[str, str]
     body: bytes
     keep_alive: bool = True
-    extra: dict[str, str] = field(default_factory=dict)
 
 
 def error_body(error_type: str, message: str) -> bytes:
@@ -93,7 +93,8 @@ def error_body(error_type: str, message: str) -> bytes:
 def _response(status: int, body: bytes = b"", headers: tuple[tuple[str, str], ...] = ()) -> bytes:
     lines = [f"HTTP/1.1 {status} {_REASONS.get(status, 'Status')}", f"Content-Length: {len(body)}"]
     lines += [f"{name}: {value}" for name, value in headers]
-    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
+    # UTF-8, not latin-1: a caller's client context may hold any text, and curl passes header bytes through.
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("utf-8") + body
 
 
 _ACCEPTED = _response(202, b'{"status":"OK"}', (("Content-Type", "application/json"),))
@@ -132,6 +133,8 @@ class RuntimeApiEndpoint:
         self._pending.put_nowait(invocation)
 
     async def close(self) -> None:
+        if self._closed:
+            return
         self._closed = True
         if self._server is not None:
             self._server.close()
@@ -170,6 +173,8 @@ class RuntimeApiEndpoint:
             logger.debug("runtime api %s: connection dropped: %r", self.label, exc)
         except asyncio.CancelledError:
             pass
+        except Exception:
+            logger.exception("runtime api %s: request failed", self.label)
         finally:
             self._writers.discard(writer)
             self._connection_tasks.discard(task)
@@ -259,7 +264,7 @@ class RuntimeApiEndpoint:
             invocation = await self._pending.get()
             if invocation.outcome.done():
                 continue  # abandoned while queued (supervisor gave up on it)
-            if reader.at_eof() or writer.is_closing():
+            if reader.at_eof() or writer.is_closing() or _peer_has_closed(writer):
                 # The worker hung up while we held its /next: keep the event for whoever asks next.
                 self._pending.put_nowait(invocation)
                 raise ConnectionResetError("worker closed its /next connection")
@@ -311,6 +316,23 @@ class RuntimeApiEndpoint:
     def _resolve_init(self, outcome: InvocationOutcome | None) -> None:
         if not self.initialised.done():
             self.initialised.set_result(outcome)
+
+
+_HANGUP_EVENTS = getattr(select, "POLLRDHUP", 0) | select.POLLHUP | select.POLLERR
+
+
+def _peer_has_closed(writer: asyncio.StreamWriter) -> bool:
+    """Ask the kernel whether the worker hung up (it died while idle) before handing it an event.
+
+    The event loop may not have read the FIN yet; without this check an event written to a dead worker's
+    socket would count as delivered and fail as Runtime.ExitError instead of going to a fresh worker.
+    """
+    sock = writer.get_extra_info("socket")
+    if sock is None:
+        return False
+    poller = select.poll()
+    poller.register(sock.fileno(), _HANGUP_EVENTS)
+    return any(events & _HANGUP_EVENTS for _fd, events in poller.poll(0))
 
 
 def _error_type(request: _Request) -> str:

@@ -26,6 +26,7 @@ import contextlib
 import ctypes
 import gc
 import importlib
+import io
 import json
 import os
 import select
@@ -109,12 +110,12 @@ class Zygote:
         signal.signal(signal.SIGCHLD, lambda *_: None)
         signal.set_wakeup_fd(self.wake_w)
         while True:
-            readable, _, _ = select.select([self.control, self.wake_r], [], [])
+            readable, _, _ = select.select([self.control.fileno(), self.wake_r], [], [])
             if self.wake_r in readable:
                 with contextlib.suppress(BlockingIOError):
                     os.read(self.wake_r, 4096)
                 self._reap()
-            if self.control in readable:
+            if self.control.fileno() in readable:
                 try:
                     data, fds, _flags, _addr = socket.recv_fds(self.control, MAX_MESSAGE_BYTES, 4)
                 except ConnectionError:
@@ -188,8 +189,8 @@ class Zygote:
         os.dup2(log_fd, 2)
         os.close(log_fd)
         for stream in (sys.stdout, sys.stderr):
-            with contextlib.suppress(Exception):
-                stream.reconfigure(line_buffering=True)  # type: ignore[attr-defined]
+            if isinstance(stream, io.TextIOWrapper):
+                stream.reconfigure(line_buffering=True)
 
     def _reap(self) -> None:
         while self.children:

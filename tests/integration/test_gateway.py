@@ -16,11 +16,13 @@ import httpx
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
+from fastapi import FastAPI, Request
+from mangum import Mangum
 from moto.server import ThreadedMotoServer
 from moto.utilities.utils import load_resource
 
 from lamina_local.authorizers import cognito_jwks_rewriter
-from lamina_local.gateway import LocalHttpApi
+from lamina_local.gateway import LocalHttpApi, RouteTable
 from lamina_local.invoker import CallableInvoker, FakeLambdaContext
 from lamina_local.model import AuthorizerSpec, CorsSpec, HttpApiSpec, HttpRoute
 
@@ -114,6 +116,11 @@ def slow(event: dict[str, Any], context: FakeLambdaContext) -> Any:
     return {"statusCode": 200, "body": "late"}
 
 
+def slowish(event: dict[str, Any], context: FakeLambdaContext) -> Any:
+    time.sleep(0.3)
+    return {"ok": True}
+
+
 def lambda_authorizer(event: dict[str, Any], context: FakeLambdaContext) -> dict[str, Any]:
     token = event["identitySource"][0]
     return {"isAuthorized": token.startswith("allow"), "context": {"user": token, "route": event["routeArn"]}}
@@ -130,6 +137,7 @@ def build_api(issuer: str, client_id: str) -> HttpApiSpec:
             HttpRoute("GET", "/raw/{kind}", "Raw", None),
             HttpRoute("POST", "/fail", "Fail", None),
             HttpRoute("GET", "/slow", "Slow", None, timeout_ms=200),
+            HttpRoute("GET", "/slowish", "Slowish", None),
             HttpRoute("GET", "/me", "Echo", "CognitoAuthorizer"),
             HttpRoute("GET", "/custom/{proxy+}", "Echo", "CustomAuthorizer"),
         ),
@@ -176,6 +184,7 @@ def run_gateway(moto_endpoint: str, cognito: dict[str, str]) -> Callable[[Scenar
                 "Raw": raw_result,
                 "Fail": fail,
                 "Slow": slow,
+                "Slowish": slowish,
                 "Authorizer": lambda_authorizer,
             }
         )
@@ -224,6 +233,12 @@ def test_routes_match_by_specificity_and_unmatched_is_404(run_gateway: Callable[
         assert missing.headers["apigw-requestid"]
         assert gateway.requests_per_route["ANY /api/{proxy+}"] == 1
 
+        # AND concurrent requests are served concurrently on the one event loop
+        started = time.perf_counter()
+        responses = await asyncio.gather(*(client.get("/slowish") for _ in range(8)))
+        assert {response.status_code for response in responses} == {200}
+        assert time.perf_counter() - started < 1.5  # 8 x 0.3 s handlers, overlapping
+
     run_gateway(scenario)
 
 
@@ -256,6 +271,7 @@ def test_function_sees_a_format_2_event_and_its_response_is_mapped(
         assert "cookie" not in event["headers"]
         assert event["body"] == '{"name": "x"}' and event["isBase64Encoded"] is False
         assert "stageVariables" not in event and "authorizer" not in event["requestContext"]
+        assert event["headers"]["x-amzn-trace-id"].startswith("Root=1-")
         context = event["requestContext"]
         assert context["http"] == {
             "method": "POST",
@@ -373,13 +389,17 @@ def test_jwt_authorizer_with_real_cognito_tokens(
     )
     forged_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     forged = jwt.encode(valid_claims, forged_key, algorithm="RS256", headers={"kid": "dummy"})
-    unsigned = jwt.encode(valid_claims, None, algorithm="none", headers={"kid": "dummy"})
+    unsigned = jwt.encode(valid_claims, "", algorithm="none", headers={"kid": "dummy"})
     bad_tokens = {
         "missing": None,
         "garbage": "Bearer not.a.jwt",
         "expired": f"Bearer {expired}",
         "wrong client": f"Bearer {cognito['other_client_access']}",
         "alg none": f"Bearer {unsigned}",
+        "hs256": "Bearer "
+        + jwt.encode(
+            valid_claims, "a-shared-secret-of-32-bytes-long!", algorithm="HS256", headers={"kid": "dummy"}
+        ),
         "forged": f"Bearer {forged}",
     }
 
@@ -436,3 +456,63 @@ def test_lambda_authorizer_allows_denies_and_caches(run_gateway: Callable[[Scena
         assert event["queryStringParameters"] == {"x": "1"}
 
     run_gateway(scenario)
+
+
+def test_a_fastapi_app_behind_mangum_runs_unchanged() -> None:
+    # GIVEN the way Lamina ships its APIs: FastAPI wrapped by Mangum, behind the gateway
+    app = FastAPI()
+
+    @app.post("/api/items/{item_id}")
+    async def update_item(item_id: int, request: Request) -> dict[str, Any]:
+        return {
+            "item_id": item_id,
+            "tag": request.query_params.getlist("tag"),
+            "session": request.cookies.get("session"),
+            "body": await request.json(),
+        }
+
+    handler = Mangum(app, lifespan="off")
+    api = HttpApiSpec("HttpApi", (HttpRoute("ANY", "/api/{proxy+}", "ApiFunction", None),), {}, None, None)
+    gateway = LocalHttpApi(api, CallableInvoker({"ApiFunction": handler}), port=0)
+
+    async def main() -> httpx.Response:
+        await gateway.start()
+        try:
+            async with httpx.AsyncClient(base_url=gateway.url) as client:
+                return await client.post(
+                    "/api/items/7?tag=a&tag=b", json={"name": "x"}, headers={"cookie": "session=s1; other=2"}
+                )
+        finally:
+            await gateway.stop()
+
+    # WHEN a request goes through
+    response = asyncio.run(main())
+
+    # THEN the app saw the path, the repeated query (from rawQueryString), the cookies and the body
+    assert response.status_code == 200, response.text
+    assert response.json() == {"item_id": 7, "tag": ["a", "b"], "session": "s1", "body": {"name": "x"}}
+
+
+def test_route_table_precedence_follows_api_gateway() -> None:
+    # GIVEN the routes of the AWS documentation example plus $default
+    table = RouteTable(
+        (
+            HttpRoute("GET", "/pets/dog/1", "F", None),
+            HttpRoute("GET", "/pets/dog/{id}", "F", None),
+            HttpRoute("GET", "/pets/{proxy+}", "F", None),
+            HttpRoute("ANY", "/{proxy+}", "F", None),
+            HttpRoute("ANY", "$default", "F", None),
+        )
+    )
+
+    def route_for(method: str, path: str) -> str:
+        matched = table.match(method, path)
+        assert matched is not None
+        return matched[0].route_key
+
+    # THEN each request lands where AWS documents it lands
+    assert route_for("GET", "/pets/dog/1") == "GET /pets/dog/1"
+    assert route_for("GET", "/pets/dog/2") == "GET /pets/dog/{id}"
+    assert route_for("GET", "/pets/cat/1") == "GET /pets/{proxy+}"
+    assert route_for("POST", "/pets/cat/1") == "ANY /{proxy+}"
+    assert route_for("GET", "/") == "$default"

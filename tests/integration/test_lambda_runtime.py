@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import os
 import time
@@ -22,7 +23,11 @@ T = TypeVar("T")
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "functions"
 EVENTS = Path(__file__).resolve().parents[1] / "events"
 SUPERVISOR_ONLY_VAR = "LEAK_SUPERVISOR_SECRET"
-BASE_ENV = {"AWS_ENDPOINT_URL": "http://127.0.0.1:5000", "AWS_ACCESS_KEY_ID": "testing", "AWS_REGION": "eu-west-1"}
+BASE_ENV = {
+    "AWS_ENDPOINT_URL": "http://127.0.0.1:5000",
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_REGION": "eu-west-1",
+}
 LIGHT_PRELOAD = ("json", "logging", "http.client", "concurrent.futures")
 CALL_TIMEOUT_S = 20.0
 
@@ -83,7 +88,9 @@ def loop() -> Iterator[asyncio.AbstractEventLoop]:
     event_loop.close()
 
 
-def run(loop: asyncio.AbstractEventLoop, coroutine: Coroutine[Any, Any, T], timeout_s: float = CALL_TIMEOUT_S) -> T:
+def run(
+    loop: asyncio.AbstractEventLoop, coroutine: Coroutine[Any, Any, T], timeout_s: float = CALL_TIMEOUT_S
+) -> T:
     return loop.run_until_complete(asyncio.wait_for(coroutine, timeout_s))
 
 
@@ -93,9 +100,7 @@ def started_runtime(
     logs = LogSink()
     os.environ[SUPERVISOR_ONLY_VAR] = "must-not-leak"
     try:
-        runtime = LambdaRuntime(
-            functions, on_log=logs, base_env=BASE_ENV, use_zygote=use_zygote, **kwargs
-        )
+        runtime = LambdaRuntime(functions, on_log=logs, base_env=BASE_ENV, use_zygote=use_zygote, **kwargs)
         run(loop, runtime.start(), timeout_s=60)
     finally:
         os.environ.pop(SUPERVISOR_ONLY_VAR, None)
@@ -115,6 +120,11 @@ def spawn_runtime(loop: asyncio.AbstractEventLoop) -> Iterator[tuple[LambdaRunti
     runtime, logs = started_runtime(loop, echoes, use_zygote=False)
     yield runtime, logs
     run(loop, runtime.stop())
+
+
+async def workers_drop_to_zero(runtime: LambdaRuntime, function_id: str) -> None:
+    while runtime.stats()[function_id]["workers"]:
+        await asyncio.sleep(0.01)
 
 
 def descendants() -> set[int]:
@@ -260,7 +270,7 @@ def test_reserved_concurrency_of_one_serialises_invocations(
     # THEN they ran one after the other in a single sandbox
     assert all(r.ok for r in results), results
     spans = sorted((r.json()["started"], r.json()["finished"]) for r in results)
-    assert all(prev_end <= next_start for (_, prev_end), (next_start, _) in zip(spans, spans[1:], strict=False))
+    assert all(prev_end <= next_start for (_, prev_end), (next_start, _) in itertools.pairwise(spans))
     assert len({r.json()["pid"] for r in results}) == 1
     assert sum(r.cold_start for r in results) == 1
     assert runtime.stats()["Serial"]["workers"] == 1
@@ -334,3 +344,52 @@ def test_fastapi_app_behind_mangum_runs_in_a_zygote_with_the_default_preload(
         "function": "lamina-test-Api",
     }
     assert (cold.cold_start, warm.cold_start) == (True, False)
+
+
+def test_a_dead_zygote_is_replaced_on_the_next_cold_start(loop: asyncio.AbstractEventLoop) -> None:
+    # GIVEN a running runtime whose zygote gets killed from outside (think OOM killer)
+    before = descendants()
+    runtime, _ = started_runtime(loop, {"EchoA": FUNCTIONS["EchoA"]}, use_zygote=True, preload=LIGHT_PRELOAD)
+    try:
+        first = run(loop, runtime.invoke("EchoA", {}))
+        zygotes = [
+            p
+            for p in psutil.Process().children()  # the zygote is our child; the workers are its children
+            if p.pid not in before and any("zygote.py" in arg for arg in p.cmdline())
+        ]
+        assert len(zygotes) == 1
+        zygotes[0].kill()
+        # its workers die of PR_SET_PDEATHSIG; a live supervisor notices within milliseconds, while here the
+        # event loop only runs inside run(): let it catch up before the next invocation
+        run(loop, workers_drop_to_zero(runtime, "EchoA"))
+
+        # WHEN the function is invoked again
+        second = run(loop, runtime.invoke("EchoA", {}))
+    finally:
+        run(loop, runtime.stop())
+
+    # THEN its warm worker died with the zygote, and a new zygote forked a fresh one
+    assert first.ok and second.ok, second.payload
+    assert second.cold_start and second.json()["pid"] != first.json()["pid"]
+    assert descendants() - before == set()
+
+
+def test_a_caller_that_gives_up_does_not_lose_the_warm_worker(
+    zygote_runtime: tuple[LambdaRuntime, LogSink], loop: asyncio.AbstractEventLoop
+) -> None:
+    # GIVEN a warm worker of a function with reserved concurrency 1
+    runtime, _ = zygote_runtime
+    warm = run(loop, runtime.invoke("Serial", {"seconds": 0}))
+
+    # WHEN a caller cancels its invocation while the handler runs, and another caller comes next
+    async def abandon_then_invoke() -> InvokeResult:
+        with pytest.raises(asyncio.TimeoutError):
+            await asyncio.wait_for(runtime.invoke("Serial", {"seconds": 0.4}), timeout=0.1)
+        return await runtime.invoke("Serial", {"seconds": 0})
+
+    after = run(loop, abandon_then_invoke())
+
+    # THEN the next invocation waited for the abandoned one and reused the same warm worker
+    assert after.ok and not after.cold_start
+    assert after.json()["pid"] == warm.json()["pid"]
+    assert after.json()["started"] >= warm.json()["finished"] + 0.3

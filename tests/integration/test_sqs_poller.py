@@ -168,6 +168,46 @@ def test_function_error_keeps_the_whole_batch_and_success_deletes_it(moto_endpoi
     assert left["ApproximateNumberOfMessages"] == left["ApproximateNumberOfMessagesNotVisible"] == "0"
 
 
+def test_pollers_scale_out_under_a_backlog_and_back_in(moto_endpoint: str) -> None:
+    # GIVEN a backlog of 80 messages and a handler that takes 0.2 s per batch of 10
+    sqs = sqs_client(moto_endpoint)
+    queue_url = sqs.create_queue(QueueName="backlog")["QueueUrl"]
+    for start in range(0, 80, 10):
+        entries = [{"Id": str(i), "MessageBody": f"m{start + i}"} for i in range(10)]
+        sqs.send_message_batch(QueueUrl=queue_url, Entries=entries)
+    queue = QueueSpec("BacklogQueue", "backlog", 30, 3600, 0, None, None)
+    mapping = SqsMapping(function="Worker", queue="BacklogQueue", batch_size=10, maximum_concurrency=4)
+    seen: list[str] = []
+
+    def worker(event: dict[str, Any], context: FakeLambdaContext) -> None:
+        time.sleep(0.2)
+        seen.extend(record["body"] for record in event["Records"])
+
+    async def scenario() -> tuple[SqsEventSource, int]:
+        source = SqsEventSource(
+            mapping, queue, CallableInvoker({"Worker": worker}), endpoint_url=moto_endpoint
+        )
+        await source.start()
+        try:
+            deadline = time.monotonic() + 15
+            while source.stats.deleted < 80 and time.monotonic() < deadline:
+                await asyncio.sleep(0.05)
+            # idle pollers leave after an empty receive (1 s long poll)
+            await asyncio.sleep(2.5)
+            idle_pollers = source.stats.pollers
+        finally:
+            await source.stop()
+        return source, idle_pollers
+
+    # WHEN the mapping drains the queue
+    source, idle_pollers = asyncio.run(scenario())
+
+    # THEN it scaled out (bounded by MaximumConcurrency), processed everything once, and scaled back in
+    assert sorted(seen) == sorted(f"m{i}" for i in range(80))
+    assert 1 < source.stats.peak_pollers <= 4
+    assert idle_pollers == 1
+
+
 @pytest.mark.parametrize(
     ("response", "expected"),
     [

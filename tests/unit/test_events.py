@@ -19,7 +19,8 @@ EVENTS = Path(__file__).resolve().parents[1] / "events"
 
 
 def load(name: str) -> dict[str, Any]:
-    return json.loads((EVENTS / name).read_text())
+    document: dict[str, Any] = json.loads((EVENTS / name).read_text())
+    return document
 
 
 def test_http_api_v2_event_has_the_keys_of_the_aws_event() -> None:

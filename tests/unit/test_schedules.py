@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -125,3 +125,35 @@ def test_fire_now_sends_the_scheduled_event_and_retries_failures_twice() -> None
     assert event["resources"] == ["arn:aws:events:us-east-1:123456789012:rule/lamina-CronFunctionWatchdog"]
     # AND the constant Input was delivered verbatim instead of the event
     assert second is not None and json.loads(second.payload) == {"job": "x"}
+
+
+def test_the_scheduler_fires_on_the_minute_boundary() -> None:
+    # GIVEN a clock 0.3 s before a minute boundary and an every-minute cron schedule
+    now = datetime.now(UTC)
+    offset = now.replace(second=59, microsecond=700_000) - now
+
+    def clock() -> datetime:
+        return datetime.now(UTC) + offset
+
+    events: list[dict[str, Any]] = []
+    invoker = CallableInvoker({"CronFunction": lambda event, context: events.append(event)})
+    schedule = ScheduleSpec(function="CronFunction", name="EveryMinute", expression="cron(* * * * ? *)")
+
+    async def scenario() -> None:
+        scheduler = Scheduler([schedule], invoker, clock=clock)
+        await scheduler.start()
+        try:
+            # WHEN the boundary passes
+            for _ in range(40):
+                if events:
+                    break
+                await asyncio.sleep(0.05)
+        finally:
+            await scheduler.stop()
+
+    asyncio.run(scenario())
+
+    # THEN exactly one Scheduled Event fired, stamped with the boundary
+    assert len(events) == 1
+    boundary = (now + offset + timedelta(seconds=1)).replace(second=0, microsecond=0)
+    assert events[0]["time"] == boundary.strftime("%Y-%m-%dT%H:%M:%SZ")

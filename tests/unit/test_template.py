@@ -57,8 +57,11 @@ SCHEDULED_TASKS = {"DueTriggers": "due_triggers", "Watchdog": "watchdog", "Reten
 # The transformed template no longer mentions CorsAllowOrigins: SAM substitutes it into the OpenAPI body.
 TRANSFORMED_FINDINGS_ALLOWED = {("W2001", "Parameter CorsAllowOrigins not used.")}
 
-INTRINSIC_TAGS = ("Ref", "Condition", "GetAtt", "Sub", "If", "Equals", "Not", "And", "Or", "Join", "Select")
-INTRINSIC_TAGS += ("Split", "FindInMap", "Base64", "GetAZs", "ImportValue", "Cidr")
+# The CloudFormation short-form tags a template may use.
+INTRINSIC_TAGS: tuple[str, ...] = (
+    *("Ref", "Condition", "GetAtt", "Sub", "If", "Equals", "Not", "And", "Or", "Join", "Select"),
+    *("Split", "FindInMap", "Base64", "GetAZs", "ImportValue", "Cidr"),
+)
 
 
 class _CloudFormationLoader(yaml.SafeLoader):

@@ -7,6 +7,9 @@ from fastapi import FastAPI
 from lamina import __version__
 from lamina.api import health
 from lamina.api.errors import install_error_handlers
+from lamina.applications import routes as applications
+from lamina.secrets import routes as secrets
+from lamina.tenancy import routes as tenancy
 
 API_PREFIX = "/api"
 
@@ -20,5 +23,11 @@ def create_app() -> FastAPI:
         redoc_url=None,
     )
     install_error_handlers(app)
+    # /api/health stays unauthenticated: it declares no principal dependency.
     app.include_router(health.router, prefix=API_PREFIX)
+    app.include_router(tenancy.router, prefix=API_PREFIX)
+    app.include_router(tenancy.keys_router, prefix=API_PREFIX)
+    app.include_router(applications.router, prefix=API_PREFIX)
+    app.include_router(applications.simple_router, prefix=API_PREFIX)
+    app.include_router(secrets.router, prefix=API_PREFIX)
     return app

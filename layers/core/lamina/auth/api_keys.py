@@ -54,6 +54,8 @@ class VerifiedKey:
 
     id: uuid.UUID
     project_id: uuid.UUID
+    workspace_id: uuid.UUID
+    organization_id: uuid.UUID
     user_id: uuid.UUID | None
     role: str
 
@@ -119,14 +121,19 @@ def forget_cached_key(prefix: str) -> None:
 def _load_record(session: Session, prefix: str) -> dict[str, Any] | None:
     from sqlalchemy import select
 
-    from lamina.tenancy.models import ApiKey
+    from lamina.tenancy.models import ApiKey, Project
 
-    key = session.execute(select(ApiKey).where(ApiKey.prefix == prefix)).scalar_one_or_none()
-    if key is None:
+    row = session.execute(
+        select(ApiKey, Project).join(Project, Project.id == ApiKey.project_id).where(ApiKey.prefix == prefix)
+    ).first()
+    if row is None:
         return None
+    key, project = row
     return {
         "id": str(key.id),
         "project_id": str(key.project_id),
+        "workspace_id": str(project.workspace_id),
+        "organization_id": str(project.organization_id),
         "user_id": str(key.user_id) if key.user_id else None,
         "role": key.role,
         "secret_hash": key.secret_hash,
@@ -163,6 +170,8 @@ def verify_api_key(presented: str, session: Session | None = None) -> VerifiedKe
     return VerifiedKey(
         id=uuid.UUID(record["id"]),
         project_id=uuid.UUID(record["project_id"]),
+        workspace_id=uuid.UUID(record["workspace_id"]),
+        organization_id=uuid.UUID(record["organization_id"]),
         user_id=uuid.UUID(record["user_id"]) if record.get("user_id") else None,
         role=str(record["role"]),
     )

@@ -74,7 +74,9 @@ class JwksCache:
         except (httpx.HTTPError, ValueError) as error:
             if self._keys:  # keep verifying with the keys we have rather than failing every request
                 return self._keys
-            raise UnavailableError(f"could not fetch the identity provider's signing keys: {error}") from error
+            raise UnavailableError(
+                f"could not fetch the identity provider's signing keys: {error}"
+            ) from error
         keys: dict[str, Any] = {}
         for jwk in document.get("keys", []):
             # Only RSA signing keys can have signed an acceptable token.

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import Annotated
 
+from lamina.auth.principal import Principal
 from lamina.errors import ForbiddenError, ValidationFailedError
 from lamina.tenancy.roles import Role
-
-if TYPE_CHECKING:
-    from lamina.auth.principal import Principal
 
 
 class Permission(StrEnum):
@@ -66,9 +64,11 @@ def require(permission: Permission) -> Callable[..., Principal]:
 
     from lamina.auth.deps import current_principal
 
-    def dependency(principal: Principal = Depends(current_principal)) -> Principal:
+    def dependency(principal: Principal) -> Principal:
         check_permission(principal, permission)
         return principal
 
+    # Real objects, not strings: FastAPI cannot resolve a local name from a postponed annotation.
+    dependency.__annotations__ = {"principal": Annotated[Principal, Depends(current_principal)], "return": Principal}
     dependency.__name__ = f"require_{permission.value}"
     return dependency

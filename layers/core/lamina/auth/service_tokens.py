@@ -93,5 +93,8 @@ def verify_service_token(token: str, settings: Settings | None = None) -> Servic
     if claims["exp"] - claims["iat"] > MAX_TTL_S:
         raise UnauthenticatedError("service token lifetime too long")
     return ServiceClaims(
-        subject=str(claims["sub"]), project_id=project_id, role=str(claims["role"]), token_id=claims.get("jti", "")
+        subject=str(claims["sub"]),
+        project_id=project_id,
+        role=str(claims["role"]),
+        token_id=claims.get("jti", ""),
     )

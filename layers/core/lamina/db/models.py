@@ -1,7 +1,17 @@
 """Imports every domain's models so `Base.metadata` knows all tables (Alembic, tests)."""
 
+from lamina.applications import models as applications_models
 from lamina.db.base import Base
 from lamina.events import models as events_models
+from lamina.events import outbox as events_outbox
+from lamina.secrets import models as secrets_models
 from lamina.tenancy import models as tenancy_models
 
-__all__ = ["Base", "events_models", "tenancy_models"]
+__all__ = [
+    "Base",
+    "applications_models",
+    "events_models",
+    "events_outbox",
+    "secrets_models",
+    "tenancy_models",
+]

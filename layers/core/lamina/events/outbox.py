@@ -45,7 +45,9 @@ class OutboxEvent(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
 
 
-def stage_event(session: Session, type: str, payload: dict[str, Any], *, project_id: uuid.UUID | None) -> uuid.UUID:
+def stage_event(
+    session: Session, type: str, payload: dict[str, Any], *, project_id: uuid.UUID | None
+) -> uuid.UUID:
     """Record an event in the caller's transaction; it is published once that transaction commits."""
     from lamina.db.unit_of_work import after_commit
 
@@ -69,7 +71,12 @@ def publish_outbox_events(ids: list[uuid.UUID] | None = None, *, limit: int = FL
     if ids is not None and not ids:
         return 0
     with session_scope() as session:
-        query = select(OutboxEvent).order_by(OutboxEvent.occurred_at).limit(limit).with_for_update(skip_locked=True)
+        query = (
+            select(OutboxEvent)
+            .order_by(OutboxEvent.occurred_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
         if ids is not None:
             query = query.where(OutboxEvent.id.in_(ids))
         else:
@@ -78,7 +85,13 @@ def publish_outbox_events(ids: list[uuid.UUID] | None = None, *, limit: int = FL
         if not rows:
             return 0
         envelopes = [
-            Envelope(id=row.id, type=row.type, payload=row.payload, project_id=row.project_id, occurred_at=row.occurred_at)
+            Envelope(
+                id=row.id,
+                type=row.type,
+                payload=row.payload,
+                project_id=row.project_id,
+                occurred_at=row.occurred_at,
+            )
             for row in rows
         ]
         try:

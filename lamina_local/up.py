@@ -1,0 +1,478 @@
+"""`lamina up`: the whole stack of infra/template.yaml on this machine, without Docker.
+
+Boot order (each step prints progress):
+  1. backends: Postgres, Redis, AWS emulator (embedded unless DATABASE_URL / REDIS_URL / AWS_ENDPOINT_URL)
+  2. migrations and provisioning of the template's resources in the emulator, side by side
+  3. functions in warm awslambdaric workers (SnapStart functions initialised now), the runner service
+  4. event sources: the HTTP API gateway, SQS event-source mappings, schedules
+  5. the local user is seeded, and a banner shows URLs, queues and credentials
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lamina_local.backends import EMULATOR_CREDENTIALS, Backends, free_port, start_backends
+from lamina_local.console import Console
+from lamina_local.model import ServiceSpec, Stack
+from lamina_local.template import Template
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_TEMPLATE = ROOT / "infra" / "template.yaml"
+DEFAULT_STATE_DIR = ROOT / ".state"
+DEFAULT_PORT = 3000
+STATE_FILE = "up.json"
+RUNNER_SOURCE = ROOT / "runner_container"
+RUNNER_START_TIMEOUT_S = 20.0
+WATCH_INTERVAL_S = 1.0
+# Template parameters `lamina up` fills for a local deployment unless `--param` gives them.
+LOCAL_STAGE = "local"
+
+
+@dataclass
+class UpOptions:
+    template: Path = DEFAULT_TEMPLATE
+    port: int = DEFAULT_PORT
+    state_dir: Path = DEFAULT_STATE_DIR
+    parameters: dict[str, str] = field(default_factory=dict)
+    runner_port: int | None = None  # None: the template's container port (8765)
+    watch: bool = True
+    use_zygote: bool = True
+    seed: bool = True
+    quiet: bool = False
+
+
+@dataclass
+class Ready:
+    """What the banner shows and `.state/up.json` records for the companion commands."""
+
+    api_url: str
+    control_url: str
+    aws_endpoint_url: str
+    database_url: str
+    redis_url: str
+    runner_url: str | None
+    region: str
+    queues: dict[str, str]
+    functions: list[str]
+    credentials: dict[str, str]
+    boot_seconds: float
+    pid: int = field(default_factory=os.getpid)
+
+
+def local_secret_key(state_dir: Path) -> str:
+    """A random LAMINA_SECRET_KEY kept in the state folder, so tokens survive restarts."""
+    path = state_dir / "secret_key"
+    if not path.exists():
+        state_dir.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+class LocalStack:
+    """Runs one stack; `await start()` then `await wait()` until Ctrl-C; `await stop()` tears everything down."""
+
+    def __init__(self, options: UpOptions, console: Console | None = None) -> None:
+        self.options = options
+        self.console = console or Console(quiet=options.quiet)
+        self.backends: Backends | None = None
+        self.template: Template | None = None
+        self.stack: Stack | None = None
+        self.runtime: Any = None
+        self.gateways: list[Any] = []
+        self.pollers: Any = None
+        self.scheduler: Any = None
+        self.control: Any = None
+        self.runner: subprocess.Popen[bytes] | None = None
+        self.ready: Ready | None = None
+        self._stopping = asyncio.Event()
+        self._tasks: list[asyncio.Task[Any]] = []
+
+    # ---------------------------------------------------------------- boot
+
+    async def start(self) -> Ready:
+        started = time.monotonic()
+        options, console = self.options, self.console
+        options.state_dir.mkdir(parents=True, exist_ok=True)
+        console.progress(
+            f"reading {options.template.relative_to(ROOT) if options.template.is_relative_to(ROOT) else options.template}"
+        )
+        # The function engine's zygote imports the heavy libraries while the backends boot.
+        from lamina_local.lambda_runtime import LambdaRuntime
+
+        self.backends = await asyncio.to_thread(
+            start_backends,
+            options.state_dir,
+            database_url=os.environ.get("DATABASE_URL"),
+            redis_url=os.environ.get("REDIS_URL"),
+            aws_endpoint_url=os.environ.get("AWS_ENDPOINT_URL"),
+            moto_log=options.state_dir / "moto.log",
+            on_progress=console.progress,
+        )
+        if self.backends.aws.embedded:
+            # The supervisor's own clients (pollers, provisioning) talk to the emulator with its credentials.
+            os.environ.update(EMULATOR_CREDENTIALS)
+        for backend in (self.backends.database, self.backends.redis, self.backends.aws):
+            where = "embedded" if backend.embedded else "given"
+            console.progress(f"{backend.name}: {where} at {backend.url}")
+
+        region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+        parameters = self._parameters()
+        template = Template.load(options.template, parameters, region=region)
+        self.template = template
+        api_port = options.port if options.port else free_port()
+        console.progress("migrating the database and creating the stack's resources in the emulator")
+        migrate = asyncio.to_thread(self._migrate)
+        provision = asyncio.to_thread(self._provision, template, f"http://127.0.0.1:{api_port}")
+        await asyncio.gather(migrate, provision)
+        stack = template.stack()
+        self.stack = stack
+
+        console.progress(f"warming {len(stack.functions)} functions under awslambdaric")
+        self.runtime = LambdaRuntime(
+            stack.functions,
+            on_log=console.line,
+            base_env=self._function_base_env(region),
+            use_zygote=options.use_zygote,
+            region=region,
+        )
+        runner_start = asyncio.to_thread(self._start_runner, stack)
+        await asyncio.gather(self.runtime.start(), runner_start)
+
+        await self._start_event_sources(stack, api_port, region)
+        credentials: dict[str, str] = {}
+        if options.seed:
+            credentials = await asyncio.to_thread(self._seed)
+        self.ready = Ready(
+            api_url=self.gateways[0].url if self.gateways else "",
+            control_url=self.control.url,
+            aws_endpoint_url=self.backends.aws.url,
+            database_url=self.backends.database.url,
+            redis_url=self.backends.redis.url,
+            runner_url=f"http://127.0.0.1:{self._runner_port}" if self.runner else None,
+            region=region,
+            queues={spec.logical_id: spec.name for spec in stack.queues.values()},
+            functions=sorted(stack.functions),
+            credentials=credentials,
+            boot_seconds=round(time.monotonic() - started, 2),
+        )
+        self._write_state()
+        if options.watch:
+            self._tasks.append(asyncio.create_task(self._watch_code(), name="watch-code"))
+        self._banner()
+        return self.ready
+
+    def _parameters(self) -> dict[str, str]:
+        assert self.backends is not None
+        declared = Template.declared_parameters(self.options.template)
+        local = {
+            "Stage": LOCAL_STAGE,
+            "DatabaseUrl": self.backends.database.url,
+            "RedisUrl": self.backends.redis.url,
+            "SecretKey": local_secret_key(self.options.state_dir),
+        }
+        parameters = {name: value for name, value in local.items() if name in declared}
+        parameters.update(self.options.parameters)
+        return parameters
+
+    def _migrate(self) -> None:
+        from lamina.db.migrate import upgrade
+
+        assert self.backends is not None
+        upgrade(self.backends.database.url)
+
+    def _aws_client_factory(self) -> Callable[[str], Any]:
+        import boto3
+
+        assert self.backends is not None and self.template is not None
+        session = boto3.session.Session(region_name=self.template.region, **self._credentials())
+        endpoint = self.backends.aws.url
+        return lambda service: session.client(service, endpoint_url=endpoint)  # type: ignore[call-overload]
+
+    def _credentials(self) -> dict[str, str]:
+        assert self.backends is not None
+        env = {**self.backends.environment(), **os.environ}
+        return {
+            "aws_access_key_id": env.get("AWS_ACCESS_KEY_ID", "testing"),
+            "aws_secret_access_key": env.get("AWS_SECRET_ACCESS_KEY", "testing"),
+            "aws_session_token": env.get("AWS_SESSION_TOKEN", "testing"),
+        }
+
+    def _provision(self, template: Template, api_endpoint: str) -> None:
+        from lamina_local.provision import provision
+
+        created = provision(template, self._aws_client_factory(), api_endpoint=api_endpoint)
+        self.console.progress(f"created {len(created)} resources in the emulator")
+
+    def _function_base_env(self, region: str) -> dict[str, str]:
+        """What AWS gives every function besides the template's variables: region and the emulator's address."""
+        assert self.backends is not None
+        credentials = self._credentials()
+        return {
+            "AWS_ENDPOINT_URL": self.backends.aws.url,
+            "AWS_ACCESS_KEY_ID": credentials["aws_access_key_id"],
+            "AWS_SECRET_ACCESS_KEY": credentials["aws_secret_access_key"],
+            "AWS_SESSION_TOKEN": credentials["aws_session_token"],
+            "AWS_REGION": region,
+            "AWS_DEFAULT_REGION": region,
+            # Cognito tokens name the real AWS issuer; the emulator serves their keys.
+            "COGNITO_ISSUER_BASE": f"https://cognito-idp.{region}.amazonaws.com",
+            "COGNITO_JWKS_BASE": self.backends.aws.url,
+        }
+
+    # ---------------------------------------------------------------- runner (the ECS task stand-in)
+
+    @property
+    def _runner_port(self) -> int:
+        assert self.stack is not None
+        if self.options.runner_port:
+            return self.options.runner_port
+        service = next(iter(self.stack.services.values()), None)
+        return service.port if service and service.port else 8765
+
+    def _start_runner(self, stack: Stack) -> None:
+        service: ServiceSpec | None = next(iter(stack.services.values()), None)
+        if service is None or not (RUNNER_SOURCE / "runner").is_dir():
+            return
+        import urllib.request
+
+        assert self.backends is not None
+        port = self._runner_port
+        env = {
+            "PATH": os.environ.get("PATH", ""),
+            "HOME": os.environ.get("HOME", ""),
+            **service.environment,
+            **self._function_base_env(stack.region),
+            "RUNNER_HOST": "127.0.0.1",
+            "RUNNER_PORT": str(port),
+            "PYTHONPATH": os.pathsep.join([str(RUNNER_SOURCE), str(ROOT / "layers" / "core")]),
+            "PYTHONUNBUFFERED": "1",
+        }
+        self.runner = subprocess.Popen(
+            [sys.executable, "-m", "runner"],
+            cwd=RUNNER_SOURCE,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self._pump(self.runner, f"runner:{service.name}")
+        deadline = time.monotonic() + RUNNER_START_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if self.runner.poll() is not None:
+                raise RuntimeError(
+                    f"the runner exited with {self.runner.returncode}: see its log lines above"
+                )
+            with (
+                contextlib.suppress(OSError),
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1) as response,
+            ):
+                if response.status == 200:
+                    return
+            time.sleep(0.05)
+        raise RuntimeError(f"the runner did not answer /health on :{port} in {RUNNER_START_TIMEOUT_S:.0f} s")
+
+    def _pump(self, process: subprocess.Popen[bytes], source: str) -> None:
+        import threading
+
+        def forward() -> None:
+            assert process.stdout is not None
+            for raw in process.stdout:
+                self.console.line(source, raw.decode(errors="replace"))
+
+        threading.Thread(target=forward, name=f"log-{source}", daemon=True).start()
+
+    # ---------------------------------------------------------------- event sources
+
+    async def _start_event_sources(self, stack: Stack, api_port: int, region: str) -> None:
+        from lamina_local.authorizers import cognito_jwks_rewriter
+        from lamina_local.control import ControlServer
+        from lamina_local.gateway import LocalHttpApi
+        from lamina_local.schedules import Scheduler
+        from lamina_local.sqs_poller import SqsPollers
+
+        assert self.backends is not None
+        rewriter = cognito_jwks_rewriter(self.backends.aws.url)
+        for index, api in enumerate(stack.http_apis):
+            gateway = LocalHttpApi(
+                api,
+                self.runtime,
+                port=api_port if index == 0 else 0,
+                region=region,
+                jwks_url_rewriter=rewriter,
+                on_access=lambda line: self.console.line("http", line),
+            )
+            await gateway.start()
+            self.gateways.append(gateway)
+        self.pollers = SqsPollers.for_stack(
+            stack.sqs_mappings,
+            stack.queues,
+            self.runtime,
+            endpoint_url=self.backends.aws.url,
+            region=region,
+            on_log=lambda line: self.console.line("sqs", line),
+        )
+        await self.pollers.start()
+        self.scheduler = Scheduler(
+            stack.schedules,
+            self.runtime,
+            stack_name=stack.name,
+            region=region,
+            on_log=lambda line: self.console.line("schedule", line),
+        )
+        await self.scheduler.start()
+        self.control = ControlServer(self)
+        await self.control.start()
+
+    # ---------------------------------------------------------------- seeding, state, banner
+
+    def _seed(self) -> dict[str, str]:
+        try:
+            from lamina_local.seed import seed_local
+        except ImportError:
+            return {}
+        assert self.stack is not None and self.backends is not None
+        return dict(seed_local(self))
+
+    def _write_state(self) -> None:
+        assert self.ready is not None
+        path = self.options.state_dir / STATE_FILE
+        path.write_text(json.dumps(self.ready.__dict__, indent=2))
+        path.chmod(0o600)
+
+    def _banner(self) -> None:
+        ready = self.ready
+        assert ready is not None and self.stack is not None
+        lines = [
+            "",
+            f"Lamina is up in {ready.boot_seconds:.1f} s",
+            f"  API          {ready.api_url}/api    (docs {ready.api_url}/api/docs)",
+            f"  Services     {ready.api_url}/services",
+        ]
+        if ready.runner_url:
+            lines.append(f"  Runner       {ready.runner_url}")
+        lines += [
+            f"  AWS emulator {ready.aws_endpoint_url}",
+            f"  Postgres     {ready.database_url}",
+            f"  Redis        {ready.redis_url}",
+            "  Queues       "
+            + ", ".join(sorted(name for name in ready.queues.values() if not name.endswith("-dlq"))),
+        ]
+        for key, value in ready.credentials.items():
+            lines.append(f"  {key:<12} {value}")
+        lines.append("  Ctrl-C stops everything.")
+        self.console.banner("\n".join(lines))
+
+    # ---------------------------------------------------------------- reload
+
+    async def _watch_code(self) -> None:
+        """Reload a function's workers when a file under its code or layer folders changes."""
+        assert self.stack is not None
+        folders: dict[str, set[Path]] = {}
+        for spec in self.stack.functions.values():
+            for folder in (spec.code_uri, *spec.layer_dirs):
+                folders.setdefault(spec.logical_id, set()).add(folder)
+        snapshot = await asyncio.to_thread(_mtimes, {f for fs in folders.values() for f in fs})
+        while not self._stopping.is_set():
+            await asyncio.sleep(WATCH_INTERVAL_S)
+            current = await asyncio.to_thread(_mtimes, {f for fs in folders.values() for f in fs})
+            changed = {
+                path for path in set(current) | set(snapshot) if current.get(path) != snapshot.get(path)
+            }
+            snapshot = current
+            if not changed:
+                continue
+            affected = [
+                function
+                for function, roots in folders.items()
+                if any(path.is_relative_to(root) for path in changed for root in roots)
+            ]
+            for function in affected:
+                self.console.line("reload", f"{function}: code changed, replacing its workers")
+                await self.runtime.reload(function)
+
+    # ---------------------------------------------------------------- shutdown
+
+    async def wait(self) -> None:
+        await self._stopping.wait()
+
+    def request_stop(self) -> None:
+        self._stopping.set()
+
+    async def stop(self) -> None:
+        self._stopping.set()
+        for task in self._tasks:
+            task.cancel()
+        for part in (self.control, self.scheduler, self.pollers, *self.gateways):
+            if part is not None:
+                with contextlib.suppress(Exception):
+                    await part.stop()
+        if self.runtime is not None:
+            with contextlib.suppress(Exception):
+                await self.runtime.stop()
+        if self.runner is not None:
+            _terminate_group(self.runner)
+        if self.backends is not None:
+            await asyncio.to_thread(self.backends.stop)
+        with contextlib.suppress(FileNotFoundError):
+            (self.options.state_dir / STATE_FILE).unlink()
+
+
+def _mtimes(folders: set[Path]) -> dict[Path, float]:
+    found: dict[Path, float] = {}
+    for folder in folders:
+        for path in folder.rglob("*.py"):
+            with contextlib.suppress(FileNotFoundError):
+                found[path] = path.stat().st_mtime
+    return found
+
+
+def _terminate_group(process: subprocess.Popen[bytes]) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+def read_state(state_dir: Path = DEFAULT_STATE_DIR) -> dict[str, Any]:
+    """What a running `lamina up` recorded; raises FileNotFoundError when none is running."""
+    data: dict[str, Any] = json.loads((state_dir / STATE_FILE).read_text())
+    return data
+
+
+async def run_up(options: UpOptions) -> int:
+    """The `lamina up` command: boot, serve until SIGINT/SIGTERM, tear down. Returns the exit code."""
+    stack = LocalStack(options)
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stack.request_stop)
+    try:
+        await stack.start()
+        await stack.wait()
+        stack.console.progress("stopping")
+        return 0
+    except Exception as error:
+        stack.console.progress(f"failed: {type(error).__name__}: {error}")
+        if os.environ.get("LAMINA_DEBUG"):
+            traceback.print_exc()
+        return 1
+    finally:
+        await stack.stop()

@@ -1,0 +1,1 @@
+"""The prompt registry: applications (artifact → variant → revision), environments and deployments."""

@@ -1,0 +1,85 @@
+"""FastAPI dependencies: the database session, the calling principal, and permission checks.
+
+Used as annotated aliases: `session: SessionDep`, `principal: CurrentPrincipal`, or a permission-checked
+principal `principal: Annotated[Principal, Depends(require(Permission.EDIT))]` (aliases below).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Annotated, Any
+
+from fastapi import Depends, Header, Query, Request
+
+from lamina.auth.permissions import Permission, require
+from lamina.auth.principal import Principal
+from lamina.errors import ValidationFailedError
+
+PROJECT_HEADER = "X-Project-Id"
+
+
+def get_session() -> Iterator[Any]:
+    """One session per request, committed when the route returns (before the response is sent), then its
+    after-commit side effects (events, cache invalidations) run."""
+    from lamina.db import get_sessionmaker
+    from lamina.db.unit_of_work import commit, discard_after_commit
+
+    session = get_sessionmaker()()
+    try:
+        yield session
+        commit(session)
+    except BaseException:
+        session.rollback()
+        discard_after_commit(session)
+        raise
+    finally:
+        session.close()
+
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+else:
+    # FastAPI evaluates these annotations at import: SQLAlchemy stays unimported until a request needs it.
+    SessionDep = Annotated[Any, Depends(get_session, scope="function")]
+
+
+def _requested_project(query_value: str | None, header_value: str | None) -> uuid.UUID | None:
+    raw = query_value or header_value
+    if not raw:
+        return None
+    try:
+        return uuid.UUID(raw)
+    except ValueError as error:
+        raise ValidationFailedError(f"project_id {raw!r} is not a UUID") from error
+
+
+def current_principal(
+    request: Request,
+    session: SessionDep,
+    project_id: Annotated[
+        str | None, Query(description="The project to act in; default: the key's or the user's default")
+    ] = None,
+    x_project_id: Annotated[str | None, Header(alias=PROJECT_HEADER, include_in_schema=False)] = None,
+) -> Principal:
+    """Who is calling and in which project; 401 without a valid credential."""
+    from lamina.auth.service import authenticate, resolve_principal
+
+    credential = authenticate(request.headers.get("authorization"), session)
+    principal = resolve_principal(session, credential, _requested_project(project_id, x_project_id))
+    request.state.principal = principal
+    return principal
+
+
+CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+ProjectViewer = Annotated[Principal, Depends(require(Permission.VIEW))]
+ProjectEditor = Annotated[Principal, Depends(require(Permission.EDIT))]
+ProjectDeployer = Annotated[Principal, Depends(require(Permission.DEPLOY))]
+SecretsManager = Annotated[Principal, Depends(require(Permission.MANAGE_SECRETS))]
+KeysManager = Annotated[Principal, Depends(require(Permission.MANAGE_KEYS))]
+MembersManager = Annotated[Principal, Depends(require(Permission.MANAGE_MEMBERS))]
+ProjectsManager = Annotated[Principal, Depends(require(Permission.MANAGE_PROJECTS))]
+# The scope every query is filtered by: the principal's project (named for what routes use it for).
+ProjectScope = ProjectViewer

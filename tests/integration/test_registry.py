@@ -1,0 +1,112 @@
+"""The prompt registry end to end through the API function's Mangum handler."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from tests.integration.api_client import Tenant, api_env, cognito_pool, make_tenant, prompt_data
+
+__all__ = ["api_env", "cognito_pool", "make_tenant"]  # fixtures used by the tests below
+
+
+def test_commit_deploy_retrieve_rollback_fork(make_tenant: Callable[..., Tenant]) -> None:
+    api = make_tenant().client
+    # GIVEN an application with a variant
+    app = api.post("/api/applications/", {"application": {"slug": "translator", "name": "Translator"}}).ok()
+    app_id = app["application"]["id"]
+    variant = api.post(
+        "/api/applications/variants/", {"application_variant": {"application_id": app_id, "slug": "main"}}
+    ).ok()["application_variant"]
+    # WHEN two revisions are committed
+    commits = [
+        api.post(
+            "/api/applications/revisions/commit",
+            {"application_revision": {"application_variant_id": variant["id"], "message": f"v{n}", "data": prompt_data(llm_config={"model": f"gpt-{n}"})}},
+        ).ok()["application_revision"]
+        for n in (1, 2)
+    ]
+    # THEN versions count up and the log lists them newest first
+    assert [c["version"] for c in commits] == [1, 2]
+    log = api.post("/api/applications/revisions/log", {"application_variant_ref": {"id": variant["id"]}}).ok()
+    assert [r["message"] for r in log["application_revisions"]] == ["v2", "v1"]
+
+    # WHEN v1 is deployed to production, the SDK's retrieve-by-environment returns it
+    def retrieve() -> dict[str, Any]:
+        return api.post(
+            "/api/applications/revisions/retrieve",
+            {"environment_ref": {"slug": "production"}, "application_ref": {"slug": "translator"}},
+        ).ok()
+
+    api.post(
+        "/api/applications/revisions/deploy",
+        {"application_revision_ref": {"id": commits[0]["id"]}, "environment_ref": {"slug": "production"}},
+    ).ok()
+    assert retrieve()["application_revision"]["version"] == 1
+    assert retrieve()["application_revision"]["version"] == 1  # served from the cache now
+    # WHEN v2 is deployed, the very next retrieve sees it (cache invalidated by the deploy)
+    second = api.post(
+        "/api/applications/revisions/deploy",
+        {"application_revision_ref": {"id": commits[1]["id"]}, "environment_ref": {"slug": "production"}},
+    ).ok()
+    assert second["environment_revision"]["version"] == 2
+    assert retrieve()["application_revision"]["version"] == 2
+    # WHEN production is rolled back to its first environment revision
+    api.post(
+        "/api/applications/revisions/deploy",
+        {
+            "environment_revision_ref": {"version": 1},
+            "application_ref": {"id": app_id},
+            "environment_ref": {"slug": "production"},
+            "message": "rollback",
+        },
+    ).ok()
+    # THEN v1 is served again and the history shows three deployments
+    assert retrieve()["application_revision"]["version"] == 1
+    history = api.post(
+        "/api/environments/revisions/log", {"environment_ref": {"slug": "production"}, "key": "translator"}
+    ).ok()
+    assert [d["version"] for d in history["environment_revisions"]] == [3, 2, 1]
+    # AND the simple environments view shows what production serves
+    environments = api.post("/api/simple/environments/query", {"key": "translator"}).ok()["environments"]
+    production = next(e for e in environments if e["slug"] == "production")
+    assert production["data"]["references"]["translator"]["application_revision"]["version"] == 1
+
+    # WHEN v2 is forked into a new variant
+    fork = api.post(
+        "/api/applications/variants/fork",
+        {"application_revision_ref": {"id": commits[1]["id"]}, "application_variant": {"slug": "experiment"}},
+    ).ok()
+    # THEN the fork starts at version 1 with v2's data
+    assert fork["application_revision"]["version"] == 1
+    assert fork["application_revision"]["data"] == commits[1]["data"]
+    assert fork["application_variant"]["forked_from_revision_id"] == commits[1]["id"]
+
+
+def test_invalid_prompt_template_is_422_with_a_clear_message(make_tenant: Callable[..., Tenant]) -> None:
+    api = make_tenant().client
+    created = api.post("/api/simple/applications/", {"application": {"slug": "bot", "data": prompt_data()}}).ok()
+    variant_id = created["application"]["variant_id"]
+
+    def commit(data: dict[str, Any]) -> Any:
+        return api.post(
+            "/api/applications/revisions/commit",
+            {"application_revision": {"application_variant_id": variant_id, "data": data}},
+        )
+
+    # A variable the input keys do not list
+    response = commit(prompt_data(input_keys=["text"]))
+    assert response.status == 422
+    assert "{language}" in response.body["message"] and "input_keys" in response.body["message"]
+    # A temperature out of range
+    response = commit(prompt_data(llm_config={"model": "gpt-4o", "temperature": 7}))
+    assert response.status == 422
+    assert response.body["message"].startswith("data.parameters.prompt.llm_config.temperature")
+    # Broken jinja2
+    response = commit(
+        prompt_data(template_format="jinja2", input_keys=None, messages=[{"role": "user", "content": "{% if x %}"}])
+    )
+    assert response.status == 422 and "jinja2" in response.body["message"]
+    # Nothing was committed by the failures
+    log = api.post("/api/applications/revisions/log", {"application_variant_ref": {"id": variant_id}}).ok()
+    assert log["count"] == 1
