@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import statistics
 import sys
 import time
@@ -60,7 +61,7 @@ def in_process_ms(count: int) -> list[float]:
     return samples
 
 
-async def through_runtime_ms(count: int, use_zygote: bool) -> tuple[list[float], float, float]:
+async def through_runtime_ms(count: int, use_zygote: bool) -> tuple[list[float], float, float, float]:
     runtime = LambdaRuntime(
         {"Echo": echo_spec()}, on_log=lambda _f, _l: None, use_zygote=use_zygote, preload=DEFAULT_PRELOAD
     )
@@ -68,18 +69,22 @@ async def through_runtime_ms(count: int, use_zygote: bool) -> tuple[list[float],
     await runtime.start()
     start_s = time.perf_counter() - started
     try:
+        began = time.perf_counter()
         cold = await runtime.invoke("Echo", EVENT)
+        cold_ms = (time.perf_counter() - began) * 1000
         assert cold.ok and cold.cold_start, cold
         for _ in range(WARMUP_INVOCATIONS):
             await runtime.invoke("Echo", EVENT)
         samples = []
+        cpu_started = time.process_time()
         for _ in range(count):
             began = time.perf_counter()
             result = await runtime.invoke("Echo", EVENT)
             samples.append((time.perf_counter() - began) * 1000)
             assert result.ok and not result.cold_start
+        supervisor_cpu_ms = (time.process_time() - cpu_started) * 1000 / count
         assert runtime.stats()["Echo"]["cold_starts"] == 1
-        return samples, start_s, cold.duration_ms
+        return samples, start_s, cold_ms, supervisor_cpu_ms
     finally:
         await runtime.stop()
 
@@ -92,18 +97,27 @@ def main() -> None:
 
     bench_started = time.perf_counter()
     baseline = in_process_ms(args.invocations)
-    samples, start_s, cold_ms = asyncio.run(through_runtime_ms(args.invocations, not args.no_zygote))
+    load_1m = os.getloadavg()[0]
+    samples, start_s, cold_ms, supervisor_cpu_ms = asyncio.run(
+        through_runtime_ms(args.invocations, not args.no_zygote)
+    )
     p50, p99 = percentile(samples, 0.50), percentile(samples, 0.99)
     base_p50, base_p99 = percentile(baseline, 0.50), percentile(baseline, 0.99)
 
     mode = "plain spawn" if args.no_zygote else "zygote"
-    print(f"mode: {mode}; runtime start {start_s * 1000:.0f} ms; first (cold) invoke {cold_ms:.1f} ms")
+    print(
+        f"mode: {mode}; runtime start {start_s * 1000:.0f} ms; first (cold) invoke incl. init {cold_ms:.1f} ms"
+    )
     print(
         f"in-process handler call ({args.invocations}x): p50 {base_p50 * 1000:.1f} us, p99 {base_p99 * 1000:.1f} us"
     )
     print(
         f"through Runtime API ({args.invocations}x sequential, warm): p50 {p50:.3f} ms, p99 {p99:.3f} ms, "
         f"mean {statistics.fmean(samples):.3f} ms, max {max(samples):.3f} ms"
+    )
+    print(
+        f"supervisor CPU per invoke {supervisor_cpu_ms:.3f} ms; machine load (1 min) {load_1m:.2f} "
+        f"on {os.cpu_count()} cores: other work on the box widens p99"
     )
     print(f"ratio runtime/in-process: p50 {p50 / base_p50:.0f}x, p99 {p99 / base_p99:.0f}x")
     print(

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+import warnings
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -70,7 +71,10 @@ class Backends:
 
 def start_postgres(state_dir: Path) -> Backend:
     """A real Postgres server in `state_dir/postgres`, reached through its unix socket."""
-    import pgserver
+    with warnings.catch_warnings():
+        # pgserver asks platformdirs for XDG_RUNTIME_DIR, unset on servers and in CI: harmless, and noisy.
+        warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR")
+        import pgserver
 
     data_dir = state_dir / "postgres"
     data_dir.mkdir(parents=True, exist_ok=True)

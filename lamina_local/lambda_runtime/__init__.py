@@ -7,10 +7,10 @@ the heavy libraries once, so a cold start costs a fork and the handler's own imp
 
 from __future__ import annotations
 
+from lamina_local.invoker import InvokeResult
 from lamina_local.lambda_runtime.runtime import (
     DEFAULT_CONCURRENCY_CAP,
     DEFAULT_PRELOAD,
-    InvokeResult,
     LambdaRuntime,
     LambdaRuntimeError,
     RuntimeStoppedError,

@@ -14,9 +14,9 @@ import signal
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
+from lamina_local.invoker import InvokeResult
 from lamina_local.lambda_runtime.environment import (
     DEFAULT_REGION,
     FUNCTION_VERSION,
@@ -93,21 +93,11 @@ class RuntimeStoppedError(LambdaRuntimeError):
     pass
 
 
-@dataclass
-class InvokeResult:
-    ok: bool  # False for handler errors, timeouts, crashes
-    payload: bytes  # the response body, or the error JSON
-    error_type: str | None  # e.g. "Sandbox.Timedout", "Runtime.ExitError", or the exception's errorType
-    cold_start: bool
-    duration_ms: float
-    request_id: str
-
-    def json(self) -> Any:
-        return json.loads(self.payload) if self.payload else None
-
-
 class LambdaRuntime:
-    """Warm worker pools for a set of functions, keyed by logical id, on one event loop."""
+    """Warm worker pools for a set of functions, keyed by logical id, on one event loop.
+
+    Conforms to `lamina_local.invoker.Invoker`, the interface the gateway, SQS pollers and schedules call.
+    """
 
     def __init__(
         self,

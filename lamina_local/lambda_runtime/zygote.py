@@ -85,6 +85,7 @@ def _run_child(request: dict[str, Any], base_sys_path: list[str]) -> int:
     sys.path[:] = [*request["sys_path"], *base_sys_path]
     sys.path_importer_cache.clear()
     importlib.invalidate_caches()
+    _warn_about_shadowed_preloads(request["sys_path"])
     handler = request["handler"]
     sys.argv = ["awslambdaric", handler]
 
@@ -95,6 +96,27 @@ def _run_child(request: dict[str, Any], base_sys_path: list[str]) -> int:
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else 1
     return 0
+
+
+def _warn_about_shadowed_preloads(function_paths: list[str]) -> None:
+    """A package the function vendors (in its code or a layer) loses to the zygote's preloaded copy: say so.
+
+    On AWS the vendored copy would win; swapping modules under already-imported libraries is not safe, so the
+    fix is to run that function with --no-zygote or drop the package from the preload list.
+    """
+    preloaded = {name.split(".")[0] for name in sys.modules}
+    for entry in function_paths:
+        try:
+            names = os.listdir(entry)
+        except OSError:
+            continue
+        vendored = {n[:-3] if n.endswith(".py") else n for n in names}
+        for name in sorted(vendored & preloaded):
+            print(
+                f"[WARNING] {os.path.join(entry, name)} is shadowed by the copy the zygote preloaded; "
+                "use --no-zygote to import the vendored one",
+                file=sys.stderr,
+            )
 
 
 class Zygote:

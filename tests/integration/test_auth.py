@@ -47,6 +47,17 @@ def access_claims(api_env: dict[str, str], **changes: Any) -> dict[str, Any]:
     return {k: v for k, v in claims.items() if v is not None}
 
 
+EXPECTED_REASONS = {
+    "forged": "Signature verification failed",
+    "expired": "token expired",
+    "wrong_client": "issued to another client",
+    "wrong_issuer": "Invalid issuer",
+    "alg_none": "algorithm 'none' is not accepted",
+    "hs256_with_public_key": "algorithm 'HS256' is not accepted",
+    "id_token_wrong_aud": "issued to another client",
+}
+
+
 def bearer(token: str) -> ApiClient:
     return ApiClient(f"Bearer {token}")
 
@@ -71,10 +82,7 @@ def test_cognito_tokens_sign_in_and_bootstrap_a_project(api_env: dict[str, str])
     assert bearer(crafted).get("/api/projects/current").status == 200
 
 
-@pytest.mark.parametrize(
-    "case",
-    ["forged", "expired", "wrong_client", "wrong_issuer", "alg_none", "hs256_with_public_key", "id_token_wrong_aud"],
-)
+@pytest.mark.parametrize("case", list(EXPECTED_REASONS))
 def test_bad_tokens_are_401(api_env: dict[str, str], case: str) -> None:
     # GIVEN a token that is wrong in exactly one way
     other_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -120,7 +128,7 @@ def test_bad_tokens_are_401(api_env: dict[str, str], case: str) -> None:
     # THEN it is refused with 401 and a JSON reason
     assert response.status == 401, response.body
     assert response.body["code"] == "unauthenticated"
-    print(case, "->", response.body["message"])
+    assert EXPECTED_REASONS[case] in response.body["message"]
 
 
 def test_api_keys_shown_once_listed_by_prefix_revoked_at_once(make_tenant: Callable[..., Tenant]) -> None:

@@ -127,6 +127,10 @@ async def workers_drop_to_zero(runtime: LambdaRuntime, function_id: str) -> None
         await asyncio.sleep(0.01)
 
 
+def body(result: InvokeResult) -> Any:
+    return json.loads(result.payload)
+
+
 def descendants() -> set[int]:
     return {p.pid for p in psutil.Process().children(recursive=True)}
 
@@ -145,7 +149,7 @@ def test_echo_sees_its_event_and_only_its_own_environment(
 
     # THEN the event comes back, the first call was cold and the second reused the warm worker
     assert a1.ok and a2.ok and b1.ok, (a1, a2, b1)
-    first, second, other = a1.json(), a2.json(), b1.json()
+    first, second, other = body(a1), body(a2), body(b1)
     assert first["event"] == {"n": 1} and second["event"] == {"n": 2}
     assert (a1.cold_start, a2.cold_start) == (True, False)
     assert first["pid"] == second["pid"] != other["pid"]
@@ -188,7 +192,7 @@ def test_handler_exception_fails_the_invocation_and_keeps_the_worker_warm(
     second = run(loop, runtime.invoke("Failing", {"value": 43}))
 
     # THEN both fail with awslambdaric's error JSON, and the second call reused the warm worker
-    error = first.json()
+    error = body(first)
     assert not first.ok and first.error_type == "ValueError"
     assert error["errorType"] == "ValueError" and error["errorMessage"] == "bad input: 42"
     assert any("handlers.py" in frame for frame in error["stackTrace"])
@@ -203,7 +207,7 @@ def test_timeout_kills_the_worker_and_the_next_call_is_cold(
     # GIVEN a warm worker of a function with a 1 s timeout
     runtime, _ = zygote_runtime
     warm = run(loop, runtime.invoke("Sleeper", {"seconds": 0}))
-    pid = warm.json()["pid"]
+    pid = body(warm)["pid"]
 
     # WHEN an invocation sleeps past the timeout
     started = time.perf_counter()
@@ -212,12 +216,12 @@ def test_timeout_kills_the_worker_and_the_next_call_is_cold(
 
     # THEN it fails as Sandbox.Timedout right after the timeout, and the sandbox process is gone
     assert not timed_out.ok and timed_out.error_type == "Sandbox.Timedout"
-    assert "Task timed out after 1.00 seconds" in timed_out.json()["errorMessage"]
+    assert "Task timed out after 1.00 seconds" in body(timed_out)["errorMessage"]
     assert 1.0 <= elapsed < 2.5
     assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
     # AND the next call gets a fresh, cold worker
     after = run(loop, runtime.invoke("Sleeper", {"seconds": 0}))
-    assert after.ok and after.cold_start and after.json()["pid"] != pid
+    assert after.ok and after.cold_start and body(after)["pid"] != pid
     assert runtime.stats()["Sleeper"]["timeouts"] == 1
 
 
@@ -234,7 +238,7 @@ def test_worker_that_exits_mid_invocation_is_replaced(
     # THEN each invocation fails with Runtime.ExitError and each got a fresh worker
     for result in (first, second):
         assert not result.ok and result.error_type == "Runtime.ExitError"
-        assert "exit status 3" in result.json()["errorMessage"]
+        assert "exit status 3" in body(result)["errorMessage"]
         assert result.cold_start
     assert "about to exit" in logs.of("Crasher")
     assert runtime.stats()["Crasher"]["workers"] == 0
@@ -251,7 +255,7 @@ def test_import_error_in_the_handler_module_surfaces_as_init_error(
 
     # THEN the invocation fails with the init error awslambdaric posted to /init/error
     assert not result.ok and result.error_type == "Runtime.ImportModuleError"
-    assert "lamina_module_that_does_not_exist" in result.json()["errorMessage"]
+    assert "lamina_module_that_does_not_exist" in body(result)["errorMessage"]
     assert result.cold_start and runtime.stats()["Broken"]["workers"] == 0
 
 
@@ -269,9 +273,9 @@ def test_reserved_concurrency_of_one_serialises_invocations(
 
     # THEN they ran one after the other in a single sandbox
     assert all(r.ok for r in results), results
-    spans = sorted((r.json()["started"], r.json()["finished"]) for r in results)
+    spans = sorted((body(r)["started"], body(r)["finished"]) for r in results)
     assert all(prev_end <= next_start for (_, prev_end), (next_start, _) in itertools.pairwise(spans))
-    assert len({r.json()["pid"] for r in results}) == 1
+    assert len({body(r)["pid"] for r in results}) == 1
     assert sum(r.cold_start for r in results) == 1
     assert runtime.stats()["Serial"]["workers"] == 1
 
@@ -291,8 +295,8 @@ def test_snap_start_function_is_ready_before_the_first_call_and_reload_replaces_
     # THEN neither call paid a cold start, and the reload brought a new sandbox
     assert before.ok and after.ok
     assert (before.cold_start, after.cold_start) == (False, False)
-    assert before.json()["pid"] != after.json()["pid"]
-    assert before.json()["env"]["AWS_LAMBDA_INITIALIZATION_TYPE"] == "snap-start"
+    assert body(before)["pid"] != body(after)["pid"]
+    assert body(before)["env"]["AWS_LAMBDA_INITIALIZATION_TYPE"] == "snap-start"
     assert runtime.stats()["Snappy"]["workers"] == 1
 
 
@@ -336,7 +340,7 @@ def test_fastapi_app_behind_mangum_runs_in_a_zygote_with_the_default_preload(
 
     # THEN the app answered through Mangum both times
     assert cold.ok and warm.ok, cold.payload
-    response = warm.json()
+    response = body(warm)
     assert response["statusCode"] == 200
     assert json.loads(response["body"]) == {
         "path": event["rawPath"],
@@ -370,7 +374,7 @@ def test_a_dead_zygote_is_replaced_on_the_next_cold_start(loop: asyncio.Abstract
 
     # THEN its warm worker died with the zygote, and a new zygote forked a fresh one
     assert first.ok and second.ok, second.payload
-    assert second.cold_start and second.json()["pid"] != first.json()["pid"]
+    assert second.cold_start and body(second)["pid"] != body(first)["pid"]
     assert descendants() - before == set()
 
 
@@ -391,5 +395,5 @@ def test_a_caller_that_gives_up_does_not_lose_the_warm_worker(
 
     # THEN the next invocation waited for the abandoned one and reused the same warm worker
     assert after.ok and not after.cold_start
-    assert after.json()["pid"] == warm.json()["pid"]
-    assert after.json()["started"] >= warm.json()["finished"] + 0.3
+    assert body(after)["pid"] == body(warm)["pid"]
+    assert body(after)["started"] >= body(warm)["finished"] + 0.3

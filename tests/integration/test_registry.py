@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -10,8 +12,28 @@ from tests.integration.api_client import Tenant, api_env, cognito_pool, make_ten
 __all__ = ["api_env", "cognito_pool", "make_tenant"]  # fixtures used by the tests below
 
 
-def test_commit_deploy_retrieve_rollback_fork(make_tenant: Callable[..., Tenant]) -> None:
-    api = make_tenant().client
+def events_of_project(queue_url: str, project_id: str, wanted: set[str], timeout_s: float = 10) -> list[dict[str, Any]]:
+    """Envelopes of one project on the events queue (other tests' messages are left alone)."""
+    from lamina import aws
+
+    sqs = aws.client("sqs")
+    found: list[dict[str, Any]] = []
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline and not wanted <= {e["type"] for e in found}:
+        messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get(
+            "Messages", []
+        )
+        for message in messages:
+            envelope = json.loads(message["Body"])
+            if envelope.get("project_id") == project_id:
+                found.append(envelope)
+                sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+    return found
+
+
+def test_commit_deploy_retrieve_rollback_fork(make_tenant: Callable[..., Tenant], api_env: dict[str, str]) -> None:
+    tenant = make_tenant()
+    api = tenant.client
     # GIVEN an application with a variant
     app = api.post("/api/applications/", {"application": {"slug": "translator", "name": "Translator"}}).ok()
     app_id = app["application"]["id"]
@@ -81,6 +103,33 @@ def test_commit_deploy_retrieve_rollback_fork(make_tenant: Callable[..., Tenant]
     assert fork["application_revision"]["version"] == 1
     assert fork["application_revision"]["data"] == commits[1]["data"]
     assert fork["application_variant"]["forked_from_revision_id"] == commits[1]["id"]
+
+    # AND the registry changes were published as domain events, after their commits
+    wanted = {
+        "applications.application.created",
+        "applications.variant.created",
+        "applications.revision.committed",
+        "applications.revision.deployed",
+        "applications.variant.forked",
+    }
+    events = events_of_project(api_env["EVENTS_QUEUE_URL"], tenant.project_id, wanted)
+    assert wanted <= {e["type"] for e in events}
+    # (a standard queue does not keep order: sort by when they happened)
+    events.sort(key=lambda e: e["occurred_at"])
+    deployed = [e["payload"] for e in events if e["type"] == "applications.revision.deployed"]
+    assert [d["application_revision_version"] for d in deployed] == [1, 2, 1]
+    assert [d["rollback"] for d in deployed] == [False, False, True]
+    # AND nothing was left behind in the outbox
+    from sqlalchemy import func, select
+
+    from lamina.db import session_scope
+    from lamina.events.outbox import OutboxEvent
+
+    with session_scope() as session:
+        pending = session.execute(
+            select(func.count()).select_from(OutboxEvent).where(OutboxEvent.project_id == tenant.project_id)
+        ).scalar_one()
+    assert pending == 0
 
 
 def test_invalid_prompt_template_is_422_with_a_clear_message(make_tenant: Callable[..., Tenant]) -> None:

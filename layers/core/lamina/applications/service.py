@@ -637,9 +637,13 @@ def deploy(
         )
     elif body.application_variant_ref is not None:
         revision = latest_revision(session, resolve_variant(session, principal, body.application_variant_ref))
+    elif body.application_ref is not None:
+        app = resolve_application(session, principal, body.application_ref)
+        revision = latest_revision(session, default_variant(session, app))
     else:
         raise ValidationFailedError(
-            "deploy needs application_revision_ref, application_variant_ref or environment_revision_ref"
+            "deploy needs application_revision_ref, application_variant_ref, application_ref "
+            "or environment_revision_ref"
         )
     # Lock the environment row: concurrent deploys to one environment get consecutive versions.
     session.execute(select(Environment.id).where(Environment.id == environment.id).with_for_update())

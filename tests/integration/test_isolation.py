@@ -1,0 +1,276 @@
+"""Tenant isolation, generated from the OpenAPI document rather than listed by hand.
+
+For every operation that names an object — by a path parameter or by an id/reference in its body — a caller
+from project A (an API key, and a signed-in user) is sent at project B's objects: the answer must be 404 or
+403 and must not contain any of B's identifiers. Query operations may instead answer 200 with nothing of B.
+Every operation is also called with `?project_id=<B>`; and every write operation with a viewer key is 403.
+New routes are covered as soon as they exist: an unmapped path parameter fails the test.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from tests.integration.api_client import ApiClient, Tenant, api_env, api_handler, cognito_pool, make_tenant, prompt_data
+
+__all__ = ["api_env", "cognito_pool", "make_tenant"]
+
+UNAUTHENTICATED_PATHS = {"/api/health"}
+READ_ONLY_SUFFIXES = ("/query", "/retrieve", "/log")
+# Path parameter → the kind of object it names.
+PATH_PARAMETER_KINDS = {
+    "application_id": "application",
+    "variant_id": "variant",
+    "revision_id": "revision",
+    "secret_id": "secret",
+    "key_id": "key",
+    "workspace_id": "workspace",
+    "user_id": "user",
+}
+# Body field name prefix → the kind of object it names (longest prefix first).
+FIELD_KINDS = (
+    ("application_variant", "variant"),
+    ("application_revision", "revision"),
+    ("environment_revision", "environment_revision"),
+    ("application", "application"),
+    ("environment", "environment"),
+    ("variant", "variant"),
+    ("revision", "revision"),
+)
+
+
+@dataclass
+class Objects:
+    """One project's objects, by kind."""
+
+    project_id: str
+    ids: dict[str, str]
+    application_slug: str
+
+    def identifiers(self) -> set[str]:
+        return set(self.ids.values()) | {self.project_id}
+
+
+def populate(tenant: Tenant) -> Objects:
+    """An application (variant, two revisions, a deployment), a secret, a second key, in the tenant's project."""
+    api = tenant.client
+    slug = f"iso-{uuid.uuid4().hex[:6]}"
+    app = api.post("/api/simple/applications/", {"application": {"slug": slug, "data": prompt_data()}}).ok()
+    app = app["application"]
+    revision = api.post(
+        "/api/applications/revisions/commit",
+        {"application_revision": {"application_variant_id": app["variant_id"], "data": prompt_data()}},
+    ).ok()["application_revision"]
+    deployed = api.post(
+        "/api/applications/revisions/deploy",
+        {"application_revision_ref": {"id": revision["id"]}, "environment_ref": {"slug": "production"}},
+    ).ok()["environment_revision"]
+    secret = api.post("/api/secrets/", {"secret": {"name": "openai", "value": "sk-" + "z" * 30}}).ok()["secret"]
+    key = api.post("/api/keys/", {"name": "second"}).ok()["api_key"]
+    project = api.get("/api/projects/current").ok()["project"]
+    return Objects(
+        project_id=tenant.project_id,
+        application_slug=slug,
+        ids={
+            "application": app["id"],
+            "variant": app["variant_id"],
+            "revision": revision["id"],
+            "environment": deployed["environment_id"],
+            "environment_revision": deployed["id"],
+            "secret": secret["id"],
+            "key": key["id"],
+            "workspace": project["workspace_id"],
+            "user": tenant.user_id,
+        },
+    )
+
+
+# ---------------------------------------------------------------- request generation from the OpenAPI document
+
+
+def operations(openapi: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    for path, methods in openapi["paths"].items():
+        if path in UNAUTHENTICATED_PATHS:
+            continue
+        for method, operation in methods.items():
+            yield method.upper(), path, operation
+
+
+def _resolve(openapi: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
+    while "$ref" in schema:
+        schema = openapi["components"]["schemas"][schema["$ref"].rsplit("/", 1)[-1]]
+    if "anyOf" in schema:  # Optional[X]: take X
+        options = [s for s in schema["anyOf"] if s.get("type") != "null"]
+        return _resolve(openapi, options[0])
+    return schema
+
+
+def _field_kind(name: str) -> str | None:
+    for prefix, kind in FIELD_KINDS:
+        if name.startswith(prefix) and (name.endswith("_ref") or name.endswith("_refs") or name.endswith("_id")):
+            return kind
+    return None
+
+
+def _neutral_value(openapi: dict[str, Any], name: str, schema: dict[str, Any]) -> Any:
+    """A valid value that names nothing of any tenant."""
+    schema = _resolve(openapi, schema)
+    if "enum" in schema:
+        return schema["enum"][-1]
+    if name == "data":
+        return prompt_data()
+    if name.endswith("_ref") or schema.get("title") == "Reference":
+        return {"slug": "production"} if name.startswith("environment") else {"slug": "nothing-here"}
+    kind = schema.get("type")
+    if kind == "object":
+        return {
+            field: _neutral_value(openapi, field, sub)
+            for field, sub in schema.get("properties", {}).items()
+            if field in schema.get("required", [])
+        }
+    if kind == "array":
+        return []
+    if kind == "integer":
+        return 1
+    if kind == "boolean":
+        return False
+    if schema.get("format") == "uuid":
+        return str(uuid.uuid4())
+    if schema.get("format") == "date-time":
+        return "2999-01-01T00:00:00Z"
+    if name == "email":
+        return f"x-{uuid.uuid4().hex[:6]}@example.com"
+    return f"iso-{uuid.uuid4().hex[:8]}"
+
+
+def _id_fields(openapi: dict[str, Any], schema: dict[str, Any], path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], str, str]]:
+    """(field path, kind, shape) of every body field that names an object: shape is id, ref or refs."""
+    schema = _resolve(openapi, schema)
+    for name, sub in schema.get("properties", {}).items():
+        kind = _field_kind(name)
+        resolved = _resolve(openapi, sub)
+        if kind is not None:
+            shape = "refs" if name.endswith("_refs") else "ref" if name.endswith("_ref") else "id"
+            yield (*path, name), kind, shape
+        elif resolved.get("type") == "object" and resolved.get("properties"):
+            yield from _id_fields(openapi, resolved, (*path, name))
+
+
+def _set(body: dict[str, Any], path: tuple[str, ...], value: Any, openapi: dict[str, Any], schema: dict[str, Any]) -> None:
+    target = body
+    current = _resolve(openapi, schema)
+    for part in path[:-1]:
+        current = _resolve(openapi, current["properties"][part])
+        if part not in target:
+            target[part] = _neutral_value(openapi, part, current)
+        target = target[part]
+    target[path[-1]] = value
+
+
+def request_cases(
+    openapi: dict[str, Any], method: str, path: str, operation: dict[str, Any], objects: Objects
+) -> Iterator[tuple[str, dict[str, Any] | None, bool]]:
+    """(url, body, names_an_object) for one operation, aimed at `objects`."""
+    url = path
+    names_object = False
+    for parameter in operation.get("parameters", []):
+        if parameter["in"] != "path":
+            continue
+        kind = PATH_PARAMETER_KINDS.get(parameter["name"])
+        assert kind, f"{method} {path}: map path parameter {parameter['name']!r} in PATH_PARAMETER_KINDS"
+        url = url.replace("{" + parameter["name"] + "}", objects.ids[kind])
+        names_object = True
+    body_schema = operation.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema")
+    if body_schema is None:
+        yield url, None, names_object
+        return
+    base = _neutral_value(openapi, "body", body_schema)
+    yield url, base, names_object
+    for field_path, kind, shape in _id_fields(openapi, body_schema):
+        body = copy.deepcopy(base)
+        object_id = objects.ids[kind]
+        value: Any = {"id": object_id} if shape == "ref" else [{"id": object_id}] if shape == "refs" else object_id
+        _set(body, field_path, value, openapi, body_schema)
+        yield url, body, True
+
+
+# ---------------------------------------------------------------- the tests
+
+
+@pytest.fixture
+def two_projects(make_tenant: Callable[..., Tenant], api_env: dict[str, str]) -> tuple[Tenant, Objects, Tenant, Objects, str]:
+    from lamina_local.seed import issue_token
+
+    a, b = make_tenant(), make_tenant()
+    a_token = issue_token(a.email, a.password, client_id=api_env["COGNITO_CLIENT_ID"])
+    return a, populate(a), b, populate(b), a_token
+
+
+def test_project_a_cannot_reach_project_b(two_projects: tuple[Tenant, Objects, Tenant, Objects, str]) -> None:
+    a, a_objects, b, b_objects, a_token = two_projects
+    openapi = api_handler().app.openapi()
+    callers = {"api key": ApiClient(a.key_auth), "user": ApiClient(f"Bearer {a_token}")}
+    b_identifiers = b_objects.identifiers()
+    checked = 0
+    failures: list[str] = []
+    for method, path, operation in operations(openapi):
+        for url, body, names_object in request_cases(openapi, method, path, operation, b_objects):
+            for who, client in callers.items():
+                attempts = [({}, names_object)]
+                # Every operation, asked to act in B's project explicitly.
+                attempts.append(({"project_id": b_objects.project_id}, True))
+                for query, must_refuse in attempts:
+                    if not must_refuse:
+                        continue
+                    response = client.request(method, url, body, query=query)
+                    checked += 1
+                    leaked = sorted(i for i in b_identifiers if i in json.dumps(response.body))
+                    is_query = path.endswith(READ_ONLY_SUFFIXES) or path.endswith("/environments/")
+                    refused = response.status in (403, 404)
+                    empty_answer = response.status == 200 and is_query and not query and not leaked
+                    if not (refused or empty_answer) or (leaked and not refused):
+                        failures.append(
+                            f"{who} {method} {url} {query or ''} body={json.dumps(body)[:200]} -> "
+                            f"{response.status} {json.dumps(response.body)[:300]}"
+                        )
+    assert not failures, f"{len(failures)} of {checked} cross-project calls were not refused:\n" + "\n".join(failures)
+    assert checked > 100
+
+    # AND B's objects are all still there and unchanged
+    b_api = b.client
+    retrieved = b_api.post(
+        "/api/applications/revisions/retrieve",
+        {"environment_ref": {"slug": "production"}, "application_ref": {"id": b_objects.ids["application"]}},
+    ).ok()
+    assert retrieved["application_revision"]["id"] == b_objects.ids["revision"]
+    assert b_api.get(f"/api/secrets/{b_objects.ids['secret']}").status == 200
+    assert b_objects.ids["key"] in {k["id"] for k in b_api.get("/api/keys/").ok()["api_keys"]}
+    assert b_api.get(f"/api/applications/{b_objects.ids['application']}").ok()["application"]["archived_at"] is None
+
+
+def test_viewer_cannot_write(two_projects: tuple[Tenant, Objects, Tenant, Objects, str]) -> None:
+    a, a_objects, _, _, _ = two_projects
+    viewer_key = a.client.post("/api/keys/", {"name": "viewer", "role": "viewer"}).ok()["api_key"]["key"]
+    viewer = ApiClient(f"ApiKey {viewer_key}")
+    openapi = api_handler().app.openapi()
+    failures: list[str] = []
+    writes = 0
+    for method, path, operation in operations(openapi):
+        if method == "GET" or path.endswith(READ_ONLY_SUFFIXES):
+            continue
+        for url, body, _ in request_cases(openapi, method, path, operation, a_objects):
+            writes += 1
+            response = viewer.request(method, url, body)
+            if response.status != 403:
+                failures.append(f"{method} {url} -> {response.status} {json.dumps(response.body)[:200]}")
+    assert not failures, "viewer writes not refused:\n" + "\n".join(failures)
+    assert writes > 20
+    # while reading works
+    assert viewer.get(f"/api/applications/{a_objects.ids['application']}").status == 200
