@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 RUNS = 5
 GOAL_API_RATIO = 1.5
 
-BARE_HANDLER = '''
+BARE_HANDLER = """
 from fastapi import FastAPI
 from mangum import Mangum
 
@@ -32,7 +32,7 @@ def hello() -> dict[str, str]:
 
 
 handler = Mangum(app, lifespan="off")
-'''
+"""
 
 # (label, folder holding the module, module name)
 HANDLERS = [
@@ -69,7 +69,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         Path(scratch, "bare_handler.py").write_text(BARE_HANDLER)
         targets = [("bare FastAPI+Mangum", Path(scratch), "bare_handler")]
-        targets += [(label, folder, module) for label, folder, module in HANDLERS if (folder / f"{module}.py").exists()]
+        targets += [
+            (label, folder, module)
+            for label, folder, module in HANDLERS
+            if (folder / f"{module}.py").exists()
+        ]
         for _, folder, module in targets:
             import_seconds(folder, module)  # warm bytecode and page caches, as a deployed layer would be
         # Interleaved rounds, so drift in machine load hits the baseline and the handlers alike.

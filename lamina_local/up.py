@@ -30,6 +30,7 @@ from lamina_local.backends import (
     Backend,
     Backends,
     free_port,
+    port_is_free,
     start_moto,
     start_postgres,
     start_redis,
@@ -111,6 +112,8 @@ class LocalStack:
         self.ready: Ready | None = None
         self._backend_parts: dict[str, Backend] = {}
         self._api_url = ""
+        self._runner_port = 0
+        self._launcher_task: asyncio.Task[Any] | None = None
         self._stopping = asyncio.Event()
         self._tasks: list[asyncio.Task[Any]] = []
 
@@ -129,9 +132,16 @@ class LocalStack:
         self.template = template
         api_port = options.port if options.port else free_port()
         self._api_url = f"http://127.0.0.1:{api_port}"
+        self._runner_port = self._choose_runner_port(template)
+        if "RunnerUrl" in template.parameters and "RunnerUrl" not in options.parameters:
+            template.parameters["RunnerUrl"] = f"http://127.0.0.1:{self._runner_port}"
 
         # Everything independent boots side by side: the AWS emulator then provisioning, Postgres then
-        # migrations, Redis.
+        # migrations, Redis, and the function engine's zygote importing the heavy libraries once.
+        from lamina_local.lambda_runtime import LambdaRuntime, start_launcher
+
+        launcher_task = asyncio.create_task(start_launcher(use_zygote=options.use_zygote))
+        self._launcher_task = launcher_task
         await asyncio.gather(
             self._boot_aws(template, f"http://127.0.0.1:{api_port}"),
             self._boot_database(),
@@ -144,8 +154,6 @@ class LocalStack:
         stack = template.stack()
         self.stack = stack
 
-        from lamina_local.lambda_runtime import LambdaRuntime
-
         console.progress(f"warming {len(stack.functions)} functions under awslambdaric")
         self.runtime = LambdaRuntime(
             stack.functions,
@@ -153,6 +161,7 @@ class LocalStack:
             base_env=self._function_base_env(region),
             use_zygote=options.use_zygote,
             region=region,
+            launcher=await launcher_task,
         )
         await asyncio.gather(self.runtime.start(), asyncio.to_thread(self._start_runner, stack))
 
@@ -275,13 +284,16 @@ class LocalStack:
 
     # ---------------------------------------------------------------- runner (the ECS task stand-in)
 
-    @property
-    def _runner_port(self) -> int:
-        assert self.stack is not None
+    def _choose_runner_port(self, template: Template) -> int:
+        """The runner's container port (8765) when free, else a free one; functions learn it via RunnerUrl."""
         if self.options.runner_port:
             return self.options.runner_port
-        service = next(iter(self.stack.services.values()), None)
-        return service.port if service and service.port else 8765
+        declared = [
+            ((resource.get("Properties") or {}).get("ContainerDefinitions") or [{}])[0].get("PortMappings") or []
+            for resource in template.resources_of("AWS::ECS::TaskDefinition").values()
+        ]
+        wanted = int(declared[0][0].get("ContainerPort", 0)) if declared and declared[0] else 0
+        return wanted if wanted and port_is_free(wanted) else free_port()
 
     def _start_runner(self, stack: Stack) -> None:
         service: ServiceSpec | None = next(iter(stack.services.values()), None)
@@ -466,6 +478,12 @@ class LocalStack:
         if self.runtime is not None:
             with contextlib.suppress(Exception):
                 await self.runtime.stop()
+        elif self._launcher_task is not None:
+            # Boot failed before the runtime took the zygote over: stop it here.
+            self._launcher_task.cancel()
+            with contextlib.suppress(BaseException):
+                launcher = await self._launcher_task
+                await launcher.stop()
         if self.runner is not None:
             _terminate_group(self.runner)
         for part in reversed(list(self._backend_parts.values())):

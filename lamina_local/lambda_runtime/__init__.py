@@ -15,6 +15,7 @@ from lamina_local.lambda_runtime.runtime import (
     LambdaRuntimeError,
     RuntimeStoppedError,
     UnknownFunctionError,
+    start_launcher,
 )
 
 __all__ = [
@@ -25,4 +26,5 @@ __all__ = [
     "LambdaRuntimeError",
     "RuntimeStoppedError",
     "UnknownFunctionError",
+    "start_launcher",
 ]

@@ -30,6 +30,15 @@ ZYGOTE_MAX_MESSAGE_BYTES = 1024 * 1024
 LOG_READ_CHUNK_BYTES = 64 * 1024
 MAX_LOG_LINE_BYTES = 256 * 1024  # a longer run without a newline is forwarded in pieces, not buffered forever
 
+# `python -m awslambdaric <handler>` minus the per-invoke polling thread: see THREAD_POLLING in zygote.py.
+# Run with -c so that sys.path[0] is the working directory (the task root), as with -m.
+SPAWN_BOOTSTRAP = (
+    "import os, sys\n"
+    "from awslambdaric import bootstrap\n"
+    "from awslambdaric.lambda_runtime_client import LambdaRuntimeClient\n"
+    "bootstrap.run(sys.argv[1], LambdaRuntimeClient(os.environ['AWS_LAMBDA_RUNTIME_API'], False))\n"
+)
+
 LineCallback = Callable[[str], None]
 
 
@@ -114,7 +123,7 @@ class SpawnedWorker:
 
 
 class SpawnLauncher:
-    """`python -m awslambdaric <handler>` per worker: slow cold starts, nothing shared; for debugging."""
+    """A fresh interpreter running awslambdaric per worker: slow cold starts, nothing shared; for debugging."""
 
     def __init__(self) -> None:
         self._workers: set[SpawnedWorker] = set()
@@ -129,8 +138,8 @@ class SpawnLauncher:
     async def launch(self, request: LaunchRequest, on_line: LineCallback) -> WorkerProcess:
         process = await asyncio.create_subprocess_exec(
             sys.executable,
-            "-m",
-            "awslambdaric",
+            "-c",
+            SPAWN_BOOTSTRAP,
             request.handler,
             cwd=str(request.cwd),
             env=request.env,

@@ -93,6 +93,22 @@ class RuntimeStoppedError(LambdaRuntimeError):
     pass
 
 
+async def start_launcher(*, use_zygote: bool = True, preload: Sequence[str] = DEFAULT_PRELOAD) -> WorkerLauncher:
+    """Start the worker launcher (the zygote, by default); call it from the thread running the event loop."""
+    launcher: WorkerLauncher
+    if use_zygote:
+        # The zygote gets the basics only: libraries that read the environment at import see no secrets.
+        zygote_env = {k: os.environ[k] for k in SUPERVISOR_PASSTHROUGH_VARS if k in os.environ}
+        launcher = ZygoteLauncher(tuple(preload), zygote_env)
+    else:
+        launcher = SpawnLauncher()
+    started_at = time.perf_counter()
+    await launcher.start()
+    if use_zygote:
+        logger.info("zygote ready in %.0f ms", (time.perf_counter() - started_at) * 1000)
+    return launcher
+
+
 class LambdaRuntime:
     """Warm worker pools for a set of functions, keyed by logical id, on one event loop.
 
@@ -109,8 +125,11 @@ class LambdaRuntime:
         preload: Sequence[str] = DEFAULT_PRELOAD,
         region: str | None = None,
         default_concurrency: int = DEFAULT_CONCURRENCY_CAP,
+        launcher: WorkerLauncher | None = None,
     ) -> None:
         self._functions = dict(functions)
+        # A launcher started ahead of time (see `start_launcher`), so the zygote's imports overlap other boot work.
+        self._prestarted_launcher = launcher
         self._on_log = on_log
         self._base_env = dict(base_env or {})
         self._use_zygote = use_zygote
@@ -140,23 +159,12 @@ class LambdaRuntime:
         for logical_id, spec in self._functions.items():
             limit = spec.reserved_concurrency if spec.reserved_concurrency else self._default_concurrency
             self._pools[logical_id] = FunctionPool(spec, max(1, limit))
-        self._launcher = await self._new_launcher()
+        self._launcher = self._prestarted_launcher or await self._new_launcher()
         self._started = True
         await asyncio.gather(*(self._prewarm(p) for p in self._pools.values() if p.spec.snap_start))
 
     async def _new_launcher(self) -> WorkerLauncher:
-        launcher: WorkerLauncher
-        if self._use_zygote:
-            # The zygote gets the basics only: libraries that read the environment at import see no secrets.
-            zygote_env = {k: os.environ[k] for k in SUPERVISOR_PASSTHROUGH_VARS if k in os.environ}
-            launcher = ZygoteLauncher(self._preload, zygote_env)
-        else:
-            launcher = SpawnLauncher()
-        started_at = time.perf_counter()
-        await launcher.start()
-        if self._use_zygote:
-            logger.info("zygote ready in %.0f ms", (time.perf_counter() - started_at) * 1000)
-        return launcher
+        return await start_launcher(use_zygote=self._use_zygote, preload=self._preload)
 
     async def _launch(self, request: LaunchRequest, on_line: LineCallback) -> WorkerProcess:
         """Launch a worker; a zygote that died (OOM killer, stray kill) is replaced once, transparently."""
@@ -366,8 +374,13 @@ class LambdaRuntime:
                 timeout=max(0.0, remaining_s),
                 return_when=asyncio.FIRST_COMPLETED,
             )
-        if invocation.outcome.done() and pool.release(worker):
+        if invocation.outcome.done():
+            if not pool.release(worker):
+                await self._retire(pool, worker)
             return
+        if worker.alive:
+            pool.counters.timeouts += 1
+        pool.counters.errors += 1
         invocation.outcome.cancel()
         await self._retire(pool, worker)
 
@@ -458,9 +471,14 @@ class LambdaRuntime:
         return None, failure
 
     async def _prewarm(self, pool: FunctionPool) -> None:
+        """Initialise one worker ahead of traffic; a failure is logged and left to the first invocation."""
         if not pool.try_reserve():
             return
-        worker, failure = await self._start_worker(pool, "snapstart-init")
+        try:
+            worker, failure = await self._start_worker(pool, "snapstart-init")
+        except Exception as exc:
+            self._emit(pool.spec.logical_id, f"INIT failed: could not start a worker: {exc!r}")
+            return
         if worker is None:
             assert failure is not None
             self._emit(

@@ -44,6 +44,13 @@ MAX_MESSAGE_BYTES = 1024 * 1024
 # its own address and its own AWS_LAMBDA_LOG_FORMAT/LEVEL, which bootstrap reads at import. Their stdlib
 # dependencies (logging, json, http.client, concurrent.futures...) stay preloaded.
 PER_WORKER_MODULE_PREFIXES = ("awslambdaric", "runtime_client")
+# With AWS_EXECUTION_ENV naming python3.12+, awslambdaric polls /next from a fresh ThreadPoolExecutor thread on
+# every invocation, only so that Python signal handlers can run while it waits. Locally workers are only ever
+# SIGKILLed, and that per-invoke thread measured p99 5.5-6.5 ms against 0.7-0.8 ms without it
+# (bench/invoke_overhead.py, 2 cores): workers poll from the main thread, as awslambdaric does for python3.11
+# and older. Handlers still see AWS_EXECUTION_ENV=AWS_Lambda_python3.12. Keep in step with SPAWN_BOOTSTRAP
+# in launcher.py.
+THREAD_POLLING = False
 PR_SET_PDEATHSIG = 1
 EXIT_CODE_CHILD_BOOT_FAILURE = 70
 
@@ -89,10 +96,15 @@ def _run_child(request: dict[str, Any], base_sys_path: list[str]) -> int:
     handler = request["handler"]
     sys.argv = ["awslambdaric", handler]
 
-    from awslambdaric.__main__ import main
+    from awslambdaric import bootstrap
+    from awslambdaric.lambda_runtime_client import LambdaRuntimeClient
 
+    # What `python -m awslambdaric` does, minus the per-invoke polling thread (see THREAD_POLLING).
+    client = LambdaRuntimeClient(
+        os.environ["AWS_LAMBDA_RUNTIME_API"], use_thread_for_polling_next=THREAD_POLLING
+    )
     try:
-        main(sys.argv)
+        bootstrap.run(handler, client)
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else 1
     return 0

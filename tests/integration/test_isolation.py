@@ -45,6 +45,9 @@ FIELD_KINDS = (
     ("revision", "revision"),
 )
 
+# A reference that needs another one to name something complete (an environment serves many applications).
+COMPANIONS = {"environment_ref": "application_ref", "environment_revision_ref": "application_ref"}
+
 
 @dataclass
 class Objects:
@@ -198,6 +201,9 @@ def request_cases(
         object_id = objects.ids[kind]
         value: Any = {"id": object_id} if shape == "ref" else [{"id": object_id}] if shape == "refs" else object_id
         _set(body, field_path, value, openapi, body_schema)
+        companion = COMPANIONS.get(field_path[-1])
+        if companion and companion in _resolve(openapi, body_schema).get("properties", {}):
+            _set(body, (*field_path[:-1], companion), {"id": objects.ids["application"]}, openapi, body_schema)
         yield url, body, True
 
 
@@ -242,6 +248,19 @@ def test_project_a_cannot_reach_project_b(two_projects: tuple[Tenant, Objects, T
                         )
     assert not failures, f"{len(failures)} of {checked} cross-project calls were not refused:\n" + "\n".join(failures)
     assert checked > 100
+
+    # AND the same generated requests aimed at A's own objects are well-formed (so B's 404s are not mere 422s
+    # in disguise): reads succeed, writes succeed or hit a state conflict, nothing is a 422 or a 500.
+    control_failures = []
+    for method, path, operation in operations(openapi):
+        for url, body, names_object in request_cases(openapi, method, path, operation, a_objects):
+            if not names_object:
+                continue
+            response = callers["api key"].request(method, url, body)
+            allowed = {200} if method == "GET" else {200, 404, 409}
+            if response.status not in allowed:
+                control_failures.append(f"{method} {url} {json.dumps(body)[:200]} -> {response.status} {response.body}")
+    assert not control_failures, "control requests failed:\n" + "\n".join(control_failures)
 
     # AND B's objects are all still there and unchanged
     b_api = b.client
