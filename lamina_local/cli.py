@@ -247,11 +247,20 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 def cmd_token(args: argparse.Namespace) -> int:
     state = _state(args)
-    try:
-        from lamina_local.seed import issue_token
-    except ImportError:
-        raise CliError("this build has no local user to issue a token for") from None
-    print(issue_token(state))
+    user = state.get("local_user") or {}
+    if not user:
+        raise CliError("the running stack has no local user (started with --no-seed?)")
+    from lamina_local.seed import issue_token
+    from lamina_local.up import library_environment
+
+    env = {
+        "AWS_ENDPOINT_URL": state["aws_endpoint_url"],
+        "AWS_REGION": state["region"],
+        "AWS_ACCESS_KEY_ID": os.environ.get("AWS_ACCESS_KEY_ID", "testing"),
+        "AWS_SECRET_ACCESS_KEY": os.environ.get("AWS_SECRET_ACCESS_KEY", "testing"),
+    }
+    with library_environment(env):
+        print(issue_token(user["email"], user["password"], client_id=user["client_id"]))
     return 0
 
 

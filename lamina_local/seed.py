@@ -48,7 +48,11 @@ def ensure_cognito_pool(pool_name: str = LOCAL_POOL_NAME) -> tuple[str, str]:
     """The emulator's user pool and app client (created once, found by name afterwards)."""
     cognito = _cognito()
     pool_id = next(
-        (pool["Id"] for pool in cognito.list_user_pools(MaxResults=60)["UserPools"] if pool["Name"] == pool_name),
+        (
+            pool["Id"]
+            for pool in cognito.list_user_pools(MaxResults=60)["UserPools"]
+            if pool["Name"] == pool_name
+        ),
         None,
     )
     if pool_id is None:

@@ -20,7 +20,7 @@ import subprocess
 import sys
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -81,6 +81,7 @@ class Ready:
     functions: list[str]
     credentials: dict[str, str]
     boot_seconds: float
+    local_user: dict[str, str] = field(default_factory=dict)
     pid: int = field(default_factory=os.getpid)
 
 
@@ -113,6 +114,7 @@ class LocalStack:
         self._backend_parts: dict[str, Backend] = {}
         self._api_url = ""
         self._runner_port = 0
+        self._local_user: dict[str, str] = {}
         self._launcher_task: asyncio.Task[Any] | None = None
         self._stopping = asyncio.Event()
         self._tasks: list[asyncio.Task[Any]] = []
@@ -181,6 +183,7 @@ class LocalStack:
             functions=sorted(stack.functions),
             credentials=credentials,
             boot_seconds=round(time.monotonic() - started, 2),
+            local_user=self._local_user,
         )
         self._write_state()
         if options.watch:
@@ -277,9 +280,6 @@ class LocalStack:
             "AWS_SESSION_TOKEN": credentials["aws_session_token"],
             "AWS_REGION": region,
             "AWS_DEFAULT_REGION": region,
-            # Cognito tokens name the real AWS issuer; the emulator serves their keys.
-            "COGNITO_ISSUER_BASE": f"https://cognito-idp.{region}.amazonaws.com",
-            "COGNITO_JWKS_BASE": self.backends.aws.url,
         }
 
     # ---------------------------------------------------------------- runner (the ECS task stand-in)
@@ -289,7 +289,8 @@ class LocalStack:
         if self.options.runner_port:
             return self.options.runner_port
         declared = [
-            ((resource.get("Properties") or {}).get("ContainerDefinitions") or [{}])[0].get("PortMappings") or []
+            ((resource.get("Properties") or {}).get("ContainerDefinitions") or [{}])[0].get("PortMappings")
+            or []
             for resource in template.resources_of("AWS::ECS::TaskDefinition").values()
         ]
         wanted = int(declared[0][0].get("ContainerPort", 0)) if declared and declared[0] else 0
@@ -395,12 +396,36 @@ class LocalStack:
     # ---------------------------------------------------------------- seeding, state, banner
 
     def _seed(self) -> dict[str, str]:
-        try:
-            from lamina_local.seed import seed_local
-        except ImportError:
-            return {}
-        assert self.stack is not None and self.backends is not None
-        return dict(seed_local(self))
+        """Create the local user, its project and API key (idempotent); return what the banner shows."""
+        from lamina_local.seed import seed_local
+
+        assert self.stack is not None
+        # Seeding runs the library in this process with a function's environment, as a function would.
+        function_env = next(
+            (
+                spec.environment
+                for spec in self.stack.functions.values()
+                if spec.environment.get("DATABASE_URL")
+            ),
+            {},
+        )
+        with library_environment({**self._function_base_env(self.stack.region), **function_env}):
+            seed = seed_local()
+        self._local_user = {
+            "email": seed.email,
+            "password": seed.password,
+            "client_id": seed.client_id,
+            "user_pool_id": seed.user_pool_id,
+            "project_id": seed.project_id,
+            "api_key": seed.api_key,
+        }
+        return {
+            "User": f"{seed.email} / {seed.password}",
+            "Project": seed.project_id,
+            "API key": seed.api_key,
+            "Token": "lamina token   (a fresh Cognito access token: Authorization: Bearer ...)",
+            "Try": f'curl -H "Authorization: ApiKey {seed.api_key}" {self._api_url}/api/projects/current',
+        }
 
     def _write_state(self) -> None:
         assert self.ready is not None
@@ -491,6 +516,27 @@ class LocalStack:
                 await asyncio.to_thread(part.stop)
         with contextlib.suppress(FileNotFoundError):
             (self.options.state_dir / STATE_FILE).unlink()
+
+
+@contextlib.contextmanager
+def library_environment(env: dict[str, str]) -> Iterator[None]:
+    """Run `lamina` library code in this process as if inside a function with `env`; restore afterwards."""
+    from lamina import aws, cache, db, settings
+
+    saved = {key: os.environ.get(key) for key in env}
+    os.environ.update(env)
+    for reset in (settings.reset_settings, aws.reset_clients, cache.reset_redis, db.reset_engine):
+        reset()
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        for reset in (settings.reset_settings, aws.reset_clients, cache.reset_redis, db.reset_engine):
+            reset()
 
 
 def _mtimes(folders: set[Path]) -> dict[Path, float]:

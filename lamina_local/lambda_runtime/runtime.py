@@ -93,7 +93,9 @@ class RuntimeStoppedError(LambdaRuntimeError):
     pass
 
 
-async def start_launcher(*, use_zygote: bool = True, preload: Sequence[str] = DEFAULT_PRELOAD) -> WorkerLauncher:
+async def start_launcher(
+    *, use_zygote: bool = True, preload: Sequence[str] = DEFAULT_PRELOAD
+) -> WorkerLauncher:
     """Start the worker launcher (the zygote, by default); call it from the thread running the event loop."""
     launcher: WorkerLauncher
     if use_zygote:

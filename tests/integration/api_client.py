@@ -30,6 +30,16 @@ def api_handler() -> Any:
     return _handler_module.handler
 
 
+def _ensure_event_loop() -> None:
+    """Mangum runs on the thread's current loop; an earlier `asyncio.run()` in this process leaves none."""
+    import asyncio
+
+    try:
+        asyncio.get_event_loop_policy().get_event_loop()
+    except RuntimeError:
+        asyncio.set_event_loop(asyncio.new_event_loop())
+
+
 @dataclass
 class Response:
     status: int
@@ -79,6 +89,7 @@ class ApiClient:
         event.pop("cookies", None)
         event["requestContext"]["http"].update(method=method, path=path)
         event["requestContext"].pop("authorizer", None)
+        _ensure_event_loop()
         raw = api_handler()(event, self.context)
         text = raw.get("body") or ""
         try:
@@ -135,20 +146,43 @@ def cognito_pool(backends: Any) -> tuple[str, str]:
     return pool_id, client_id
 
 
+@pytest.fixture(scope="session")
+def own_events_queue(backends: Any, aws_resources: dict[str, str]) -> str:
+    """An events queue of these tests' own: their domain events never land in other tests' queue."""
+    import boto3
+
+    from lamina_local.backends import EMULATOR_CREDENTIALS
+
+    sqs = boto3.session.Session(
+        region_name="us-east-1",
+        aws_access_key_id=EMULATOR_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=EMULATOR_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+    ).client("sqs", endpoint_url=backends.aws.url)
+    return str(sqs.create_queue(QueueName=f"lamina-test-accounts-events-{uuid.uuid4().hex[:6]}")["QueueUrl"])
+
+
 @pytest.fixture
 def api_env(
-    stack_env: dict[str, str], cognito_pool: tuple[str, str], monkeypatch: pytest.MonkeyPatch
+    stack_env: dict[str, str],
+    cognito_pool: tuple[str, str],
+    own_events_queue: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[dict[str, str]]:
-    """stack_env plus the Cognito pool the API verifies tokens against."""
+    """stack_env plus the Cognito pool the API verifies tokens against, and its own events queue."""
     from lamina import settings
     from lamina.auth.jwt import reset_jwks_caches
 
     pool_id, client_id = cognito_pool
-    monkeypatch.setenv("COGNITO_USER_POOL_ID", pool_id)
-    monkeypatch.setenv("COGNITO_CLIENT_ID", client_id)
+    overrides = {
+        "COGNITO_USER_POOL_ID": pool_id,
+        "COGNITO_CLIENT_ID": client_id,
+        "EVENTS_QUEUE_URL": own_events_queue,
+    }
+    for name, value in overrides.items():
+        monkeypatch.setenv(name, value)
     settings.reset_settings()
     reset_jwks_caches()
-    yield {**stack_env, "COGNITO_USER_POOL_ID": pool_id, "COGNITO_CLIENT_ID": client_id}
+    yield {**stack_env, **overrides}
     reset_jwks_caches()
 
 

@@ -18,9 +18,16 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from tests.integration.api_client import ApiClient, Tenant, api_env, cognito_pool, make_tenant
+from tests.integration.api_client import (
+    ApiClient,
+    Tenant,
+    api_env,
+    cognito_pool,
+    make_tenant,
+    own_events_queue,
+)
 
-__all__ = ["api_env", "cognito_pool", "make_tenant"]
+__all__ = ["api_env", "cognito_pool", "make_tenant", "own_events_queue"]
 
 MOTO_SIGNING_JWK = Path(moto.__file__).parent / "cognitoidp" / "resources" / "jwks-private.json.gz"
 MOTO_KID = "dummy"
@@ -78,7 +85,9 @@ def test_cognito_tokens_sign_in_and_bootstrap_a_project(api_env: dict[str, str])
     organizations = bearer(token).get("/api/organizations").ok()
     assert organizations["count"] == 1
     # AND a crafted-but-valid token (moto's signing key, right issuer and client) is accepted too
-    crafted = jwt.encode(access_claims(api_env), moto_signing_key(), algorithm="RS256", headers={"kid": MOTO_KID})
+    crafted = jwt.encode(
+        access_claims(api_env), moto_signing_key(), algorithm="RS256", headers={"kid": MOTO_KID}
+    )
     assert bearer(crafted).get("/api/projects/current").status == 200
 
 
@@ -96,7 +105,9 @@ def test_bad_tokens_are_401(api_env: dict[str, str], case: str) -> None:
             access_claims(api_env, iat=past - 600, exp=past), signing, algorithm="RS256", headers=headers
         )
     elif case == "wrong_client":
-        token = jwt.encode(access_claims(api_env, client_id="another-client"), signing, "RS256", headers=headers)
+        token = jwt.encode(
+            access_claims(api_env, client_id="another-client"), signing, "RS256", headers=headers
+        )
     elif case == "wrong_issuer":
         claims = access_claims(api_env, iss="https://cognito-idp.us-east-1.amazonaws.com/us-east-1_attacker")
         token = jwt.encode(claims, signing, algorithm="RS256", headers=headers)
@@ -121,7 +132,9 @@ def test_bad_tokens_are_401(api_env: dict[str, str], case: str) -> None:
         signature = hmac.new(public_pem, signing_input.encode(), hashlib.sha256).digest()
         token = f"{signing_input}.{b64(signature)}"
     else:  # an ID token whose audience is another app client
-        claims = access_claims(api_env, token_use="id", client_id=None, aud="another-client", email="x@example.com")
+        claims = access_claims(
+            api_env, token_use="id", client_id=None, aud="another-client", email="x@example.com"
+        )
         token = jwt.encode(claims, signing, algorithm="RS256", headers=headers)
     # WHEN it is presented
     response = bearer(token).get("/api/projects/current")
@@ -182,7 +195,9 @@ def test_service_tokens_are_project_scoped_and_short_lived(make_tenant: Callable
     secret = get_settings().secret_key
     wrong_aud = jwt.encode({**base, "aud": "someone-else", "exp": now + 60}, secret, algorithm="HS256")
     wrong_key = jwt.encode({**base, "aud": "lamina-internal", "exp": now + 60}, "x" * 40, algorithm="HS256")
-    expired = jwt.encode({**base, "aud": "lamina-internal", "iat": now - 900, "exp": now - 600}, secret, "HS256")
+    expired = jwt.encode(
+        {**base, "aud": "lamina-internal", "iat": now - 900, "exp": now - 600}, secret, "HS256"
+    )
     for bad in (wrong_aud, wrong_key, expired):
         assert bearer(bad).get("/api/projects/current").status == 401
 
@@ -218,7 +233,9 @@ def test_authorizer_handler_accepts_both_schemes_and_refuses_garbage(
             "role": "owner",
         },
     }
-    crafted = jwt.encode(access_claims(api_env), moto_signing_key(), algorithm="RS256", headers={"kid": MOTO_KID})
+    crafted = jwt.encode(
+        access_claims(api_env), moto_signing_key(), algorithm="RS256", headers={"kid": MOTO_KID}
+    )
     assert authorizer.handler(event(f"Bearer {crafted}"), LambdaContext())["isAuthorized"] is True
     for garbage in ("Bearer not.a.jwt", "ApiKey lk_nothing.here", "Basic dXNlcjpwYXNz"):
         assert authorizer.handler(event(garbage), LambdaContext()) == {"isAuthorized": False, "context": {}}

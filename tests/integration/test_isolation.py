@@ -18,9 +18,18 @@ from typing import Any
 
 import pytest
 
-from tests.integration.api_client import ApiClient, Tenant, api_env, api_handler, cognito_pool, make_tenant, prompt_data
+from tests.integration.api_client import (
+    ApiClient,
+    Tenant,
+    api_env,
+    api_handler,
+    cognito_pool,
+    make_tenant,
+    own_events_queue,
+    prompt_data,
+)
 
-__all__ = ["api_env", "cognito_pool", "make_tenant"]
+__all__ = ["api_env", "cognito_pool", "make_tenant", "own_events_queue"]
 
 UNAUTHENTICATED_PATHS = {"/api/health"}
 READ_ONLY_SUFFIXES = ("/query", "/retrieve", "/log")
@@ -75,7 +84,9 @@ def populate(tenant: Tenant) -> Objects:
         "/api/applications/revisions/deploy",
         {"application_revision_ref": {"id": revision["id"]}, "environment_ref": {"slug": "production"}},
     ).ok()["environment_revision"]
-    secret = api.post("/api/secrets/", {"secret": {"name": "openai", "value": "sk-" + "z" * 30}}).ok()["secret"]
+    secret = api.post("/api/secrets/", {"secret": {"name": "openai", "value": "sk-" + "z" * 30}}).ok()[
+        "secret"
+    ]
     key = api.post("/api/keys/", {"name": "second"}).ok()["api_key"]
     project = api.get("/api/projects/current").ok()["project"]
     return Objects(
@@ -117,7 +128,9 @@ def _resolve(openapi: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
 
 def _field_kind(name: str) -> str | None:
     for prefix, kind in FIELD_KINDS:
-        if name.startswith(prefix) and (name.endswith("_ref") or name.endswith("_refs") or name.endswith("_id")):
+        if name.startswith(prefix) and (
+            name.endswith("_ref") or name.endswith("_refs") or name.endswith("_id")
+        ):
             return kind
     return None
 
@@ -153,7 +166,9 @@ def _neutral_value(openapi: dict[str, Any], name: str, schema: dict[str, Any]) -
     return f"iso-{uuid.uuid4().hex[:8]}"
 
 
-def _id_fields(openapi: dict[str, Any], schema: dict[str, Any], path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], str, str]]:
+def _id_fields(
+    openapi: dict[str, Any], schema: dict[str, Any], path: tuple[str, ...] = ()
+) -> Iterator[tuple[tuple[str, ...], str, str]]:
     """(field path, kind, shape) of every body field that names an object: shape is id, ref or refs."""
     schema = _resolve(openapi, schema)
     for name, sub in schema.get("properties", {}).items():
@@ -166,7 +181,9 @@ def _id_fields(openapi: dict[str, Any], schema: dict[str, Any], path: tuple[str,
             yield from _id_fields(openapi, resolved, (*path, name))
 
 
-def _set(body: dict[str, Any], path: tuple[str, ...], value: Any, openapi: dict[str, Any], schema: dict[str, Any]) -> None:
+def _set(
+    body: dict[str, Any], path: tuple[str, ...], value: Any, openapi: dict[str, Any], schema: dict[str, Any]
+) -> None:
     target = body
     current = _resolve(openapi, schema)
     for part in path[:-1]:
@@ -190,7 +207,9 @@ def request_cases(
         assert kind, f"{method} {path}: map path parameter {parameter['name']!r} in PATH_PARAMETER_KINDS"
         url = url.replace("{" + parameter["name"] + "}", objects.ids[kind])
         names_object = True
-    body_schema = operation.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema")
+    body_schema = (
+        operation.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema")
+    )
     if body_schema is None:
         yield url, None, names_object
         return
@@ -199,11 +218,15 @@ def request_cases(
     for field_path, kind, shape in _id_fields(openapi, body_schema):
         body = copy.deepcopy(base)
         object_id = objects.ids[kind]
-        value: Any = {"id": object_id} if shape == "ref" else [{"id": object_id}] if shape == "refs" else object_id
+        value: Any = (
+            {"id": object_id} if shape == "ref" else [{"id": object_id}] if shape == "refs" else object_id
+        )
         _set(body, field_path, value, openapi, body_schema)
         companion = COMPANIONS.get(field_path[-1])
         if companion and companion in _resolve(openapi, body_schema).get("properties", {}):
-            _set(body, (*field_path[:-1], companion), {"id": objects.ids["application"]}, openapi, body_schema)
+            _set(
+                body, (*field_path[:-1], companion), {"id": objects.ids["application"]}, openapi, body_schema
+            )
         yield url, body, True
 
 
@@ -211,7 +234,9 @@ def request_cases(
 
 
 @pytest.fixture
-def two_projects(make_tenant: Callable[..., Tenant], api_env: dict[str, str]) -> tuple[Tenant, Objects, Tenant, Objects, str]:
+def two_projects(
+    make_tenant: Callable[..., Tenant], api_env: dict[str, str]
+) -> tuple[Tenant, Objects, Tenant, Objects, str]:
     from lamina_local.seed import issue_token
 
     a, b = make_tenant(), make_tenant()
@@ -246,7 +271,9 @@ def test_project_a_cannot_reach_project_b(two_projects: tuple[Tenant, Objects, T
                             f"{who} {method} {url} {query or ''} body={json.dumps(body)[:200]} -> "
                             f"{response.status} {json.dumps(response.body)[:300]}"
                         )
-    assert not failures, f"{len(failures)} of {checked} cross-project calls were not refused:\n" + "\n".join(failures)
+    assert not failures, f"{len(failures)} of {checked} cross-project calls were not refused:\n" + "\n".join(
+        failures
+    )
     assert checked > 100
 
     # AND the same generated requests aimed at A's own objects are well-formed (so B's 404s are not mere 422s
@@ -259,7 +286,9 @@ def test_project_a_cannot_reach_project_b(two_projects: tuple[Tenant, Objects, T
             response = callers["api key"].request(method, url, body)
             allowed = {200} if method == "GET" else {200, 404, 409}
             if response.status not in allowed:
-                control_failures.append(f"{method} {url} {json.dumps(body)[:200]} -> {response.status} {response.body}")
+                control_failures.append(
+                    f"{method} {url} {json.dumps(body)[:200]} -> {response.status} {response.body}"
+                )
     assert not control_failures, "control requests failed:\n" + "\n".join(control_failures)
 
     # AND B's objects are all still there and unchanged
@@ -271,7 +300,10 @@ def test_project_a_cannot_reach_project_b(two_projects: tuple[Tenant, Objects, T
     assert retrieved["application_revision"]["id"] == b_objects.ids["revision"]
     assert b_api.get(f"/api/secrets/{b_objects.ids['secret']}").status == 200
     assert b_objects.ids["key"] in {k["id"] for k in b_api.get("/api/keys/").ok()["api_keys"]}
-    assert b_api.get(f"/api/applications/{b_objects.ids['application']}").ok()["application"]["archived_at"] is None
+    assert (
+        b_api.get(f"/api/applications/{b_objects.ids['application']}").ok()["application"]["archived_at"]
+        is None
+    )
 
 
 def test_viewer_cannot_write(two_projects: tuple[Tenant, Objects, Tenant, Objects, str]) -> None:

@@ -7,12 +7,21 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from tests.integration.api_client import Tenant, api_env, cognito_pool, make_tenant, prompt_data
+from tests.integration.api_client import (
+    Tenant,
+    api_env,
+    cognito_pool,
+    make_tenant,
+    own_events_queue,
+    prompt_data,
+)
 
-__all__ = ["api_env", "cognito_pool", "make_tenant"]  # fixtures used by the tests below
+__all__ = ["api_env", "cognito_pool", "make_tenant", "own_events_queue"]  # fixtures used by the tests below
 
 
-def events_of_project(queue_url: str, project_id: str, wanted: set[str], timeout_s: float = 10) -> list[dict[str, Any]]:
+def events_of_project(
+    queue_url: str, project_id: str, wanted: set[str], timeout_s: float = 10
+) -> list[dict[str, Any]]:
     """Envelopes of one project on the events queue (other tests' messages are left alone)."""
     from lamina import aws
 
@@ -31,7 +40,9 @@ def events_of_project(queue_url: str, project_id: str, wanted: set[str], timeout
     return found
 
 
-def test_commit_deploy_retrieve_rollback_fork(make_tenant: Callable[..., Tenant], api_env: dict[str, str]) -> None:
+def test_commit_deploy_retrieve_rollback_fork(
+    make_tenant: Callable[..., Tenant], api_env: dict[str, str]
+) -> None:
     tenant = make_tenant()
     api = tenant.client
     # GIVEN an application with a variant
@@ -44,7 +55,13 @@ def test_commit_deploy_retrieve_rollback_fork(make_tenant: Callable[..., Tenant]
     commits = [
         api.post(
             "/api/applications/revisions/commit",
-            {"application_revision": {"application_variant_id": variant["id"], "message": f"v{n}", "data": prompt_data(llm_config={"model": f"gpt-{n}"})}},
+            {
+                "application_revision": {
+                    "application_variant_id": variant["id"],
+                    "message": f"v{n}",
+                    "data": prompt_data(llm_config={"model": f"gpt-{n}"}),
+                }
+            },
         ).ok()["application_revision"]
         for n in (1, 2)
     ]
@@ -134,7 +151,9 @@ def test_commit_deploy_retrieve_rollback_fork(make_tenant: Callable[..., Tenant]
 
 def test_invalid_prompt_template_is_422_with_a_clear_message(make_tenant: Callable[..., Tenant]) -> None:
     api = make_tenant().client
-    created = api.post("/api/simple/applications/", {"application": {"slug": "bot", "data": prompt_data()}}).ok()
+    created = api.post(
+        "/api/simple/applications/", {"application": {"slug": "bot", "data": prompt_data()}}
+    ).ok()
     variant_id = created["application"]["variant_id"]
 
     def commit(data: dict[str, Any]) -> Any:
@@ -153,7 +172,9 @@ def test_invalid_prompt_template_is_422_with_a_clear_message(make_tenant: Callab
     assert response.body["message"].startswith("data.parameters.prompt.llm_config.temperature")
     # Broken jinja2
     response = commit(
-        prompt_data(template_format="jinja2", input_keys=None, messages=[{"role": "user", "content": "{% if x %}"}])
+        prompt_data(
+            template_format="jinja2", input_keys=None, messages=[{"role": "user", "content": "{% if x %}"}]
+        )
     )
     assert response.status == 422 and "jinja2" in response.body["message"]
     # Nothing was committed by the failures

@@ -6,9 +6,9 @@ import json
 import uuid
 from collections.abc import Callable
 
-from tests.integration.api_client import Tenant, api_env, cognito_pool, make_tenant
+from tests.integration.api_client import Tenant, api_env, cognito_pool, make_tenant, own_events_queue
 
-__all__ = ["api_env", "cognito_pool", "make_tenant"]
+__all__ = ["api_env", "cognito_pool", "make_tenant", "own_events_queue"]
 
 
 def test_secret_values_are_encrypted_at_rest_and_never_returned(make_tenant: Callable[..., Tenant]) -> None:
@@ -22,7 +22,8 @@ def test_secret_values_are_encrypted_at_rest_and_never_returned(make_tenant: Cal
     value = f"sk-test-{uuid.uuid4().hex}"
     # WHEN a provider key is stored
     created = api.post(
-        "/api/secrets/", {"secret": {"name": "openai", "kind": "provider_key", "provider": "openai", "value": value}}
+        "/api/secrets/",
+        {"secret": {"name": "openai", "kind": "provider_key", "provider": "openai", "value": value}},
     ).ok()["secret"]
     # THEN the API answers only with a mask (ending in the last 4 characters)
     assert created["value"].endswith(value[-4:]) and value not in json.dumps(created)
@@ -31,7 +32,11 @@ def test_secret_values_are_encrypted_at_rest_and_never_returned(make_tenant: Cal
     assert value not in json.dumps(listed) and value not in json.dumps(got)
     # AND the database row holds no plaintext, in any column
     with session_scope() as session:
-        row = session.execute(text("SELECT * FROM secrets WHERE id = :id"), {"id": created["id"]}).mappings().one()
+        row = (
+            session.execute(text("SELECT * FROM secrets WHERE id = :id"), {"id": created["id"]})
+            .mappings()
+            .one()
+        )
     raw = b"".join(v if isinstance(v, bytes) else str(v).encode() for v in row.values())
     assert value.encode() not in raw and value[:-4].encode() not in raw
     # AND the server side can still decrypt it (for provider calls)
@@ -49,7 +54,8 @@ def test_secret_values_are_encrypted_at_rest_and_never_returned(make_tenant: Cal
     other = make_tenant()
     with session_scope() as session:
         session.execute(
-            text("UPDATE secrets SET project_id = :p WHERE id = :id"), {"p": other.project_id, "id": created["id"]}
+            text("UPDATE secrets SET project_id = :p WHERE id = :id"),
+            {"p": other.project_id, "id": created["id"]},
         )
     with session_scope() as session:
         try:
@@ -58,12 +64,15 @@ def test_secret_values_are_encrypted_at_rest_and_never_returned(make_tenant: Cal
         except Exception as error:  # KMS refuses the context (or AES-GCM the associated data)
             assert not isinstance(error, AssertionError)
         session.execute(
-            text("UPDATE secrets SET project_id = :p WHERE id = :id"), {"p": tenant.project_id, "id": created["id"]}
+            text("UPDATE secrets SET project_id = :p WHERE id = :id"),
+            {"p": tenant.project_id, "id": created["id"]},
         )
 
     # WHEN it is deleted, it is gone; duplicates and short values behave
     assert api.post("/api/secrets/", {"secret": {"name": "openai", "value": "x" * 20}}).status == 409
-    short = api.post("/api/secrets/", {"secret": {"name": "pin", "kind": "custom", "value": "1234"}}).ok()["secret"]
+    short = api.post("/api/secrets/", {"secret": {"name": "pin", "kind": "custom", "value": "1234"}}).ok()[
+        "secret"
+    ]
     assert "1234" not in short["value"]  # too short to hint at
     api.delete(f"/api/secrets/{created['id']}").ok()
     assert api.get(f"/api/secrets/{created['id']}").status == 404
