@@ -24,6 +24,9 @@ TEST_BUCKET = "lamina-test-workspaces"
 TEST_REDIS_DB = 13
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+# Tests only ever talk to an emulator (moto, or LocalStack under `make test-localstack`): dummy credentials.
+for _name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+    os.environ.setdefault(_name, "testing")
 
 
 @pytest.fixture

@@ -11,6 +11,9 @@ import pytest
 
 from tests.support import ROOT, LambdaContext, load_event
 
+# AWS calls go to AWS_ENDPOINT_URL: moto by default, LocalStack under `make test-localstack`.
+pytestmark = pytest.mark.localstack
+
 
 def load_handler_module(function_dir: str, module: str = "app") -> ModuleType:
     """Import a function's handler module by path, as Lambda does from its CodeUri."""

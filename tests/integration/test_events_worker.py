@@ -11,6 +11,9 @@ import pytest
 from tests.integration.test_api_health import load_handler_module
 from tests.support import LambdaContext
 
+# AWS calls go to AWS_ENDPOINT_URL: moto by default, LocalStack under `make test-localstack`.
+pytestmark = pytest.mark.localstack
+
 
 def receive_as_lambda_event(queue_url: str, expected: int) -> dict[str, Any]:
     """What Lambda's SQS poller hands the function: the received messages in the event shape."""

@@ -10,6 +10,8 @@ from lamina.db.models import Base
 
 config = context.config
 url = config.attributes.get("sqlalchemy_url") or config.get_main_option("sqlalchemy.url")
+if not url:
+    raise RuntimeError("no database URL: run migrations through lamina.db.migrate.upgrade()")
 
 engine = create_engine(url, poolclass=pool.NullPool)
 with engine.connect() as connection:
