@@ -7,6 +7,7 @@ Both read the stack's environment through lamina's settings (COGNITO_*, DATABASE
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -73,15 +74,13 @@ def ensure_cognito_pool(pool_name: str = LOCAL_POOL_NAME) -> tuple[str, str]:
 def ensure_cognito_user(pool_id: str, email: str, password: str) -> str:
     """Create (or find) the user with a permanent password; returns its `sub`."""
     cognito = _cognito()
-    try:
+    with contextlib.suppress(cognito.exceptions.UsernameExistsException):
         cognito.admin_create_user(
             UserPoolId=pool_id,
             Username=email,
             UserAttributes=[{"Name": "email", "Value": email}, {"Name": "email_verified", "Value": "true"}],
             MessageAction="SUPPRESS",
         )
-    except cognito.exceptions.UsernameExistsException:
-        pass
     cognito.admin_set_user_password(UserPoolId=pool_id, Username=email, Password=password, Permanent=True)
     attributes = cognito.admin_get_user(UserPoolId=pool_id, Username=email)["UserAttributes"]
     return str(next(a["Value"] for a in attributes if a["Name"] == "sub"))

@@ -39,6 +39,17 @@ STOP_GRACE_S = 5.0
 LogSink = Callable[[str], None]
 
 
+_session: Any = None
+
+
+def _shared_session() -> Any:
+    """One aiobotocore session for every mapping: it caches the SQS service model, loaded once."""
+    global _session
+    if _session is None:
+        _session = get_session()
+    return _session
+
+
 @dataclass
 class MappingStats:
     batches: int = 0
@@ -131,7 +142,7 @@ class SqsEventSource:
             return
         self._client_context = contextlib.AsyncExitStack()
         self._client = await self._client_context.enter_async_context(
-            get_session().create_client(
+            _shared_session().create_client(
                 "sqs",
                 endpoint_url=self.endpoint_url,
                 region_name=self.region,

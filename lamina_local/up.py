@@ -47,6 +47,15 @@ STATE_FILE = "up.json"
 RUNNER_SOURCE = ROOT / "runner_container"
 RUNNER_START_TIMEOUT_S = 20.0
 WATCH_INTERVAL_S = 1.0
+# Imported in a thread while the backends boot, so the event loop does not stall on them later.
+EVENT_SOURCE_MODULES = (
+    "lamina_local.gateway",
+    "lamina_local.sqs_poller",
+    "lamina_local.schedules",
+    "lamina_local.control",
+    "lamina_local.seed",
+    "lamina.tenancy.service",
+)
 # Every AWS service provisioning talks to.
 PROVISIONED_SERVICES = ("sqs", "s3", "kms", "cognito-idp", "secretsmanager")
 # Template parameters `lamina up` fills for a local deployment unless `--param` gives them.
@@ -144,6 +153,8 @@ class LocalStack:
 
         launcher_task = asyncio.create_task(start_launcher(use_zygote=options.use_zygote))
         self._launcher_task = launcher_task
+        # The event sources' libraries (uvicorn, aiobotocore, aiohttp) import meanwhile, off the event loop.
+        preloading = asyncio.create_task(asyncio.to_thread(_preload_modules, EVENT_SOURCE_MODULES))
         await asyncio.gather(
             self._boot_aws(template, f"http://127.0.0.1:{api_port}"),
             self._boot_database(),
@@ -156,6 +167,7 @@ class LocalStack:
         stack = template.stack()
         self.stack = stack
 
+        await preloading
         console.progress(f"warming {len(stack.functions)} functions under awslambdaric")
         self.runtime = LambdaRuntime(
             stack.functions,
@@ -167,10 +179,9 @@ class LocalStack:
         )
         await asyncio.gather(self.runtime.start(), asyncio.to_thread(self._start_runner, stack))
 
-        await self._start_event_sources(stack, api_port, region)
-        credentials: dict[str, str] = {}
-        if options.seed:
-            credentials = await asyncio.to_thread(self._seed)
+        console.progress("functions warm; starting the HTTP API, SQS pollers and schedules")
+        seeding = asyncio.to_thread(self._seed) if options.seed else asyncio.sleep(0, result={})
+        credentials, _ = await asyncio.gather(seeding, self._start_event_sources(stack, api_port, region))
         self.ready = Ready(
             api_url=self.gateways[0].url if self.gateways else "",
             control_url=self.control.url,
@@ -516,6 +527,13 @@ class LocalStack:
                 await asyncio.to_thread(part.stop)
         with contextlib.suppress(FileNotFoundError):
             (self.options.state_dir / STATE_FILE).unlink()
+
+
+def _preload_modules(names: tuple[str, ...]) -> None:
+    import importlib
+
+    for name in names:
+        importlib.import_module(name)
 
 
 @contextlib.contextmanager

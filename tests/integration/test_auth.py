@@ -239,3 +239,37 @@ def test_authorizer_handler_accepts_both_schemes_and_refuses_garbage(
     assert authorizer.handler(event(f"Bearer {crafted}"), LambdaContext())["isAuthorized"] is True
     for garbage in ("Bearer not.a.jwt", "ApiKey lk_nothing.here", "Basic dXNlcjpwYXNz"):
         assert authorizer.handler(event(garbage), LambdaContext()) == {"isAuthorized": False, "context": {}}
+
+
+def test_invited_member_signs_in_into_the_workspace_with_their_role(
+    make_tenant: Callable[..., Tenant], api_env: dict[str, str]
+) -> None:
+    from lamina_local.seed import DEFAULT_PASSWORD, ensure_cognito_user, issue_token
+
+    owner = make_tenant()
+    workspace_id = owner.client.get("/api/projects/current").ok()["project"]["workspace_id"]
+    members_path = f"/api/workspaces/{workspace_id}/members"
+    # GIVEN an invitation by email, as a viewer
+    email = f"invited-{uuid.uuid4().hex[:6]}@example.com"
+    invited = owner.client.post(members_path, {"email": email, "role": "viewer"}).ok()["member"]
+    assert invited["joined"] is False
+    # WHEN the invited person signs in with Cognito for the first time
+    ensure_cognito_user(api_env["COGNITO_USER_POOL_ID"], email, DEFAULT_PASSWORD)
+    member = bearer(issue_token(email, DEFAULT_PASSWORD, client_id=api_env["COGNITO_CLIENT_ID"]))
+    # THEN they land in the owner's project as a viewer (no organization of their own is bootstrapped)
+    project = member.get("/api/projects/current").ok()["project"]
+    assert (project["id"], project["role"]) == (owner.project_id, "viewer")
+    assert member.get("/api/organizations").ok()["count"] == 1
+    assert member.post("/api/applications/", {"application": {"slug": "nope"}}).status == 403
+    # WHEN the owner makes them an editor, their next request may write
+    owner.client.put(f"{members_path}/{invited['user_id']}", {"role": "editor"}).ok()
+    assert member.post("/api/applications/", {"application": {"slug": "yes"}}).status == 200
+    # AND an editor may not manage members, nor grant themselves more
+    assert member.put(f"{members_path}/{invited['user_id']}", {"role": "owner"}).status == 403
+    # AND the last owner cannot be demoted
+    demote = owner.client.put(f"{members_path}/{owner.user_id}", {"role": "admin"})
+    assert demote.status == 409 and "owner" in demote.body["message"]
+    # WHEN removed, they are refused at once
+    owner.client.delete(f"{members_path}/{invited['user_id']}").ok()
+    assert member.get("/api/projects/current").status == 404
+    assert {m["email"] for m in owner.client.get(members_path).ok()["members"]} == {owner.email}

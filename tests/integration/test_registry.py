@@ -83,6 +83,9 @@ def test_commit_deploy_retrieve_rollback_fork(
     ).ok()
     assert retrieve()["application_revision"]["version"] == 1
     assert retrieve()["application_revision"]["version"] == 1  # served from the cache now
+    from lamina.cache import get_redis
+
+    assert get_redis().keys(f"lamina:registry:retrieve:{tenant.project_id}:*"), "retrieve was not cached"
     # WHEN v2 is deployed, the very next retrieve sees it (cache invalidated by the deploy)
     second = api.post(
         "/api/applications/revisions/deploy",

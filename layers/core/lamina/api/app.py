@@ -12,12 +12,18 @@ from lamina.secrets import routes as secrets
 from lamina.tenancy import routes as tenancy
 
 API_PREFIX = "/api"
+API_DESCRIPTION = (
+    "Authenticate with `Authorization: Bearer <Cognito JWT>` or `Authorization: ApiKey <prefix>.<secret>`. "
+    "Every route acts in one project: the API key's, or `?project_id=<uuid>` / `X-Project-Id: <uuid>`, "
+    "else the signed-in user's default project."
+)
 
 
 def create_app() -> FastAPI:
     app = FastAPI(
         title="Lamina API",
         version=__version__,
+        description=API_DESCRIPTION,
         openapi_url=f"{API_PREFIX}/openapi.json",
         docs_url=f"{API_PREFIX}/docs",
         redoc_url=None,

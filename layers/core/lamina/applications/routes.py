@@ -36,7 +36,7 @@ def _many(name: str, items: list[dict[str, Any]], next_cursor: str | None = None
 # ---------------------------------------------------------------- applications
 
 
-@router.post("/applications/", status_code=200)
+@router.post("/applications/", response_model=None)
 def create_application(
     body: schemas.ApplicationCreate, session: SessionDep, principal: ProjectEditor
 ) -> dict[str, Any]:
@@ -44,7 +44,7 @@ def create_application(
     return _one("application", registry.application_view(app))
 
 
-@router.post("/applications/query")
+@router.post("/applications/query", response_model=None)
 def query_applications(
     body: schemas.ApplicationQuery, session: SessionDep, principal: ProjectViewer
 ) -> dict[str, Any]:
@@ -55,7 +55,7 @@ def query_applications(
 # Static paths (`/variants/...`, `/revisions/...`) are declared before `/{application_id}` below.
 
 
-@router.post("/applications/variants/")
+@router.post("/applications/variants/", response_model=None)
 def create_variant(
     body: schemas.VariantCreate, session: SessionDep, principal: ProjectEditor
 ) -> dict[str, Any]:
@@ -63,7 +63,7 @@ def create_variant(
     return _one("application_variant", registry.variant_view(variant))
 
 
-@router.post("/applications/variants/query")
+@router.post("/applications/variants/query", response_model=None)
 def query_variants(
     body: schemas.VariantQuery, session: SessionDep, principal: ProjectViewer
 ) -> dict[str, Any]:
@@ -71,7 +71,7 @@ def query_variants(
     return _many("application_variants", [registry.variant_view(v) for v in variants], next_cursor)
 
 
-@router.post("/applications/variants/fork")
+@router.post("/applications/variants/fork", response_model=None)
 def fork_variant(body: schemas.VariantFork, session: SessionDep, principal: ProjectEditor) -> dict[str, Any]:
     variant, revision = registry.fork_variant(session, principal, body)
     return _one(
@@ -81,26 +81,26 @@ def fork_variant(body: schemas.VariantFork, session: SessionDep, principal: Proj
     )
 
 
-@router.get("/applications/variants/{variant_id}")
+@router.get("/applications/variants/{variant_id}", response_model=None)
 def get_variant(variant_id: uuid.UUID, session: SessionDep, principal: ProjectViewer) -> dict[str, Any]:
     return _one(
         "application_variant", registry.variant_view(registry.get_variant(session, principal, variant_id))
     )
 
 
-@router.post("/applications/variants/{variant_id}/archive")
+@router.post("/applications/variants/{variant_id}/archive", response_model=None)
 def archive_variant(variant_id: uuid.UUID, session: SessionDep, principal: ProjectEditor) -> dict[str, Any]:
     variant = registry.set_variant_archived(session, principal, variant_id, archived=True)
     return _one("application_variant", registry.variant_view(variant))
 
 
-@router.post("/applications/variants/{variant_id}/unarchive")
+@router.post("/applications/variants/{variant_id}/unarchive", response_model=None)
 def unarchive_variant(variant_id: uuid.UUID, session: SessionDep, principal: ProjectEditor) -> dict[str, Any]:
     variant = registry.set_variant_archived(session, principal, variant_id, archived=False)
     return _one("application_variant", registry.variant_view(variant))
 
 
-@router.post("/applications/revisions/commit")
+@router.post("/applications/revisions/commit", response_model=None)
 def commit_revision(
     body: schemas.RevisionCommit, session: SessionDep, principal: ProjectEditor
 ) -> dict[str, Any]:
@@ -108,20 +108,20 @@ def commit_revision(
     return _one("application_revision", registry.revision_view(revision))
 
 
-@router.post("/applications/revisions/retrieve")
+@router.post("/applications/revisions/retrieve", response_model=None)
 def retrieve_revision(
     body: schemas.RevisionRetrieve, session: SessionDep, principal: ProjectViewer
 ) -> dict[str, Any]:
     return registry.retrieve(session, principal, body)
 
 
-@router.post("/applications/revisions/log")
+@router.post("/applications/revisions/log", response_model=None)
 def log_revisions(body: schemas.RevisionLog, session: SessionDep, principal: ProjectViewer) -> dict[str, Any]:
     revisions = registry.log_revisions(session, principal, body)
     return _many("application_revisions", [registry.revision_view(r) for r in revisions])
 
 
-@router.post("/applications/revisions/query")
+@router.post("/applications/revisions/query", response_model=None)
 def query_revisions(
     body: schemas.RevisionQuery, session: SessionDep, principal: ProjectViewer
 ) -> dict[str, Any]:
@@ -129,7 +129,7 @@ def query_revisions(
     return _many("application_revisions", [registry.revision_view(r) for r in revisions], next_cursor)
 
 
-@router.post("/applications/revisions/deploy")
+@router.post("/applications/revisions/deploy", response_model=None)
 def deploy_revision(
     body: schemas.RevisionDeploy, session: SessionDep, principal: ProjectDeployer
 ) -> dict[str, Any]:
@@ -141,14 +141,14 @@ def deploy_revision(
     )
 
 
-@router.get("/applications/revisions/{revision_id}")
+@router.get("/applications/revisions/{revision_id}", response_model=None)
 def get_revision(revision_id: uuid.UUID, session: SessionDep, principal: ProjectViewer) -> dict[str, Any]:
     return _one(
         "application_revision", registry.revision_view(registry.get_revision(session, principal, revision_id))
     )
 
 
-@router.get("/applications/{application_id}")
+@router.get("/applications/{application_id}", response_model=None)
 def get_application(
     application_id: uuid.UUID, session: SessionDep, principal: ProjectViewer
 ) -> dict[str, Any]:
@@ -157,7 +157,7 @@ def get_application(
     )
 
 
-@router.put("/applications/{application_id}")
+@router.put("/applications/{application_id}", response_model=None)
 def edit_application(
     application_id: uuid.UUID, body: schemas.ApplicationEdit, session: SessionDep, principal: ProjectEditor
 ) -> dict[str, Any]:
@@ -165,7 +165,7 @@ def edit_application(
     return _one("application", registry.application_view(app))
 
 
-@router.post("/applications/{application_id}/archive")
+@router.post("/applications/{application_id}/archive", response_model=None)
 def archive_application(
     application_id: uuid.UUID, session: SessionDep, principal: ProjectEditor
 ) -> dict[str, Any]:
@@ -173,7 +173,7 @@ def archive_application(
     return _one("application", registry.application_view(app))
 
 
-@router.post("/applications/{application_id}/unarchive")
+@router.post("/applications/{application_id}/unarchive", response_model=None)
 def unarchive_application(
     application_id: uuid.UUID, session: SessionDep, principal: ProjectEditor
 ) -> dict[str, Any]:
@@ -184,13 +184,13 @@ def unarchive_application(
 # ---------------------------------------------------------------- environments
 
 
-@router.get("/environments/", tags=["environments"])
+@router.get("/environments/", tags=["environments"], response_model=None)
 def list_environments(session: SessionDep, principal: ProjectViewer) -> dict[str, Any]:
     environments = registry.list_environments(session, principal)
     return _many("environments", [registry.environment_view(e) for e in environments])
 
 
-@router.post("/environments/revisions/log", tags=["environments"])
+@router.post("/environments/revisions/log", tags=["environments"], response_model=None)
 def environment_log(
     body: schemas.EnvironmentLog, session: SessionDep, principal: ProjectViewer
 ) -> dict[str, Any]:
@@ -218,7 +218,7 @@ def _simple_view(session: Any, app: Any) -> dict[str, Any]:
     }
 
 
-@simple_router.post("/simple/applications/")
+@simple_router.post("/simple/applications/", response_model=None)
 def simple_create(
     body: schemas.SimpleApplicationCreate, session: SessionDep, principal: ProjectEditor
 ) -> dict[str, Any]:
@@ -226,7 +226,7 @@ def simple_create(
     return _one("application", _simple_view(session, app))
 
 
-@simple_router.post("/simple/applications/query")
+@simple_router.post("/simple/applications/query", response_model=None)
 def simple_query(
     body: schemas.ApplicationQuery, session: SessionDep, principal: ProjectViewer
 ) -> dict[str, Any]:
@@ -234,14 +234,14 @@ def simple_query(
     return _many("applications", [_simple_view(session, app) for app in apps], next_cursor)
 
 
-@simple_router.get("/simple/applications/{application_id}")
+@simple_router.get("/simple/applications/{application_id}", response_model=None)
 def simple_get(application_id: uuid.UUID, session: SessionDep, principal: ProjectViewer) -> dict[str, Any]:
     return _one(
         "application", _simple_view(session, registry.get_application(session, principal, application_id))
     )
 
 
-@simple_router.put("/simple/applications/{application_id}")
+@simple_router.put("/simple/applications/{application_id}", response_model=None)
 def simple_edit(
     application_id: uuid.UUID,
     body: schemas.SimpleApplicationEdit,
@@ -252,7 +252,7 @@ def simple_edit(
     return _one("application", _simple_view(session, app))
 
 
-@simple_router.post("/simple/applications/{application_id}/archive")
+@simple_router.post("/simple/applications/{application_id}/archive", response_model=None)
 def simple_archive(
     application_id: uuid.UUID, session: SessionDep, principal: ProjectEditor
 ) -> dict[str, Any]:
@@ -260,7 +260,7 @@ def simple_archive(
     return _one("application", _simple_view(session, app))
 
 
-@simple_router.post("/simple/applications/{application_id}/unarchive")
+@simple_router.post("/simple/applications/{application_id}/unarchive", response_model=None)
 def simple_unarchive(
     application_id: uuid.UUID, session: SessionDep, principal: ProjectEditor
 ) -> dict[str, Any]:
@@ -268,7 +268,7 @@ def simple_unarchive(
     return _one("application", _simple_view(session, app))
 
 
-@simple_router.post("/simple/environments/query")
+@simple_router.post("/simple/environments/query", response_model=None)
 def simple_environments(
     body: schemas.EnvironmentQuery, session: SessionDep, principal: ProjectViewer
 ) -> dict[str, Any]:

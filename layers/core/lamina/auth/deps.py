@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Annotated, Any
 
-from fastapi import Depends, Header, Query, Request
+from fastapi import Depends, Request
 
 from lamina.auth.permissions import Permission, require
 from lamina.auth.principal import Principal
@@ -56,19 +56,20 @@ def _requested_project(query_value: str | None, header_value: str | None) -> uui
         raise ValidationFailedError(f"project_id {raw!r} is not a UUID") from error
 
 
-def current_principal(
-    request: Request,
-    session: SessionDep,
-    project_id: Annotated[
-        str | None, Query(description="The project to act in; default: the key's or the user's default")
-    ] = None,
-    x_project_id: Annotated[str | None, Header(alias=PROJECT_HEADER, include_in_schema=False)] = None,
-) -> Principal:
-    """Who is calling and in which project; 401 without a valid credential."""
+def current_principal(request: Request, session: SessionDep) -> Principal:
+    """Who is calling and in which project (`?project_id=` or `X-Project-Id`, else the credential's own or
+    the user's default project); 401 without a valid credential.
+
+    The project selectors are read from the request rather than declared as parameters: declared, FastAPI
+    would build their validators again for every route at import time, a cost paid on every cold start.
+    """
     from lamina.auth.service import authenticate, resolve_principal
 
     credential = authenticate(request.headers.get("authorization"), session)
-    principal = resolve_principal(session, credential, _requested_project(project_id, x_project_id))
+    requested = _requested_project(
+        request.query_params.get("project_id"), request.headers.get(PROJECT_HEADER)
+    )
+    principal = resolve_principal(session, credential, requested)
     request.state.principal = principal
     return principal
 

@@ -69,6 +69,9 @@ def require(permission: Permission) -> Callable[..., Principal]:
         return principal
 
     # Real objects, not strings: FastAPI cannot resolve a local name from a postponed annotation.
-    dependency.__annotations__ = {"principal": Annotated[Principal, Depends(current_principal)], "return": Principal}
+    dependency.__annotations__ = {
+        "principal": Annotated[Principal, Depends(current_principal)],
+        "return": Principal,
+    }
     dependency.__name__ = f"require_{permission.value}"
     return dependency

@@ -16,6 +16,8 @@ from lamina.errors import ForbiddenError, UnauthenticatedError
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
+    from lamina.tenancy.models import User
+
 BEARER_SCHEME = "Bearer"
 MAX_CREDENTIAL_LENGTH = 8192
 
@@ -99,7 +101,7 @@ def _check_bound_project(bound: uuid.UUID, requested: uuid.UUID | None, what: st
         raise ForbiddenError(f"this {what} belongs to another project")
 
 
-def _user_for_claims(session: Session, claims: CognitoClaims, token: str) -> object:
+def _user_for_claims(session: Session, claims: CognitoClaims, token: str) -> User:
     from sqlalchemy import select
 
     from lamina.tenancy import service as tenancy

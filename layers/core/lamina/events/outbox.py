@@ -56,9 +56,13 @@ def stage_event(
     staged: list[uuid.UUID] | None = session.info.get("lamina_outbox")
     if staged is None:
         staged = session.info["lamina_outbox"] = []
-        after_commit(session, lambda: publish_outbox_events(session.info.pop("lamina_outbox", [])))
+        after_commit(session, lambda: _publish_staged(session))
     staged.append(event.id)
     return event.id
+
+
+def _publish_staged(session: Session) -> None:
+    publish_outbox_events(session.info.pop("lamina_outbox", []))
 
 
 def publish_outbox_events(ids: list[uuid.UUID] | None = None, *, limit: int = FLUSH_BATCH) -> int:

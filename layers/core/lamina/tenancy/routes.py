@@ -63,19 +63,19 @@ def _member_view(membership: Any, user: Any) -> dict[str, Any]:
 # ---------------------------------------------------------------- projects
 
 
-@router.get("/projects/current")
+@router.get("/projects/current", response_model=None)
 def current_project(session: SessionDep, principal: ProjectViewer) -> dict[str, Any]:
     project = tenancy.get_project(session, principal)
     return {"count": 1, "project": _project_view(project, principal.role, principal)}
 
 
-@router.get("/projects")
+@router.get("/projects", response_model=None)
 def list_projects(session: SessionDep, principal: ProjectViewer) -> dict[str, Any]:
     rows = tenancy.list_projects(session, principal)
     return {"count": len(rows), "projects": [_project_view(p, role, principal) for p, role in rows]}
 
 
-@router.post("/projects")
+@router.post("/projects", response_model=None)
 def create_project(
     body: schemas.ProjectCreate, session: SessionDep, principal: ProjectsManager
 ) -> dict[str, Any]:
@@ -83,7 +83,7 @@ def create_project(
     return {"count": 1, "project": _project_view(project, principal.role, principal)}
 
 
-@router.put("/projects/current")
+@router.put("/projects/current", response_model=None)
 def rename_project(
     body: schemas.ProjectEdit, session: SessionDep, principal: ProjectsManager
 ) -> dict[str, Any]:
@@ -94,7 +94,7 @@ def rename_project(
 # ---------------------------------------------------------------- organizations and workspaces
 
 
-@router.get("/organizations")
+@router.get("/organizations", response_model=None)
 def list_organizations(session: SessionDep, principal: CurrentPrincipal) -> dict[str, Any]:
     if principal.kind is PrincipalKind.USER and principal.user_id is not None:
         organizations = tenancy.list_organizations(session, principal.user_id)
@@ -107,7 +107,7 @@ def list_organizations(session: SessionDep, principal: CurrentPrincipal) -> dict
     return {"count": len(views), "organizations": views}
 
 
-@router.get("/workspaces")
+@router.get("/workspaces", response_model=None)
 def list_workspaces(session: SessionDep, principal: CurrentPrincipal) -> dict[str, Any]:
     if principal.kind is PrincipalKind.USER and principal.user_id is not None:
         rows = tenancy.list_workspaces(session, principal.user_id)
@@ -120,13 +120,13 @@ def list_workspaces(session: SessionDep, principal: CurrentPrincipal) -> dict[st
     return {"count": len(views), "workspaces": views}
 
 
-@router.get("/workspaces/{workspace_id}/members")
+@router.get("/workspaces/{workspace_id}/members", response_model=None)
 def list_members(workspace_id: uuid.UUID, session: SessionDep, principal: ProjectViewer) -> dict[str, Any]:
     members = tenancy.list_members(session, principal, workspace_id)
     return {"count": len(members), "members": [_member_view(m, u) for m, u in members]}
 
 
-@router.post("/workspaces/{workspace_id}/members")
+@router.post("/workspaces/{workspace_id}/members", response_model=None)
 def add_member(
     workspace_id: uuid.UUID, body: schemas.MemberAdd, session: SessionDep, principal: MembersManager
 ) -> dict[str, Any]:
@@ -136,7 +136,7 @@ def add_member(
     return {"count": 1, "member": _member_view(membership, user)}
 
 
-@router.put("/workspaces/{workspace_id}/members/{user_id}")
+@router.put("/workspaces/{workspace_id}/members/{user_id}", response_model=None)
 def change_member_role(
     workspace_id: uuid.UUID,
     user_id: uuid.UUID,
@@ -150,7 +150,7 @@ def change_member_role(
     return {"count": 1, "member": _member_view(membership, user)}
 
 
-@router.delete("/workspaces/{workspace_id}/members/{user_id}")
+@router.delete("/workspaces/{workspace_id}/members/{user_id}", response_model=None)
 def remove_member(
     workspace_id: uuid.UUID, user_id: uuid.UUID, session: SessionDep, principal: MembersManager
 ) -> dict[str, Any]:
@@ -161,7 +161,7 @@ def remove_member(
 # ---------------------------------------------------------------- API keys
 
 
-@keys_router.post("/keys/")
+@keys_router.post("/keys/", response_model=None)
 def create_key(body: schemas.ApiKeyCreate, session: SessionDep, principal: KeysManager) -> dict[str, Any]:
     key, plaintext = tenancy.create_api_key(
         session,
@@ -174,13 +174,13 @@ def create_key(body: schemas.ApiKeyCreate, session: SessionDep, principal: KeysM
     return {"count": 1, "api_key": {**tenancy.api_key_view(key), "key": plaintext}}
 
 
-@keys_router.get("/keys/")
+@keys_router.get("/keys/", response_model=None)
 def list_keys(session: SessionDep, principal: KeysManager) -> dict[str, Any]:
     keys = tenancy.list_api_keys(session, principal)
     return {"count": len(keys), "api_keys": [tenancy.api_key_view(key) for key in keys]}
 
 
-@keys_router.delete("/keys/{key_id}")
+@keys_router.delete("/keys/{key_id}", response_model=None)
 def revoke_key(key_id: uuid.UUID, session: SessionDep, principal: KeysManager) -> dict[str, Any]:
     key = tenancy.revoke_api_key(session, principal, key_id)
     return {"count": 1, "api_key": {**tenancy.api_key_view(key), "revoked_at": _iso(key.revoked_at)}}
