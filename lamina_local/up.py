@@ -155,11 +155,16 @@ class LocalStack:
         self._launcher_task = launcher_task
         # The event sources' libraries (uvicorn, aiobotocore, aiohttp) import meanwhile, off the event loop.
         preloading = asyncio.create_task(asyncio.to_thread(_preload_modules, EVENT_SOURCE_MODULES))
-        await asyncio.gather(
+        # Every branch runs to its end even when one fails, so whatever started is known and stopped.
+        outcomes = await asyncio.gather(
             self._boot_aws(template, f"http://127.0.0.1:{api_port}"),
             self._boot_database(),
             self._boot_redis(),
+            return_exceptions=True,
         )
+        failures = [outcome for outcome in outcomes if isinstance(outcome, BaseException)]
+        if failures:
+            raise failures[0]
         self.backends = Backends(**self._backend_parts)
         for name, url in (("DatabaseUrl", self.backends.database.url), ("RedisUrl", self.backends.redis.url)):
             if name in template.parameters and name not in options.parameters:

@@ -52,7 +52,12 @@ UNAUTHENTICATED_ROUTES = {
     ("get", "/api/docs"),
     ("get", "/services/{kind}/v0/health"),
 }
-SCHEDULED_TASKS = {"DueTriggers": "due_triggers", "Watchdog": "watchdog", "Retention": "retention"}
+SCHEDULED_TASKS = {
+    "DueTriggers": "due_triggers",
+    "FlushOutbox": "flush_outbox",
+    "Watchdog": "watchdog",
+    "Retention": "retention",
+}
 
 # The transformed template no longer mentions CorsAllowOrigins: SAM substitutes it into the OpenAPI body.
 TRANSFORMED_FINDINGS_ALLOWED = {("W2001", "Parameter CorsAllowOrigins not used.")}

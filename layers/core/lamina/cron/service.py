@@ -39,9 +39,17 @@ def watchdog() -> dict[str, Any]:
     return {"failed_runs": 0}
 
 
+def flush_outbox() -> dict[str, Any]:
+    """Publish domain events whose request committed but could not hand them to SQS."""
+    from lamina.events.outbox import flush_outbox as flush
+
+    return flush()
+
+
 TASKS: dict[str, Callable[[], dict[str, Any]]] = {
     "retention": retention,
     "due_triggers": due_triggers,
+    "flush_outbox": flush_outbox,
     "watchdog": watchdog,
 }
 
