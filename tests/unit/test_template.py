@@ -15,10 +15,11 @@ from typing import Any
 
 import boto3
 import pytest
-import yaml
 from cfnlint.api import lint
 from samtranslator.parser.parser import Parser
 from samtranslator.translator.translator import Translator
+
+from lamina_local.template import read_template_file
 
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE_PATH = ROOT / "infra" / "template.yaml"
@@ -62,38 +63,6 @@ SCHEDULED_TASKS = {
 # The transformed template no longer mentions CorsAllowOrigins: SAM substitutes it into the OpenAPI body.
 TRANSFORMED_FINDINGS_ALLOWED = {("W2001", "Parameter CorsAllowOrigins not used.")}
 
-# The CloudFormation short-form tags a template may use.
-INTRINSIC_TAGS: tuple[str, ...] = (
-    *("Ref", "Condition", "GetAtt", "Sub", "If", "Equals", "Not", "And", "Or", "Join", "Select"),
-    *("Split", "FindInMap", "Base64", "GetAZs", "ImportValue", "Cidr"),
-)
-
-
-class _CloudFormationLoader(yaml.SafeLoader):
-    """PyYAML loader that turns CloudFormation short-form tags (!Ref, !Sub...) into their long form."""
-
-
-def _intrinsic_constructor(tag: str) -> Any:
-    key = tag if tag in ("Ref", "Condition") else f"Fn::{tag}"
-
-    def construct(loader: yaml.SafeLoader, node: yaml.Node) -> dict[str, Any]:
-        value: Any
-        if isinstance(node, yaml.ScalarNode):
-            value = loader.construct_scalar(node)
-            if tag == "GetAtt":
-                value = value.split(".", 1)
-        elif isinstance(node, yaml.SequenceNode):
-            value = loader.construct_sequence(node, deep=True)
-        else:
-            value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
-        return {key: value}
-
-    return construct
-
-
-for _tag in INTRINSIC_TAGS:
-    _CloudFormationLoader.add_constructor(f"!{_tag}", _intrinsic_constructor(_tag))
-
 
 @pytest.fixture(autouse=True)
 def no_network(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
@@ -116,9 +85,9 @@ def template_text() -> str:
 
 
 @pytest.fixture(scope="module")
-def template(template_text: str) -> dict[str, Any]:
-    loaded: dict[str, Any] = yaml.load(template_text, Loader=_CloudFormationLoader)
-    return loaded
+def template() -> dict[str, Any]:
+    # The same reader `lamina up` uses: short-form tags become their long form.
+    return read_template_file(TEMPLATE_PATH)
 
 
 @pytest.fixture(scope="module")
