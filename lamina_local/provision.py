@@ -133,7 +133,9 @@ class Provisioner:
                 )
         sqs = self.client("sqs")
         url = sqs.create_queue(QueueName=name, Attributes=attributes)["QueueUrl"]
-        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        # Path-style queue URLs end in /<account>/<name> (moto, LocalStack, AWS): the ARN follows, one call saved.
+        account = url.rstrip("/").split("/")[-2]
+        arn = f"arn:aws:sqs:{self.template.region}:{account}:{name}"
         return {"Ref": url, "Arn": arn, "QueueName": name, "QueueUrl": url}
 
     def _bucket(self, logical_id: str) -> dict[str, str]:
