@@ -37,9 +37,16 @@ def _parameters(pairs: list[str]) -> dict[str, str]:
 
 def _state(args: argparse.Namespace) -> dict[str, Any]:
     try:
-        return read_state(args.state_dir)
+        state = read_state(args.state_dir)
     except FileNotFoundError:
         raise CliError(f"no running stack found in {args.state_dir}: start one with `lamina up`") from None
+    try:
+        os.kill(int(state["pid"]), 0)
+    except ProcessLookupError:
+        raise CliError(
+            f"the stack recorded in {args.state_dir} (pid {state['pid']}) is gone: run `lamina up`"
+        ) from None
+    return state
 
 
 def _control(state: dict[str, Any], method: str, path: str, body: bytes | None = None) -> Any:
