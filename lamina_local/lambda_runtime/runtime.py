@@ -542,6 +542,13 @@ class LambdaRuntime:
         if cold_worker is not None and cold_worker.init_duration_ms is not None:
             line += f"\tInit Duration: {cold_worker.init_duration_ms:.2f} ms"
         self._emit(spec.logical_id, line + status)
+        if max_memory_mb is not None and max_memory_mb > spec.memory_mb:
+            # Locally nothing is killed (the worker shares the machine); on AWS this is Runtime.OutOfMemory.
+            self._emit(
+                spec.logical_id,
+                f"WARNING RequestId: {request_id} used {max_memory_mb} MB, over the template's MemorySize "
+                f"{spec.memory_mb} MB: on AWS this invocation would fail with Runtime.OutOfMemory",
+            )
 
     def _emit(self, function: str, line: str) -> None:
         if self._on_log is None:
