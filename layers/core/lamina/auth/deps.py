@@ -22,19 +22,10 @@ PROJECT_HEADER = "X-Project-Id"
 def get_session() -> Iterator[Any]:
     """One session per request, committed when the route returns (before the response is sent), then its
     after-commit side effects (events, cache invalidations) run."""
-    from lamina.db import get_sessionmaker
-    from lamina.db.unit_of_work import commit, discard_after_commit
+    from lamina.db.unit_of_work import unit_of_work
 
-    session = get_sessionmaker()()
-    try:
+    with unit_of_work() as session:
         yield session
-        commit(session)
-    except BaseException:
-        session.rollback()
-        discard_after_commit(session)
-        raise
-    finally:
-        session.close()
 
 
 if TYPE_CHECKING:
