@@ -533,12 +533,11 @@ def _preload_modules(names: tuple[str, ...]) -> None:
 @contextlib.contextmanager
 def library_environment(env: dict[str, str]) -> Iterator[None]:
     """Run `lamina` library code in this process as if inside a function with `env`; restore afterwards."""
-    from lamina import aws, cache, db, settings
+    from lamina.settings import reset_process_state
 
     saved = {key: os.environ.get(key) for key in env}
     os.environ.update(env)
-    for reset in (settings.reset_settings, aws.reset_clients, cache.reset_redis, db.reset_engine):
-        reset()
+    reset_process_state()
     try:
         yield
     finally:
@@ -547,8 +546,7 @@ def library_environment(env: dict[str, str]) -> Iterator[None]:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
-        for reset in (settings.reset_settings, aws.reset_clients, cache.reset_redis, db.reset_engine):
-            reset()
+        reset_process_state()
 
 
 def _terminate_group(process: subprocess.Popen[bytes]) -> None:

@@ -159,7 +159,7 @@ def stack_env(
     monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[dict[str, str]]:
     """The environment a Lamina function sees, applied to this process, with every lazy client reset."""
-    from lamina import aws, cache, db, settings
+    from lamina.settings import reset_process_state
 
     env = {
         "LAMINA_ENV": "test",
@@ -172,12 +172,6 @@ def stack_env(
     }
     for key, value in env.items():
         monkeypatch.setenv(key, value)
-    settings.reset_settings()
-    aws.reset_clients()
-    cache.reset_redis()
-    db.reset_engine()
+    reset_process_state()
     yield env
-    settings.reset_settings()
-    aws.reset_clients()
-    cache.reset_redis()
-    db.reset_engine()
+    reset_process_state()

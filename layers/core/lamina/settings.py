@@ -106,5 +106,15 @@ def get_settings() -> Settings:
 
 
 def reset_settings() -> None:
-    """Forget the cached settings and every client built from them (tests and the local runtime)."""
+    """Forget the cached settings; the next `get_settings()` reads the environment again."""
     get_settings.cache_clear()
+
+
+def reset_process_state() -> None:
+    """Forget the settings and every client and pool built from them (tests, the local runtime)."""
+    from lamina import aws, cache, db
+
+    reset_settings()
+    aws.reset_clients()
+    cache.reset_redis()
+    db.reset_engine()
