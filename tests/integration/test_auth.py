@@ -153,9 +153,10 @@ def test_api_keys_shown_once_listed_by_prefix_revoked_at_once(make_tenant: Calla
     assert created["prefix"] == prefix
     key_client = ApiClient(f"ApiKey {plaintext}")
     assert key_client.get("/api/projects/current").ok()["project"]["role"] == "editor"
-    # THEN listing shows prefixes only: the secret never appears again
+    # THEN listing shows prefixes only: the secret never appears again; the key's use is recorded
     listed = owner.client.get("/api/keys/").ok()
     assert prefix in {k["prefix"] for k in listed["api_keys"]}
+    assert next(k for k in listed["api_keys"] if k["prefix"] == prefix)["last_used_at"] is not None
     assert secret not in json.dumps(listed) and all("key" not in k for k in listed["api_keys"])
     # WHEN it is revoked, the very next request with it is 401 (its cached lookup is gone)
     owner.client.delete(f"/api/keys/{created['id']}").ok()

@@ -34,6 +34,8 @@ PREFIX_RANDOM_BYTES = 6  # 12 hex characters: unique enough to index, short enou
 SECRET_BYTES = 32  # 256 bits
 MAX_PRESENTED_LENGTH = 200
 LOOKUP_CACHE_TTL_S = 300
+# `last_used_at` is precise to this much: finer would write to the database on every request.
+LAST_USED_RESOLUTION_S = 300
 
 
 @dataclass(frozen=True)
@@ -111,6 +113,25 @@ def _store_record(prefix: str, record: dict[str, Any]) -> None:
         logger.warning("API key cache unavailable", exc_info=True)
 
 
+def _note_use(prefix: str, key_id: uuid.UUID) -> None:
+    """Record `last_used_at`, at most once per LAST_USED_RESOLUTION_S per key: one Redis SET on the hot path."""
+    try:
+        from lamina.cache import get_redis
+
+        if not get_redis().set(f"lamina:apikey-used:{prefix}", b"1", nx=True, ex=LAST_USED_RESOLUTION_S):
+            return
+        from sqlalchemy import update
+
+        from lamina.db import session_scope
+        from lamina.db.base import utcnow
+        from lamina.tenancy.models import ApiKey
+
+        with session_scope() as session:
+            session.execute(update(ApiKey).where(ApiKey.id == key_id).values(last_used_at=utcnow()))
+    except Exception:  # bookkeeping only: never fail a request over it
+        logger.warning("could not record API key use", exc_info=True)
+
+
 def forget_cached_key(prefix: str) -> None:
     """Drop a key's cached lookup (on revoke or change); raises if Redis is down so revocation is not silent."""
     from lamina.cache import get_redis
@@ -167,6 +188,7 @@ def verify_api_key(presented: str, session: Session | None = None) -> VerifiedKe
     expires_at = record.get("expires_at")
     if expires_at and datetime.fromisoformat(expires_at) <= utcnow():
         raise UnauthenticatedError("API key expired")
+    _note_use(prefix, uuid.UUID(record["id"]))
     return VerifiedKey(
         id=uuid.UUID(record["id"]),
         project_id=uuid.UUID(record["project_id"]),
