@@ -44,6 +44,10 @@ USER_POOL_CLIENT_PROPERTIES = (
 PROVISION_THREADS = 8
 
 
+class ProvisioningError(RuntimeError):
+    """The emulator (or the AWS endpoint given) refused to create a resource of the template."""
+
+
 class Provisioner:
     def __init__(self, template: Template, client: Callable[[str], Any], *, api_endpoint: str) -> None:
         self.template = template
@@ -88,6 +92,12 @@ class Provisioner:
                         if missing.logical_id not in pending:
                             raise
                         deferred.append(logical_id)
+                    except TemplateError:
+                        raise
+                    except Exception as error:
+                        # Name the resource: "UserPool (AWS::Cognito::UserPool)" says more than a bare 501.
+                        kind = template.resources[logical_id]["Type"]
+                        raise ProvisioningError(f"could not create {logical_id} ({kind}): {error}") from error
                 if len(deferred) == len(pending):
                     raise TemplateError(f"circular references between {', '.join(deferred)}")
                 pending = deferred

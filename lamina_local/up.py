@@ -37,6 +37,7 @@ from lamina_local.backends import (
 )
 from lamina_local.console import Console
 from lamina_local.model import ServiceSpec, Stack
+from lamina_local.provision import ProvisioningError
 from lamina_local.template import Template
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -59,6 +60,10 @@ EVENT_SOURCE_MODULES = (
 PROVISIONED_SERVICES = ("sqs", "s3", "kms", "cognito-idp", "secretsmanager")
 # Template parameters `lamina up` fills for a local deployment unless `--param` gives them.
 LOCAL_STAGE = "local"
+
+
+class PortInUseError(RuntimeError):
+    pass
 
 
 @dataclass
@@ -140,6 +145,8 @@ class LocalStack:
         region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
         template = Template.load(options.template, self._parameters(), region=region)
         self.template = template
+        if options.port and not port_is_free(options.port):
+            raise PortInUseError(f"port {options.port} is in use: stop what holds it, or pass --port N (0 = any)")
         api_port = options.port if options.port else free_port()
         self._api_url = f"http://127.0.0.1:{api_port}"
         self._runner_port = self._choose_runner_port(template)
@@ -226,7 +233,15 @@ class LocalStack:
         if backend.embedded:
             # The supervisor's own clients (provisioning, pollers) use the emulator's credentials.
             os.environ.update(EMULATOR_CREDENTIALS)
-        await asyncio.to_thread(self._provision, template, api_endpoint)
+        try:
+            await asyncio.to_thread(self._provision, template, api_endpoint)
+        except ProvisioningError as error:
+            if backend.embedded:
+                raise
+            raise ProvisioningError(
+                f"{error} — the endpoint at AWS_ENDPOINT_URL={backend.url} lacks a service the template needs "
+                "(community LocalStack has no Cognito); unset AWS_ENDPOINT_URL to use the embedded emulator"
+            ) from error
 
     async def _boot_database(self) -> None:
         state_dir = self.options.state_dir
