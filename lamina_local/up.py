@@ -146,7 +146,9 @@ class LocalStack:
         template = Template.load(options.template, self._parameters(), region=region)
         self.template = template
         if options.port and not port_is_free(options.port):
-            raise PortInUseError(f"port {options.port} is in use: stop what holds it, or pass --port N (0 = any)")
+            raise PortInUseError(
+                f"port {options.port} is in use: stop what holds it, or pass --port N (0 = any)"
+            )
         api_port = options.port if options.port else free_port()
         self._api_url = f"http://127.0.0.1:{api_port}"
         self._runner_port = self._choose_runner_port(template)
