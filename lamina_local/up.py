@@ -29,9 +29,11 @@ from lamina_local.backends import (
     EMULATOR_CREDENTIALS,
     Backend,
     Backends,
+    MotoProcess,
+    die_with_parent,
     free_port,
     port_is_free,
-    start_moto,
+    spawn_moto,
     start_postgres,
     start_redis,
 )
@@ -173,7 +175,8 @@ class LocalStack:
         failures = [outcome for outcome in outcomes if isinstance(outcome, BaseException)]
         if failures:
             raise failures[0]
-        self.backends = Backends(**self._backend_parts)
+        parts = self._backend_parts
+        self.backends = Backends(database=parts["database"], redis=parts["redis"], aws=parts["aws"])
         for name, url in (("DatabaseUrl", self.backends.database.url), ("RedisUrl", self.backends.redis.url)):
             if name in template.parameters and name not in options.parameters:
                 template.parameters[name] = url
@@ -190,7 +193,7 @@ class LocalStack:
             region=region,
             launcher=await launcher_task,
         )
-        await asyncio.gather(self.runtime.start(), asyncio.to_thread(self._start_runner, stack))
+        await asyncio.gather(self.runtime.start(), self._start_runner(stack))
 
         console.progress("functions warm; starting the HTTP API, SQS pollers and schedules")
         seeding = asyncio.to_thread(self._seed) if options.seed else asyncio.sleep(0, result={})
@@ -228,9 +231,17 @@ class LocalStack:
         return backend
 
     async def _boot_aws(self, template: Template, api_endpoint: str) -> None:
-        moto_log = self.options.state_dir / "moto.log"
+        moto: MotoProcess | None = None
+        if not os.environ.get("AWS_ENDPOINT_URL"):
+            # Spawned on the event loop's thread, so it dies with the supervisor even if that is SIGKILLed.
+            moto = spawn_moto(log_path=self.options.state_dir / "moto.log", tie_to_caller=True)
+
+        def wait_for_moto() -> Backend:
+            assert moto is not None
+            return moto.wait_until_up()
+
         backend = await self._backend(
-            "aws", "AWS_ENDPOINT_URL", "the AWS emulator (moto server)", lambda: start_moto(log_path=moto_log)
+            "aws", "AWS_ENDPOINT_URL", "the AWS emulator (moto server)", wait_for_moto
         )
         if backend.embedded:
             # The supervisor's own clients (provisioning, pollers) use the emulator's credentials.
@@ -283,8 +294,7 @@ class LocalStack:
         endpoint = self._backend_parts["aws"].url
         # Built here, once each: sessions are not thread-safe, the clients they make are.
         clients = {
-            service: session.client(service, endpoint_url=endpoint)  # type: ignore[call-overload]
-            for service in PROVISIONED_SERVICES
+            service: session.client(service, endpoint_url=endpoint) for service in PROVISIONED_SERVICES
         }
         return clients.__getitem__
 
@@ -329,12 +339,15 @@ class LocalStack:
         wanted = int(declared[0][0].get("ContainerPort", 0)) if declared and declared[0] else 0
         return wanted if wanted and port_is_free(wanted) else free_port()
 
-    def _start_runner(self, stack: Stack) -> None:
+    async def _start_runner(self, stack: Stack) -> None:
+        """Spawn the runner on the event loop's thread (so it dies with the supervisor), wait off it."""
         service: ServiceSpec | None = next(iter(stack.services.values()), None)
         if service is None or not (RUNNER_SOURCE / "runner").is_dir():
             return
-        import urllib.request
+        self._spawn_runner(stack, service)
+        await asyncio.to_thread(self._wait_for_runner)
 
+    def _spawn_runner(self, stack: Stack, service: ServiceSpec) -> None:
         assert self.backends is not None
         port = self._runner_port
         env = {
@@ -357,8 +370,15 @@ class LocalStack:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            preexec_fn=die_with_parent,
         )
         self._pump(self.runner, f"runner:{service.name}")
+
+    def _wait_for_runner(self) -> None:
+        import urllib.request
+
+        assert self.runner is not None
+        port = self._runner_port
         deadline = time.monotonic() + RUNNER_START_TIMEOUT_S
         while time.monotonic() < deadline:
             if self.runner.poll() is not None:
@@ -511,31 +531,35 @@ class LocalStack:
     async def wait(self) -> None:
         await self._stopping.wait()
 
-    def request_stop(self) -> None:
-        self._stopping.set()
-
-    async def stop(self) -> None:
-        self._stopping.set()
-        for task in self._tasks:
-            task.cancel()
-        for part in (self.control, self.scheduler, self.pollers, *self.gateways):
-            if part is not None:
-                with contextlib.suppress(Exception):
-                    await part.stop()
+    async def _stop_functions(self) -> None:
         if self.runtime is not None:
-            with contextlib.suppress(Exception):
-                await self.runtime.stop()
+            await self.runtime.stop()
         elif self._launcher_task is not None:
             # Boot failed before the runtime took the zygote over: stop it here.
             self._launcher_task.cancel()
             with contextlib.suppress(BaseException):
                 launcher = await self._launcher_task
                 await launcher.stop()
-        if self.runner is not None:
-            _terminate_group(self.runner)
-        for part in reversed(list(self._backend_parts.values())):
-            with contextlib.suppress(Exception):
-                await asyncio.to_thread(part.stop)
+
+    def request_stop(self) -> None:
+        self._stopping.set()
+
+    async def stop(self) -> None:
+        """Tear down in three waves, each in parallel: event sources, then functions and the runner, then
+        the backends. Every part is stopped even when another fails."""
+        self._stopping.set()
+        for task in self._tasks:
+            task.cancel()
+        sources = [part for part in (self.control, self.scheduler, self.pollers, *self.gateways) if part]
+        await asyncio.gather(*(part.stop() for part in sources), return_exceptions=True)
+        await asyncio.gather(
+            self._stop_functions(),
+            asyncio.to_thread(_terminate_group, self.runner) if self.runner else asyncio.sleep(0),
+            return_exceptions=True,
+        )
+        await asyncio.gather(
+            *(asyncio.to_thread(part.stop) for part in self._backend_parts.values()), return_exceptions=True
+        )
         with contextlib.suppress(FileNotFoundError):
             (self.options.state_dir / STATE_FILE).unlink()
 
