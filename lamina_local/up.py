@@ -193,11 +193,16 @@ class LocalStack:
             region=region,
             launcher=await launcher_task,
         )
-        await asyncio.gather(self.runtime.start(), self._start_runner(stack))
-
-        console.progress("functions warm; starting the HTTP API, SQS pollers and schedules")
+        await self.runtime.start(prewarm=False)
+        # SnapStart inits, the runner, the event sources and the seed do not depend on one another.
+        console.progress("starting the runner, the HTTP API, SQS pollers and schedules")
         seeding = asyncio.to_thread(self._seed) if options.seed else asyncio.sleep(0, result={})
-        credentials, _ = await asyncio.gather(seeding, self._start_event_sources(stack, api_port, region))
+        credentials, *_ = await asyncio.gather(
+            seeding,
+            self.runtime.prewarm(),
+            self._start_runner(stack),
+            self._start_event_sources(stack, api_port, region),
+        )
         self.ready = Ready(
             api_url=self.gateways[0].url if self.gateways else "",
             control_url=self.control.url,

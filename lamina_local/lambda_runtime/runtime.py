@@ -154,8 +154,12 @@ class LambdaRuntime:
 
     # -- lifecycle ---------------------------------------------------------------------------------------
 
-    async def start(self) -> None:
-        """Start the zygote (or nothing, without it) and initialise one worker of each SnapStart function."""
+    async def start(self, *, prewarm: bool = True) -> None:
+        """Start the zygote (or nothing, without it) and initialise one worker of each SnapStart function.
+
+        With `prewarm=False` invocations are accepted at once and `prewarm()` runs the SnapStart inits later,
+        so a supervisor can overlap them with the rest of its boot.
+        """
         if self._started:
             return
         for logical_id, spec in self._functions.items():
@@ -163,6 +167,11 @@ class LambdaRuntime:
             self._pools[logical_id] = FunctionPool(spec, max(1, limit))
         self._launcher = self._prestarted_launcher or await self._new_launcher()
         self._started = True
+        if prewarm:
+            await self.prewarm()
+
+    async def prewarm(self) -> None:
+        """Initialise one worker of each SnapStart function (its init and before-snapshot hooks)."""
         await asyncio.gather(*(self._prewarm(p) for p in self._pools.values() if p.spec.snap_start))
 
     async def _new_launcher(self) -> WorkerLauncher:
