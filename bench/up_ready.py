@@ -19,7 +19,7 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-RUNS = 3
+RUNS = 5
 GOAL_READY_S = 5.0
 BOOT_TIMEOUT_S = 120
 POLL_INTERVAL_S = 0.02
