@@ -113,8 +113,10 @@ def reset_settings() -> None:
 def reset_process_state() -> None:
     """Forget the settings and every client and pool built from them (tests, the local runtime)."""
     from lamina import aws, cache, db
+    from lamina.secrets.service import reset_local_key
 
     reset_settings()
     aws.reset_clients()
     cache.reset_redis()
     db.reset_engine()
+    reset_local_key()  # the emulator's KMS key id, found through the clients just dropped

@@ -60,6 +60,7 @@ def kms_key_id() -> str:
 
 
 def reset_local_key() -> None:
+    """Forget the emulator key id found by `_key_id()` (with the clients, on a change of endpoint)."""
     global _local_key_id
     _local_key_id = None
 
