@@ -116,9 +116,9 @@ def scratch_database(admin_url: str) -> tuple[str, Callable[[], None]]:
     database_url = f"{head}://{authority}/{name}" + (f"?{query}" if query else "")
 
     def drop() -> None:
-        from lamina.db import reset_engine
+        from lamina.settings import reset_process_state
 
-        reset_engine()
+        reset_process_state()
         connection = admin()
         connection.run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         connection.close()
@@ -167,7 +167,7 @@ def main() -> int:
         from lamina.db.unit_of_work import unit_of_work
         from lamina.tenancy.service import seed_local_user
 
-        settings.reset_settings()
+        settings.reset_process_state()
         upgrade(database_url)
         with unit_of_work() as db:
             _, project, api_key = seed_local_user(db, f"bench-{uuid.uuid4().hex[:6]}@example.com")

@@ -93,9 +93,9 @@ def database_url(backends: Any) -> Iterator[str]:
     url = _with_database(admin_url, name)
     upgrade(url)
     yield url
-    from lamina.db import reset_engine
+    from lamina.settings import reset_process_state
 
-    reset_engine()
+    reset_process_state()
     # Dropping is housekeeping, not a test: a server that hiccups here must not fail the run.
     for attempt in range(3):
         try:

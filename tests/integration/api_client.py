@@ -170,7 +170,6 @@ def api_env(
 ) -> Iterator[dict[str, str]]:
     """stack_env plus the Cognito pool the API verifies tokens against, and its own events queue."""
     from lamina import settings
-    from lamina.auth.jwt import reset_jwks_caches
 
     pool_id, client_id = cognito_pool
     overrides = {
@@ -180,10 +179,8 @@ def api_env(
     }
     for name, value in overrides.items():
         monkeypatch.setenv(name, value)
-    settings.reset_settings()
-    reset_jwks_caches()
+    settings.reset_process_state()
     yield {**stack_env, **overrides}
-    reset_jwks_caches()
 
 
 @pytest.fixture

@@ -61,7 +61,7 @@ def test_health_is_503_and_names_the_broken_backend(
     from lamina import settings
 
     monkeypatch.setenv("LAMINA_BUCKET", "no-such-bucket")
-    settings.reset_settings()
+    settings.reset_process_state()
     api = load_handler_module("api")
     # WHEN health is asked
     response = api.handler(http_event("GET", "/api/health"), lambda_context)

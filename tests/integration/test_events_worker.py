@@ -98,6 +98,6 @@ def test_publishing_without_a_configured_queue_is_a_clear_error(
     from lamina.queues.publish import QueueNotConfiguredError
 
     monkeypatch.delenv("EVENTS_QUEUE_URL")
-    settings.reset_settings()
+    settings.reset_process_state()
     with pytest.raises(QueueNotConfiguredError, match="EVENTS_QUEUE_URL"):
         publish_event("applications.revision.committed", {}, project_id=None)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from functools import lru_cache
 from typing import Self
 
 from pydantic import Field, model_validator
@@ -99,24 +98,15 @@ class Settings(BaseSettings):
         return f"{self.cognito_issuer}/.well-known/jwks.json"
 
 
-@lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    """The process-wide settings, read once per process (a Lambda container)."""
-    return Settings()
+    """The process's settings (see `lamina.state`): read from the environment once per process."""
+    from lamina.state import current
 
-
-def reset_settings() -> None:
-    """Forget the cached settings; the next `get_settings()` reads the environment again."""
-    get_settings.cache_clear()
+    return current().settings
 
 
 def reset_process_state() -> None:
-    """Forget the settings and every client and pool built from them (tests, the local runtime)."""
-    from lamina import aws, cache, db
-    from lamina.secrets.service import reset_local_key
+    """Forget the settings and everything built from them; the next use reads the environment again."""
+    from lamina.state import configure
 
-    reset_settings()
-    aws.reset_clients()
-    cache.reset_redis()
-    db.reset_engine()
-    reset_local_key()  # the emulator's KMS key id, found through the clients just dropped
+    configure(None)

@@ -841,7 +841,6 @@ _CACHE_GET_SCRIPT = """
 local generation = redis.call('GET', KEYS[1]) or '0'
 return {generation, redis.call('GET', ARGV[1] .. generation .. ':' .. ARGV[2]) or false}
 """
-_cache_get_script: Any = None
 
 
 def _generation_key(project_id: uuid.UUID) -> str:
@@ -858,14 +857,14 @@ def _retrieve_cache_key(body: schemas.RevisionRetrieve) -> str:
 
 def _cache_get(project_id: uuid.UUID, request_key: str) -> tuple[str | None, dict[str, Any] | None]:
     """(the project's generation, the cached answer or None), in one round trip; (None, None) without Redis."""
-    global _cache_get_script
     try:
-        from lamina.cache import get_redis
+        from lamina.state import current
 
-        redis = get_redis()
-        if _cache_get_script is None or _cache_get_script.registered_client is not redis:
-            _cache_get_script = redis.register_script(_CACHE_GET_SCRIPT)
-        generation, value = _cache_get_script(
+        state = current()
+        script = state.memo(
+            "registry:cache_get_script", lambda: state.redis.register_script(_CACHE_GET_SCRIPT)
+        )
+        generation, value = script(
             keys=[_generation_key(project_id)], args=[_answer_key_prefix(project_id), request_key]
         )
     except Exception:

@@ -89,21 +89,11 @@ class JwksCache:
         return keys
 
 
-_caches: dict[str, JwksCache] = {}
-_caches_lock = threading.Lock()
-
-
 def jwks_cache(url: str) -> JwksCache:
-    with _caches_lock:
-        cache = _caches.get(url)
-        if cache is None:
-            cache = _caches[url] = JwksCache(url)
-        return cache
+    """The process's signing-key cache for one JWKS URL (kept by `lamina.state`)."""
+    from lamina.state import current
 
-
-def reset_jwks_caches() -> None:
-    with _caches_lock:
-        _caches.clear()
+    return current().memo(f"jwks:{url}", lambda: JwksCache(url))
 
 
 def looks_like_jwt(token: str) -> bool:

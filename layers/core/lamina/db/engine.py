@@ -7,20 +7,9 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from lamina.settings import get_settings
-
 if TYPE_CHECKING:
     from sqlalchemy import Engine
     from sqlalchemy.orm import Session, sessionmaker
-
-# Small pools: a Lambda container serves one request at a time; the local runtime runs many containers.
-POOL_SIZE = 2
-POOL_MAX_OVERFLOW = 3
-# Recycle before RDS Proxy / pgbouncer idle timeouts would cut a pooled connection.
-POOL_RECYCLE_S = 300
-
-_engine: Engine | None = None
-_sessionmaker: sessionmaker[Session] | None = None
 
 
 class DatabaseNotConfiguredError(RuntimeError):
@@ -50,7 +39,7 @@ def sqlalchemy_url(database_url: str) -> str:
     return urlunsplit(("postgresql+pg8000", parts.netloc, parts.path, urlencode(query), ""))
 
 
-def _ssl_connect_args(database_url: str) -> dict[str, Any]:
+def ssl_connect_args(database_url: str) -> dict[str, Any]:
     sslmode = dict(parse_qsl(urlsplit(database_url).query)).get("sslmode")
     if sslmode in ("require", "verify-ca", "verify-full"):
         import ssl
@@ -64,30 +53,16 @@ def _ssl_connect_args(database_url: str) -> dict[str, Any]:
 
 
 def get_engine() -> Engine:
-    """The engine for DATABASE_URL, created on first use."""
-    global _engine
-    if _engine is None:
-        from sqlalchemy import create_engine
+    """The process's engine for DATABASE_URL (held by `lamina.state`), created on first use."""
+    from lamina.state import current
 
-        database_url = get_settings().database_url
-        _engine = create_engine(
-            sqlalchemy_url(database_url),
-            pool_size=POOL_SIZE,
-            max_overflow=POOL_MAX_OVERFLOW,
-            pool_recycle=POOL_RECYCLE_S,
-            pool_pre_ping=True,
-            connect_args={"timeout": 10, **_ssl_connect_args(database_url)},
-        )
-    return _engine
+    return current().engine
 
 
 def get_sessionmaker() -> sessionmaker[Session]:
-    global _sessionmaker
-    if _sessionmaker is None:
-        from sqlalchemy.orm import sessionmaker
+    from lamina.state import current
 
-        _sessionmaker = sessionmaker(bind=get_engine(), expire_on_commit=False)
-    return _sessionmaker
+    return current().sessionmaker
 
 
 @contextmanager
@@ -102,12 +77,3 @@ def session_scope() -> Iterator[Session]:
         raise
     finally:
         session.close()
-
-
-def reset_engine() -> None:
-    """Dispose of the engine (tests, settings changes, after fork)."""
-    global _engine, _sessionmaker
-    if _engine is not None:
-        _engine.dispose()
-    _engine = None
-    _sessionmaker = None

@@ -9,7 +9,6 @@ id, so a row copied into another project (or onto another secret) does not decry
 from __future__ import annotations
 
 import os
-import threading
 import uuid
 from typing import Any
 
@@ -32,37 +31,30 @@ HINT_CHARS = 4
 MIN_LENGTH_FOR_HINT = 16
 MASK = "••••••••"
 
-_local_key_id: str | None = None
-_local_key_lock = threading.Lock()
-
 
 def kms_key_id() -> str:
     """LAMINA_KMS_KEY_ID, or locally the emulator key with alias `alias/lamina-secrets` (created once)."""
-    global _local_key_id
+    from lamina.state import current
+
     settings = get_settings()
     if settings.kms_key_id:
         return settings.kms_key_id
     if not settings.is_local:
         raise UnavailableError("the secrets vault is not configured: LAMINA_KMS_KEY_ID is not set")
-    with _local_key_lock:
-        if _local_key_id is None:
-            kms = aws.client("kms")
-            try:
-                _local_key_id = str(kms.describe_key(KeyId=LOCAL_KEY_ALIAS)["KeyMetadata"]["KeyId"])
-            except kms.exceptions.NotFoundException:
-                key_id = str(kms.create_key(Description="lamina local secrets")["KeyMetadata"]["KeyId"])
-                try:
-                    kms.create_alias(AliasName=LOCAL_KEY_ALIAS, TargetKeyId=key_id)
-                    _local_key_id = key_id
-                except kms.exceptions.AlreadyExistsException:  # another process won the race
-                    _local_key_id = str(kms.describe_key(KeyId=LOCAL_KEY_ALIAS)["KeyMetadata"]["KeyId"])
-        return _local_key_id
+    return current().memo("secrets:local_kms_key_id", _find_or_create_local_key)
 
 
-def reset_local_key() -> None:
-    """Forget the emulator key id found by `_key_id()` (with the clients, on a change of endpoint)."""
-    global _local_key_id
-    _local_key_id = None
+def _find_or_create_local_key() -> str:
+    kms = aws.client("kms")
+    try:
+        return str(kms.describe_key(KeyId=LOCAL_KEY_ALIAS)["KeyMetadata"]["KeyId"])
+    except kms.exceptions.NotFoundException:
+        key_id = str(kms.create_key(Description="lamina local secrets")["KeyMetadata"]["KeyId"])
+        try:
+            kms.create_alias(AliasName=LOCAL_KEY_ALIAS, TargetKeyId=key_id)
+            return key_id
+        except kms.exceptions.AlreadyExistsException:  # another process won the race
+            return str(kms.describe_key(KeyId=LOCAL_KEY_ALIAS)["KeyMetadata"]["KeyId"])
 
 
 def _context(project_id: uuid.UUID, secret_id: uuid.UUID) -> dict[str, str]:

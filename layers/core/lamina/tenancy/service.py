@@ -143,21 +143,23 @@ def user_principal(session: Session, user: User, requested_project_id: uuid.UUID
     )
 
 
-_project_scopes: dict[uuid.UUID, ProjectScope] = {}
 PROJECT_SCOPE_CACHE_MAX = 10_000
 
 
 def project_scope(session: Session, project_id: uuid.UUID) -> ProjectScope:
     """The workspace and organization of a project (they never change, so they are cached in-process)."""
-    scope = _project_scopes.get(project_id)
+    from lamina.state import current
+
+    project_scopes: dict[uuid.UUID, ProjectScope] = current().memo("tenancy:project_scopes", dict)
+    scope = project_scopes.get(project_id)
     if scope is None:
         project = session.get(Project, project_id)
         if project is None:
             raise NotFoundError(f"project {project_id} not found")
         scope = ProjectScope(project.id, project.workspace_id, project.organization_id)
-        if len(_project_scopes) >= PROJECT_SCOPE_CACHE_MAX:
-            _project_scopes.clear()
-        _project_scopes[project_id] = scope
+        if len(project_scopes) >= PROJECT_SCOPE_CACHE_MAX:
+            project_scopes.clear()
+        project_scopes[project_id] = scope
     return scope
 
 
