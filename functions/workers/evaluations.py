@@ -4,6 +4,7 @@ The evaluations domain registers its envelope handlers here when it lands; until
 "no handler", is redriven to the DLQ after its retries and can be replayed with `lamina dlq replay evaluations`.
 """
 
+from lamina.queues.names import Queue
 from lamina.queues.worker import queue_worker
 
-handler = queue_worker("evaluations", {})
+handler = queue_worker(Queue.EVALUATIONS, {})

@@ -16,13 +16,13 @@ def test_flush_outbox_publishes_events_a_request_could_not(
     stack_env: dict[str, str], lambda_context: LambdaContext
 ) -> None:
     from lamina import aws
-    from lamina.db import session_scope
     from lamina.db.base import utcnow
+    from lamina.db.unit_of_work import unit_of_work
     from lamina.events.outbox import OutboxEvent
 
     # GIVEN an event whose request committed while SQS was unreachable (it stayed in the outbox)
     event_id = uuid.uuid4()
-    with session_scope() as session:
+    with unit_of_work() as session:
         session.add(
             OutboxEvent(
                 id=event_id,
@@ -51,7 +51,7 @@ def test_flush_outbox_publishes_events_a_request_could_not(
     assert any(
         body["id"] == str(event_id) and body["type"] == "applications.revision.deployed" for body in bodies
     )
-    with session_scope() as session:
+    with unit_of_work() as session:
         assert session.get(OutboxEvent, event_id) is None
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -13,6 +14,20 @@ from tests.support import LambdaContext
 
 # AWS calls go to AWS_ENDPOINT_URL: moto by default, LocalStack under `make test-localstack`.
 pytestmark = pytest.mark.localstack
+
+
+@pytest.fixture
+def events_queue(stack_env: dict[str, str]) -> Iterator[str]:
+    """A fresh events queue of this test's own (1 s visibility timeout), set as the process's EVENTS queue."""
+    from lamina import state
+
+    sqs = state.current().aws_client("sqs")
+    url: str = sqs.create_queue(
+        QueueName=f"lamina-test-events-{uuid.uuid4().hex[:10]}", Attributes={"VisibilityTimeout": "1"}
+    )["QueueUrl"]
+    state.configure(state.current().settings.model_copy(update={"events_queue_url": url}))
+    yield url
+    state.current().aws_client("sqs").delete_queue(QueueUrl=url)
 
 
 def receive_as_lambda_event(queue_url: str, expected: int) -> dict[str, Any]:
@@ -50,29 +65,45 @@ def receive_as_lambda_event(queue_url: str, expected: int) -> dict[str, Any]:
 def recorded_events(project_id: uuid.UUID) -> list[tuple[str, dict[str, Any]]]:
     from sqlalchemy import select
 
-    from lamina.db import session_scope
+    from lamina.db.unit_of_work import unit_of_work
     from lamina.events.models import EventRecord
 
-    with session_scope() as session:
+    with unit_of_work() as session:
         rows = session.execute(
             select(EventRecord.type, EventRecord.payload).where(EventRecord.project_id == project_id)
         ).all()
     return sorted((row[0], row[1]) for row in rows)
 
 
-def test_published_events_are_recorded_once_and_poison_is_reported(
-    stack_env: dict[str, str], lambda_context: LambdaContext
+def test_staged_events_are_recorded_once_and_poison_is_reported(
+    events_queue: str, lambda_context: LambdaContext
 ) -> None:
     from lamina import aws
-    from lamina.events.service import publish_event
+    from lamina.db.unit_of_work import unit_of_work
+    from lamina.events.catalog import EventType, SecretChanged
+    from lamina.events.outbox import stage_event
 
-    # GIVEN two domain events published by the API and one malformed message on the same queue
+    # GIVEN two domain events staged by a committed change (published after its commit; one as a dict, one as
+    # its typed payload) and one malformed message on the same queue
     project_id = uuid.uuid4()
-    publish_event("applications.revision.committed", {"version": 1}, project_id=project_id)
-    publish_event("applications.revision.deployed", {"environment": "production"}, project_id=project_id)
-    queue_url = stack_env["EVENTS_QUEUE_URL"]
-    aws.client("sqs").send_message(QueueUrl=queue_url, MessageBody=json.dumps({"hello": "not an envelope"}))
-    event = receive_as_lambda_event(queue_url, expected=3)
+    secret_id = uuid.uuid4()
+    with unit_of_work() as session:
+        stage_event(
+            session,
+            "secrets.secret.created",
+            {"secret_id": str(secret_id), "name": "openai"},
+            project_id=project_id,
+        )
+        stage_event(
+            session,
+            EventType.SECRET_DELETED,
+            SecretChanged(secret_id=secret_id, name="openai"),
+            project_id=project_id,
+        )
+    aws.client("sqs").send_message(
+        QueueUrl=events_queue, MessageBody=json.dumps({"hello": "not an envelope"})
+    )
+    event = receive_as_lambda_event(events_queue, expected=3)
     assert len(event["Records"]) == 3
     worker = load_handler_module("workers", "events")
 
@@ -84,20 +115,33 @@ def test_published_events_are_recorded_once_and_poison_is_reported(
     poison_ids = [r["messageId"] for r in event["Records"] if "hello" in r["body"]]
     assert first == {"batchItemFailures": [{"itemIdentifier": poison_ids[0]}]}
     assert second == first
+    payload = {"secret_id": str(secret_id), "name": "openai"}
     assert recorded_events(project_id) == [
-        ("applications.revision.committed", {"version": 1}),
-        ("applications.revision.deployed", {"environment": "production"}),
+        ("secrets.secret.created", payload),
+        ("secrets.secret.deleted", payload),
     ]
 
 
-def test_publishing_without_a_configured_queue_is_a_clear_error(
-    stack_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from lamina import settings
-    from lamina.events.service import publish_event
-    from lamina.queues.publish import QueueNotConfiguredError
+def test_staging_an_undeclared_event_or_a_payload_off_its_model_is_refused(stack_env: dict[str, str]) -> None:
+    from lamina.db.unit_of_work import unit_of_work
+    from lamina.events.catalog import EventContractError
+    from lamina.events.outbox import stage_event
 
-    monkeypatch.delenv("EVENTS_QUEUE_URL")
-    settings.reset_process_state()
-    with pytest.raises(QueueNotConfiguredError, match="EVENTS_QUEUE_URL"):
-        publish_event("applications.revision.committed", {}, project_id=None)
+    # GIVEN a unit of work; WHEN a domain stages an event the catalog does not declare, or a payload with a
+    # misspelt key, THEN it is a programming error raised at once (and nothing is staged)
+    with pytest.raises(EventContractError, match="unknown event type"), unit_of_work() as session:
+        stage_event(session, "secrets.secret.leaked", {"secret_id": str(uuid.uuid4())}, project_id=None)
+    with pytest.raises(EventContractError, match="SecretChanged"), unit_of_work() as session:
+        stage_event(
+            session, "secrets.secret.created", {"secret_id": str(uuid.uuid4()), "nmae": "x"}, project_id=None
+        )
+
+
+def test_publishing_to_a_queue_without_a_url_is_a_clear_error(stack_env: dict[str, str]) -> None:
+    from lamina import state
+    from lamina.queues import Queue
+    from lamina.queues.publish import QueueNotConfiguredError, publish
+
+    state.configure(state.current().settings.model_copy(update={"webhooks_queue_url": ""}))
+    with pytest.raises(QueueNotConfiguredError, match="WEBHOOKS_QUEUE_URL"):
+        publish(Queue.WEBHOOKS, "webhooks.delivery.requested", {})

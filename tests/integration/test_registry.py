@@ -142,10 +142,10 @@ def test_commit_deploy_retrieve_rollback_fork(
     # AND nothing was left behind in the outbox
     from sqlalchemy import func, select
 
-    from lamina.db import session_scope
+    from lamina.db.unit_of_work import unit_of_work
     from lamina.events.outbox import OutboxEvent
 
-    with session_scope() as session:
+    with unit_of_work() as session:
         pending = session.execute(
             select(func.count()).select_from(OutboxEvent).where(OutboxEvent.project_id == tenant.project_id)
         ).scalar_one()

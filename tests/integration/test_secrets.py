@@ -18,7 +18,7 @@ __all__ = ["api_env", "cognito_pool", "make_tenant", "own_events_queue"]
 def test_secret_values_are_encrypted_at_rest_and_never_returned(make_tenant: Callable[..., Tenant]) -> None:
     from sqlalchemy import text
 
-    from lamina.db import session_scope
+    from lamina.db.unit_of_work import unit_of_work
     from lamina.secrets.service import provider_keys, reveal_secret
 
     tenant = make_tenant()
@@ -35,7 +35,7 @@ def test_secret_values_are_encrypted_at_rest_and_never_returned(make_tenant: Cal
     got = api.get(f"/api/secrets/{created['id']}").ok()
     assert value not in json.dumps(listed) and value not in json.dumps(got)
     # AND the database row holds no plaintext, in any column
-    with session_scope() as session:
+    with unit_of_work() as session:
         row = (
             session.execute(text("SELECT * FROM secrets WHERE id = :id"), {"id": created["id"]})
             .mappings()
@@ -45,23 +45,23 @@ def test_secret_values_are_encrypted_at_rest_and_never_returned(make_tenant: Cal
     assert value.encode() not in raw and value[:-4].encode() not in raw
     # AND the server side can still decrypt it (for provider calls)
     project_id = uuid.UUID(tenant.project_id)
-    with session_scope() as session:
+    with unit_of_work() as session:
         assert reveal_secret(session, project_id, "openai") == value
         assert provider_keys(session, project_id) == {"openai": value}
 
     # WHEN the value is rotated, the new one is stored, the old ciphertext is gone
     rotated = f"sk-test-{uuid.uuid4().hex}"
     api.put(f"/api/secrets/{created['id']}", {"secret": {"value": rotated}}).ok()
-    with session_scope() as session:
+    with unit_of_work() as session:
         assert reveal_secret(session, project_id, "openai") == rotated
     # AND a ciphertext moved to another project does not decrypt (bound by encryption context + AAD)
     other = make_tenant()
-    with session_scope() as session:
+    with unit_of_work() as session:
         session.execute(
             text("UPDATE secrets SET project_id = :p WHERE id = :id"),
             {"p": other.project_id, "id": created["id"]},
         )
-    with session_scope() as session:
+    with unit_of_work() as session:
         # KMS refuses the encryption context (or, failing that, AES-GCM the associated data)
         with pytest.raises((UnavailableError, InvalidTag)):
             reveal_secret(session, uuid.UUID(other.project_id), "openai")

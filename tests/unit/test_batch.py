@@ -1,31 +1,12 @@
-"""The SQS batch processor: partial failures, poison messages, idempotency by message id."""
+"""The SQS batch processor and envelope routing: partial failures, poison messages (idempotency: test_inbox)."""
 
 from __future__ import annotations
 
 import pytest
 
-from lamina.queues import BatchProcessingError, Envelope, SqsRecord, process_sqs_batch
-from lamina.queues.worker import route_envelope
+from lamina.queues import BatchProcessingError, Envelope, PoisonMessageError, process_sqs_batch
+from lamina.queues.worker import handler_for
 from tests.support import load_event
-
-
-class InMemoryIdempotencyStore:
-    """The IdempotencyStore protocol over a dict (Redis in production)."""
-
-    def __init__(self) -> None:
-        self.states: dict[str, str] = {}
-
-    def claim(self, key: str) -> str | None:
-        if key in self.states:
-            return self.states[key]
-        self.states[key] = "in_progress"
-        return None
-
-    def complete(self, key: str) -> None:
-        self.states[key] = "done"
-
-    def release(self, key: str) -> None:
-        self.states.pop(key, None)
 
 
 def sqs_event(*bodies: str) -> dict[str, object]:
@@ -41,58 +22,28 @@ def envelope(type_: str = "applications.revision.committed") -> str:
 def test_only_the_failing_records_are_reported() -> None:
     # GIVEN a batch of two good envelopes around a poison body
     seen: list[str] = []
-    handlers = {"applications.*": lambda env: seen.append(env.type)}
     event = sqs_event(envelope(), "not json", envelope())
     # WHEN processed
-    response = process_sqs_batch(event, lambda record: route_envelope(handlers, record))
+    response = process_sqs_batch(event, lambda record: seen.append(record.envelope().type))
     # THEN the poison one alone is returned to the queue, the others ran
     assert response == {"batchItemFailures": [{"itemIdentifier": "m1"}]}
     assert len(seen) == 2
 
 
-def test_an_envelope_type_without_handler_fails_rather_than_vanishing() -> None:
-    response = process_sqs_batch(
-        sqs_event(envelope("tracing.spans.ingest"), envelope()),
-        lambda record: route_envelope({"applications.revision.committed": lambda env: None}, record),
-    )
-    assert response == {"batchItemFailures": [{"itemIdentifier": "m0"}]}
+def test_envelopes_route_to_the_exact_type_then_the_nearest_prefix_then_the_catch_all() -> None:
+    def exact(envelope: Envelope, session: object) -> None: ...
+    def prefix(envelope: Envelope, session: object) -> None: ...
+    def anything(envelope: Envelope, session: object) -> None: ...
+
+    handlers = {"applications.revision.committed": exact, "applications.*": prefix}
+    assert handler_for(handlers, "applications.revision.committed") is exact
+    assert handler_for(handlers, "applications.variant.forked") is prefix
+    # An envelope type without a handler fails (to the DLQ, replayable) rather than vanishing
+    with pytest.raises(PoisonMessageError, match=r"tracing\.spans\.ingest"):
+        handler_for(handlers, "tracing.spans.ingest")
+    assert handler_for({**handlers, "*": anything}, "tracing.spans.ingest") is anything
 
 
 def test_a_batch_where_everything_failed_raises() -> None:
     with pytest.raises(BatchProcessingError):
         process_sqs_batch(sqs_event("x", "y"), lambda record: record.envelope())
-
-
-def test_a_redelivered_message_is_acknowledged_without_running_twice() -> None:
-    # GIVEN a store that remembers processed message ids
-    store = InMemoryIdempotencyStore()
-    runs: list[str] = []
-    event = sqs_event(envelope())
-
-    def handler(record: SqsRecord) -> None:
-        runs.append(record.message_id)
-
-    # WHEN the same message is delivered twice
-    process_sqs_batch(event, handler, idempotency=store)
-    second = process_sqs_batch(event, handler, idempotency=store)
-    # THEN it ran once and the redelivery is acknowledged
-    assert runs == ["m0"]
-    assert second == {"batchItemFailures": []}
-
-
-def test_a_failed_record_can_be_retried_and_one_in_progress_elsewhere_is_not_run() -> None:
-    store = InMemoryIdempotencyStore()
-    attempts: list[int] = []
-
-    def flaky(record: SqsRecord) -> None:
-        attempts.append(1)
-        if len(attempts) == 1:
-            raise RuntimeError("transient")
-
-    event = sqs_event(envelope(), envelope())
-    first = process_sqs_batch(event, flaky, idempotency=store)
-    assert first == {"batchItemFailures": [{"itemIdentifier": "m0"}]}
-    assert store.states == {"m1": "done"}  # the failure released its claim
-    store.states["m0"] = "in_progress"  # another consumer holds it now
-    again = process_sqs_batch(event, flaky, idempotency=store)
-    assert again == {"batchItemFailures": [{"itemIdentifier": "m0"}]}

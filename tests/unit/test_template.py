@@ -19,6 +19,7 @@ from cfnlint.api import lint
 from samtranslator.parser.parser import Parser
 from samtranslator.translator.translator import Translator
 
+from lamina.queues.names import Queue
 from lamina_local.template import read_template_file
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -29,7 +30,7 @@ REGION = "us-east-1"
 VISIBILITY_TIMEOUT_TO_FUNCTION_TIMEOUT = 6
 DEAD_LETTER_RETENTION_S = 14 * 24 * 3600
 
-QUEUES = ("evaluations", "tracing", "webhooks", "events", "records", "interactions", "triggers")
+QUEUES = tuple(queue.value for queue in Queue)
 QUEUE_WORKERS = {f"{q.capitalize()}Queue": f"{q.capitalize()}WorkerFunction" for q in QUEUES}
 HTTP_FUNCTIONS = ("ApiFunction", "ServicesFunction", "AuthorizerFunction")
 FUNCTIONS = (*HTTP_FUNCTIONS, *QUEUE_WORKERS.values(), "CronFunction")

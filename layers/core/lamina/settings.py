@@ -8,6 +8,8 @@ from typing import Self
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from lamina.queues.names import Queue
+
 # A default that is only acceptable on a developer's machine.
 LOCAL_ONLY_SECRET = "lamina-local-only-secret-change-me"
 
@@ -20,8 +22,8 @@ class Environment(StrEnum):
     PROD = "prod"
 
 
-# The queues of the architecture, one per worker. The template names its SQS queues after these.
-QUEUE_NAMES = ("evaluations", "tracing", "webhooks", "events", "records", "interactions", "triggers")
+# The queues of the architecture, one per worker (declared in `lamina.queues.names.Queue`).
+QUEUE_NAMES: tuple[str, ...] = tuple(queue.value for queue in Queue)
 
 
 class Settings(BaseSettings):
@@ -76,11 +78,13 @@ class Settings(BaseSettings):
     def is_local(self) -> bool:
         return self.environment in (Environment.LOCAL, Environment.TEST)
 
-    def queue_url(self, queue: str) -> str:
-        """The URL of one of QUEUE_NAMES; empty when the queue is not configured."""
-        if queue not in QUEUE_NAMES:
-            raise KeyError(f"unknown queue {queue!r}")
-        url: str = getattr(self, f"{queue}_queue_url")
+    def queue_url(self, queue: Queue | str) -> str:
+        """The URL of one of the stack's queues; empty when the queue is not configured."""
+        try:
+            name = Queue(queue)
+        except ValueError:
+            raise KeyError(f"unknown queue {queue!r}") from None
+        url: str = getattr(self, f"{name.value}_queue_url")
         return url
 
     @property

@@ -8,6 +8,7 @@ from lamina import __version__
 from lamina.api import health
 from lamina.api.errors import install_error_handlers
 from lamina.applications import routes as applications
+from lamina.events import routes as events
 from lamina.secrets import routes as secrets
 from lamina.tenancy import routes as tenancy
 
@@ -36,6 +37,7 @@ def create_app() -> FastAPI:
     app.include_router(applications.router, prefix=API_PREFIX)
     app.include_router(applications.simple_router, prefix=API_PREFIX)
     app.include_router(secrets.router, prefix=API_PREFIX)
+    app.include_router(events.router, prefix=API_PREFIX)
     return app
 
 

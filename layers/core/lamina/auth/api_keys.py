@@ -122,11 +122,11 @@ def _note_use(prefix: str, key_id: uuid.UUID) -> None:
             return
         from sqlalchemy import update
 
-        from lamina.db import session_scope
         from lamina.db.base import utcnow
+        from lamina.db.unit_of_work import unit_of_work
         from lamina.tenancy.models import ApiKey
 
-        with session_scope() as session:
+        with unit_of_work() as session:
             session.execute(update(ApiKey).where(ApiKey.id == key_id).values(last_used_at=utcnow()))
     except Exception:  # bookkeeping only: never fail a request over it
         logger.warning("could not record API key use", exc_info=True)
@@ -171,9 +171,9 @@ def verify_api_key(presented: str, session: Session | None = None) -> VerifiedKe
     record = _cached_record(prefix)
     if record is None:
         if session is None:
-            from lamina.db import session_scope
+            from lamina.db.unit_of_work import unit_of_work
 
-            with session_scope() as own_session:
+            with unit_of_work() as own_session:
                 record = _load_record(own_session, prefix)
         else:
             record = _load_record(session, prefix)

@@ -13,20 +13,27 @@ from lamina.errors import ValidationFailedError
 logger = logging.getLogger(__name__)
 
 EVENT_RETENTION = timedelta(days=30)
+# SQS keeps a message at most 14 days (a DLQ replay starts the clock again, once): past that, no delivery of
+# an envelope can still arrive, so its inbox record has nothing left to deduplicate.
+INBOX_RETENTION = timedelta(days=28)
 
 
 def retention() -> dict[str, Any]:
-    """Delete recorded events past their retention period."""
+    """Delete recorded events and inbox records past their retention periods."""
     from sqlalchemy import delete
 
-    from lamina.db import session_scope
+    from lamina.db.unit_of_work import unit_of_work
     from lamina.events.models import EventRecord
+    from lamina.queues.inbox import InboxMessage
 
-    cutoff = utcnow() - EVENT_RETENTION
-    with session_scope() as session:
-        result = session.execute(delete(EventRecord).where(EventRecord.recorded_at < cutoff))
-        deleted = int(getattr(result, "rowcount", 0) or 0)
-    return {"events_deleted": deleted}
+    now = utcnow()
+    with unit_of_work() as session:
+        events = session.execute(delete(EventRecord).where(EventRecord.recorded_at < now - EVENT_RETENTION))
+        inbox = session.execute(delete(InboxMessage).where(InboxMessage.claimed_at < now - INBOX_RETENTION))
+    return {
+        "events_deleted": int(getattr(events, "rowcount", 0) or 0),
+        "inbox_records_deleted": int(getattr(inbox, "rowcount", 0) or 0),
+    }
 
 
 def due_triggers() -> dict[str, Any]:

@@ -4,6 +4,7 @@ from lamina.applications import models as applications_models
 from lamina.db.base import Base
 from lamina.events import models as events_models
 from lamina.events import outbox as events_outbox
+from lamina.queues import inbox as queues_inbox
 from lamina.secrets import models as secrets_models
 from lamina.tenancy import models as tenancy_models
 
@@ -12,6 +13,7 @@ __all__ = [
     "applications_models",
     "events_models",
     "events_outbox",
+    "queues_inbox",
     "secrets_models",
     "tenancy_models",
 ]

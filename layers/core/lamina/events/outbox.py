@@ -3,14 +3,17 @@
 Why: an event published before the commit could announce a change that then rolls back; one published after
 the commit is lost if SQS is unreachable at that moment. So a change and its event rows commit together; right
 after the commit the rows are sent to the `events` queue and deleted; whatever could not be sent stays in the
-table and the cron's `flush_outbox` task sends it later. Delivery is at-least-once: the envelope id is the row
-id, and the events worker records each envelope id once.
+table and the cron's `flush_outbox` task sends it later. Delivery is at-least-once (the flush may send an
+envelope a request also sent): the envelope id is the row id, and every worker's inbox handles it once.
+
+Every domain event goes through here: there is no way to publish one beside its transaction.
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -19,14 +22,15 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from lamina.db.base import Base, utcnow
+from lamina.events.catalog import EventPayload, EventType, validated_payload
 from lamina.ids import uuid7
+from lamina.queues.names import Queue
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
 logger = logging.getLogger(__name__)
 
-EVENTS_QUEUE = "events"
 # Rows younger than this belong to a request that is still publishing them itself.
 FLUSH_GRACE = timedelta(seconds=30)
 FLUSH_BATCH = 500
@@ -46,12 +50,21 @@ class OutboxEvent(Base):
 
 
 def stage_event(
-    session: Session, type: str, payload: dict[str, Any], *, project_id: uuid.UUID | None
+    session: Session,
+    type: EventType | str,
+    payload: Mapping[str, Any] | EventPayload,
+    *,
+    project_id: uuid.UUID | None,
 ) -> uuid.UUID:
-    """Record an event in the caller's transaction; it is published once that transaction commits."""
+    """Record an event in the caller's transaction; it is published once that transaction commits.
+
+    `type` must be declared in `lamina.events.catalog` and `payload` match its model (a dict, or the model
+    itself): EventContractError otherwise. Returns the envelope id.
+    """
     from lamina.db.unit_of_work import after_commit
 
-    event = OutboxEvent(id=uuid7(), project_id=project_id, type=type, payload=payload, occurred_at=utcnow())
+    body = validated_payload(type, payload)
+    event = OutboxEvent(id=uuid7(), project_id=project_id, type=str(type), payload=body, occurred_at=utcnow())
     session.add(event)
     staged: list[uuid.UUID] | None = session.info.get("lamina_outbox")
     if staged is None:
@@ -69,12 +82,13 @@ def publish_outbox_events(ids: list[uuid.UUID] | None = None, *, limit: int = FL
     """Send outbox rows (the given ones, or every row past the grace period) and delete the sent ones."""
     from sqlalchemy import delete, select
 
-    from lamina.db import session_scope
-    from lamina.queues import Envelope, publish_many
+    from lamina.db.unit_of_work import unit_of_work
+    from lamina.queues.envelope import Envelope
+    from lamina.queues.publish import publish_many
 
     if ids is not None and not ids:
         return 0
-    with session_scope() as session:
+    with unit_of_work() as session:
         query = (
             select(OutboxEvent)
             .order_by(OutboxEvent.occurred_at)
@@ -99,7 +113,7 @@ def publish_outbox_events(ids: list[uuid.UUID] | None = None, *, limit: int = FL
             for row in rows
         ]
         try:
-            publish_many(EVENTS_QUEUE, envelopes)
+            publish_many(Queue.EVENTS, envelopes)
         except Exception as error:
             # Left in the outbox for the cron; the change itself is committed and stays.
             for row in rows:

@@ -1,33 +1,31 @@
-"""Domain events: publishing them (any function) and recording them (the events worker)."""
+"""Domain events: staging them (any domain, through the outbox) and recording them (the events worker)."""
 
 from __future__ import annotations
 
-import uuid
-from typing import Any
+from typing import TYPE_CHECKING
 
-from lamina.queues import Envelope, publish
-from lamina.queues.envelope import PoisonMessageError
+from lamina.events.outbox import stage_event
+from lamina.queues.envelope import Envelope, PoisonMessageError
 
-EVENTS_QUEUE = "events"
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
 # Event types are `<domain>.<object>.<verb>`, e.g. `applications.revision.committed`.
 EVENT_TYPE_PARTS = 3
 
-
-def publish_event(type: str, payload: dict[str, Any], *, project_id: uuid.UUID | None) -> Envelope:
-    """Publish a domain event for the events worker (and, through it, webhooks and triggers)."""
-    return publish(EVENTS_QUEUE, type, payload, project_id=project_id)
+__all__ = ["EVENT_TYPE_PARTS", "record_event", "stage_event"]
 
 
-def record_event(envelope: Envelope) -> bool:
-    """Store the event once; return False when this envelope id was already recorded."""
+def record_event(envelope: Envelope, session: Session) -> None:
+    """Add the event to the event log, in the worker's unit of work (its inbox record commits with it)."""
     from sqlalchemy.dialects.postgresql import insert
 
-    from lamina.db import session_scope
     from lamina.events.models import EventRecord
 
     if len(envelope.type.split(".")) < EVENT_TYPE_PARTS:
         raise PoisonMessageError(f"event type {envelope.type!r} is not <domain>.<object>.<verb>")
-    statement = (
+    # The inbox already runs this once per envelope; the primary key keeps it so under a direct call too.
+    session.execute(
         insert(EventRecord)
         .values(
             id=envelope.id,
@@ -38,6 +36,3 @@ def record_event(envelope: Envelope) -> bool:
         )
         .on_conflict_do_nothing(index_elements=["id"])
     )
-    with session_scope() as session:
-        result = session.execute(statement)
-        return bool(getattr(result, "rowcount", 0))

@@ -3,12 +3,7 @@
 from __future__ import annotations
 
 from lamina.events.service import record_event
-from lamina.queues import Envelope
+from lamina.queues.names import Queue
 from lamina.queues.worker import queue_worker
 
-
-def handle_event(envelope: Envelope) -> None:
-    record_event(envelope)
-
-
-handler = queue_worker("events", {"*": handle_event})
+handler = queue_worker(Queue.EVENTS, {"*": record_event})

@@ -8,6 +8,7 @@ from typing import Any
 
 from lamina import aws
 from lamina.queues.envelope import Envelope
+from lamina.queues.names import Queue
 from lamina.settings import get_settings
 
 SQS_MAX_BATCH = 10
@@ -22,28 +23,32 @@ class PublishError(RuntimeError):
     pass
 
 
-def _queue_url(queue: str) -> str:
+def _queue_url(queue: Queue) -> str:
     url = get_settings().queue_url(queue)
     if not url:
-        raise QueueNotConfiguredError(f"{queue.upper()}_QUEUE_URL is not set")
+        raise QueueNotConfiguredError(f"{Queue(queue).url_variable} is not set")
     return url
 
 
 def publish(
-    queue: str,
+    queue: Queue,
     type: str,
     payload: dict[str, Any] | None = None,
     *,
     project_id: uuid.UUID | None = None,
     delay_s: int = 0,
 ) -> Envelope:
-    """Send one envelope to `queue` (one of settings.QUEUE_NAMES) and return it."""
+    """Send one envelope to `queue` and return it.
+
+    For commands to a worker (deliver this webhook, run this evaluation step). Domain events go through the
+    outbox instead (`lamina.events.outbox.stage_event`), so they are sent only if their change commits.
+    """
     envelope = Envelope(type=type, payload=payload or {}, project_id=project_id)
     publish_many(queue, [envelope], delay_s=delay_s)
     return envelope
 
 
-def publish_many(queue: str, envelopes: Iterable[Envelope], *, delay_s: int = 0) -> None:
+def publish_many(queue: Queue, envelopes: Iterable[Envelope], *, delay_s: int = 0) -> None:
     """Send envelopes in SQS batches of ten; raise PublishError naming any that SQS refused."""
     url = _queue_url(queue)
     delay_s = max(0, min(delay_s, SQS_MAX_DELAY_S))

@@ -1,44 +1,57 @@
-"""The shape every SQS worker shares: envelopes routed by `type` to the handlers its domain registers."""
+"""The shape every SQS worker shares: envelopes routed by `type` to the handlers its domain registers.
+
+A domain's worker is one line, `handler = queue_worker(Queue.WEBHOOKS, {EventType.X: deliver, ...})`, and a
+handler is `def deliver(envelope: Envelope, session: Session) -> None`. It runs to completion at most once
+per envelope and queue, inside a unit of work whose commit also records it as done (`lamina.queues.inbox`):
+write database effects through `session`; stage follow-up events with `stage_event(session, ...)`.
+"""
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from lamina.queues.batch import RedisIdempotencyStore, SqsRecord, process_sqs_batch
-from lamina.queues.envelope import Envelope, PoisonMessageError
+from lamina.queues.batch import SqsRecord, process_sqs_batch
+from lamina.queues.envelope import PoisonMessageError
+from lamina.queues.inbox import DEFAULT_LEASE_S, EnvelopeHandler, process_once
+from lamina.queues.names import Queue
 
-logger = logging.getLogger(__name__)
-
-EnvelopeHandler = Callable[[Envelope], None]
 LambdaHandler = Callable[[Mapping[str, Any], Any], dict[str, list[dict[str, str]]]]
+MS_PER_S = 1000
 
 
-def route_envelope(handlers: Mapping[str, EnvelopeHandler], record: SqsRecord) -> None:
-    """Decode the record's envelope and run the handler for its type (exact type, else its `prefix.*`)."""
-    envelope = record.envelope()
-    handler = handlers.get(envelope.type)
-    if handler is None:
-        prefix = envelope.type.rsplit(".", 1)[0]
-        while handler is None and prefix:
-            handler = handlers.get(f"{prefix}.*")
-            prefix = prefix.rsplit(".", 1)[0] if "." in prefix else ""
+def handler_for(handlers: Mapping[str, EnvelopeHandler], envelope_type: str) -> EnvelopeHandler:
+    """The handler for `envelope_type`: the exact type, else its nearest `prefix.*`, else `*`."""
+    handler = handlers.get(envelope_type)
+    prefix = envelope_type
+    while handler is None and "." in prefix:
+        prefix = prefix.rsplit(".", 1)[0]
+        handler = handlers.get(f"{prefix}.*")
     if handler is None:
         handler = handlers.get("*")
     if handler is None:
         # Not retried into oblivion: it fails, SQS redrives it to the DLQ, `lamina dlq replay` brings it back.
-        raise PoisonMessageError(f"no handler for envelope type {envelope.type!r}")
-    handler(envelope)
+        raise PoisonMessageError(f"no handler for envelope type {envelope_type!r}")
+    return handler
 
 
-def queue_worker(queue: str, handlers: Mapping[str, EnvelopeHandler]) -> LambdaHandler:
-    """A Lambda handler for `queue`: partial batch failures and idempotency by message id."""
-    idempotency = RedisIdempotencyStore(namespace=queue)
+def lease_for(context: Any) -> float:
+    """How long a claim may be held: what the invocation has left to live (Powertools' in-progress expiry)."""
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    if remaining is None:
+        return DEFAULT_LEASE_S
+    return max(0.0, float(remaining()) / MS_PER_S)
+
+
+def queue_worker(queue: Queue, handlers: Mapping[str, EnvelopeHandler]) -> LambdaHandler:
+    """A Lambda handler for `queue`: partial batch failures, each envelope handled once (the inbox)."""
+    queue = Queue(queue)
+
+    def record_handler(record: SqsRecord, context: Any) -> None:
+        envelope = record.envelope()
+        process_once(queue, envelope, handler_for(handlers, envelope.type), lease_s=lease_for(context))
 
     def handler(event: Mapping[str, Any], context: Any) -> dict[str, list[dict[str, str]]]:
-        return process_sqs_batch(
-            event, lambda record: route_envelope(handlers, record), idempotency=idempotency
-        )
+        return process_sqs_batch(event, lambda record: record_handler(record, context))
 
     return handler

@@ -1,0 +1,192 @@
+"""The transactional inbox: an envelope's handler takes effect once per consuming queue.
+
+SQS delivers at least once, and the outbox can send one envelope twice under two message ids (a cron flush
+racing a request's own publish, a send whose delete failed). So idempotency is keyed on what is processed,
+(queue, envelope id), never on the transport's message id, and it is kept in Postgres, not Redis: losing
+Redis neither stops a worker nor lets an effect run twice. Powertools' idempotency semantics, step by step:
+
+1. Claim, in its own committed transaction: insert an `in_progress` row holding a lease. A `completed` row
+   means the envelope already took effect: the delivery is acknowledged without running. An `in_progress`
+   row whose lease has not expired belongs to another consumer: this delivery fails (SQS retries it later).
+   An expired lease (its consumer crashed or timed out) is taken over.
+2. Run the handler in a unit of work and mark the row `completed` in that same transaction, so a database
+   effect and its inbox record commit together or not at all. The completion is fenced by the claim's token:
+   a consumer whose lease was taken over cannot commit its effect.
+3. On failure the transaction rolls back and the claim is released, so the retry runs the handler again.
+
+An effect outside the database (an HTTP call) gets the lease semantics only: one consumer at a time, recorded
+after success. A crash between such an effect and the commit runs it again on redelivery, so such handlers
+pass the envelope id on as the receiver's idempotency key.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+from sqlalchemy import DateTime, Index, Integer, String, Text, func, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Mapped, mapped_column
+
+from lamina.db.base import Base
+from lamina.db.unit_of_work import unit_of_work
+from lamina.ids import uuid7
+from lamina.queues.envelope import Envelope
+from lamina.queues.names import Queue
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+logger = logging.getLogger(__name__)
+
+# A claim's lease when the caller cannot say how long it may run: Lambda's maximum timeout.
+DEFAULT_LEASE_S = 15 * 60
+MIN_LEASE_S = 1
+LAST_ERROR_MAX_CHARS = 1000
+
+EnvelopeHandler = Callable[[Envelope, "Session"], None]
+
+
+class InboxStatus(StrEnum):
+    IN_PROGRESS = "in_progress"
+    COMPLETED = "completed"
+
+
+class EnvelopeInProgressError(RuntimeError):
+    """Another consumer holds the envelope's claim: this delivery fails and SQS retries it later."""
+
+
+class LeaseLostError(RuntimeError):
+    """The claim expired and another consumer took it over: this consumer's effect must not commit."""
+
+
+class InboxMessage(Base):
+    """One envelope a queue's worker claimed or completed."""
+
+    __tablename__ = "inbox"
+    __table_args__ = (Index("ix_inbox_claimed_at", "claimed_at"),)
+
+    queue: Mapped[str] = mapped_column(String(100), primary_key=True)
+    envelope_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    type: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(20))
+    # Identifies one claim: the completion and the release only apply while the claim is still this one.
+    claim_token: Mapped[uuid.UUID] = mapped_column()
+    lease_expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    attempts: Mapped[int] = mapped_column(Integer, default=1)
+    claimed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+def process_once(
+    queue: Queue, envelope: Envelope, handler: EnvelopeHandler, *, lease_s: float = DEFAULT_LEASE_S
+) -> bool:
+    """Run `handler(envelope, session)` unless `queue` already completed this envelope; True when it ran.
+
+    Raises EnvelopeInProgressError while another consumer holds the claim, and re-raises the handler's error
+    after releasing the claim.
+    """
+    token = claim(queue, envelope, lease_s=lease_s)
+    if token is None:
+        logger.info(
+            "envelope already processed", extra={"queue": str(queue), "envelope_id": str(envelope.id)}
+        )
+        return False
+    try:
+        with unit_of_work() as session:
+            handler(envelope, session)
+            complete(session, queue, envelope.id, token)
+    except BaseException as error:
+        release(queue, envelope.id, token, error)
+        raise
+    return True
+
+
+def claim(queue: Queue, envelope: Envelope, *, lease_s: float = DEFAULT_LEASE_S) -> uuid.UUID | None:
+    """Take the envelope's claim for `lease_s` seconds; its token, or None when it was completed before."""
+    token = uuid7()
+    now = func.now()
+    lease_expires_at = now + timedelta(seconds=max(float(lease_s), MIN_LEASE_S))
+    table = InboxMessage.__table__
+    statement = (
+        insert(InboxMessage)
+        .values(
+            queue=str(queue),
+            envelope_id=envelope.id,
+            type=envelope.type,
+            status=InboxStatus.IN_PROGRESS.value,
+            claim_token=token,
+            lease_expires_at=lease_expires_at,
+            attempts=1,
+            claimed_at=now,
+        )
+        .on_conflict_do_update(
+            index_elements=[table.c.queue, table.c.envelope_id],
+            set_={
+                "claim_token": token,
+                "lease_expires_at": lease_expires_at,
+                "attempts": table.c.attempts + 1,
+                "claimed_at": now,
+            },
+            # Only an abandoned claim is taken over: never a completed envelope, never a live lease.
+            where=(table.c.status == InboxStatus.IN_PROGRESS.value) & (table.c.lease_expires_at <= now),
+        )
+        .returning(table.c.claim_token)
+    )
+    with unit_of_work() as session:
+        if session.execute(statement).scalar_one_or_none() == token:
+            return token
+        status = session.execute(
+            select(InboxMessage.status).where(
+                InboxMessage.queue == str(queue), InboxMessage.envelope_id == envelope.id
+            )
+        ).scalar_one_or_none()
+    if status == InboxStatus.COMPLETED.value:
+        return None
+    raise EnvelopeInProgressError(f"envelope {envelope.id} is being processed by another {queue} consumer")
+
+
+def complete(session: Session, queue: Queue, envelope_id: uuid.UUID, token: uuid.UUID) -> None:
+    """Record the envelope as completed in the handler's own transaction (fenced by the claim's token)."""
+    result = session.execute(
+        update(InboxMessage)
+        .where(
+            InboxMessage.queue == str(queue),
+            InboxMessage.envelope_id == envelope_id,
+            InboxMessage.claim_token == token,
+            InboxMessage.status == InboxStatus.IN_PROGRESS.value,
+        )
+        .values(status=InboxStatus.COMPLETED.value, completed_at=func.now(), last_error=None)
+    )
+    if getattr(result, "rowcount", 0) != 1:
+        raise LeaseLostError(f"the claim on envelope {envelope_id} expired and was taken over")
+
+
+def release(queue: Queue, envelope_id: uuid.UUID, token: uuid.UUID, error: BaseException) -> None:
+    """Give the claim up after a failure, so the retry runs the handler again; the lease covers a failure here."""
+    try:
+        with unit_of_work() as session:
+            session.execute(
+                update(InboxMessage)
+                .where(
+                    InboxMessage.queue == str(queue),
+                    InboxMessage.envelope_id == envelope_id,
+                    InboxMessage.claim_token == token,
+                    InboxMessage.status == InboxStatus.IN_PROGRESS.value,
+                )
+                .values(
+                    lease_expires_at=func.now(),
+                    last_error=f"{type(error).__name__}: {error}"[:LAST_ERROR_MAX_CHARS],
+                )
+            )
+    except Exception:
+        logger.warning(
+            "could not release an inbox claim; it expires with its lease",
+            extra={"queue": str(queue), "envelope_id": str(envelope_id)},
+            exc_info=True,
+        )
