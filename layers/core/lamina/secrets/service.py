@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from lamina import aws
 from lamina.auth.principal import Principal
 from lamina.errors import ConflictError, NotFoundError, UnavailableError
+from lamina.events.catalog import EventType
 from lamina.events.outbox import stage_event
 from lamina.secrets import schemas
 from lamina.secrets.models import Secret
@@ -144,7 +145,7 @@ def create_secret(session: Session, principal: Principal, fields: schemas.Secret
         raise ConflictError(f"a secret named {fields.name!r} already exists") from error
     stage_event(
         session,
-        "secrets.secret.created",
+        EventType.SECRET_CREATED,
         {"secret_id": str(secret.id), "name": secret.name},
         project_id=principal.project_id,
     )
@@ -184,7 +185,7 @@ def edit_secret(
     session.flush()
     stage_event(
         session,
-        "secrets.secret.updated",
+        EventType.SECRET_UPDATED,
         {"secret_id": str(secret.id), "name": secret.name},
         project_id=principal.project_id,
     )
@@ -197,7 +198,7 @@ def delete_secret(session: Session, principal: Principal, secret_id: uuid.UUID) 
     session.flush()
     stage_event(
         session,
-        "secrets.secret.deleted",
+        EventType.SECRET_DELETED,
         {"secret_id": str(secret_id), "name": secret.name},
         project_id=principal.project_id,
     )
