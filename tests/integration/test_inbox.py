@@ -259,3 +259,46 @@ def test_a_concurrent_duplicate_is_reported_failed_not_run(
     assert worker({"Records": [duplicate]}, lambda_context) == {"batchItemFailures": []}
     assert runs == [envelope_id, other_id]
     assert events_recorded(envelope_id) == 1
+
+
+def test_a_command_a_handler_stages_is_sent_once_and_only_if_the_handler_completed(
+    events_queue: str, lambda_context: LambdaContext
+) -> None:
+    from lamina import state
+    from lamina.events.outbox import stage_message
+    from lamina.queues import BatchProcessingError, Envelope, Queue
+    from lamina.queues.worker import queue_worker
+
+    # GIVEN an events handler that derives a webhook delivery (staged in its unit of work) and fails once after
+    sqs = state.current().aws_client("sqs")
+    webhooks_url = sqs.create_queue(QueueName=f"lamina-test-webhooks-{uuid.uuid4().hex[:10]}")["QueueUrl"]
+    state.configure(state.current().settings.model_copy(update={"webhooks_queue_url": webhooks_url}))
+    runs: list[uuid.UUID] = []
+
+    def fan_out(envelope: Envelope, session: Any) -> None:
+        runs.append(envelope.id)
+        stage_message(
+            session,
+            Queue.WEBHOOKS,
+            "webhooks.delivery.requested",
+            {"event_id": str(envelope.id)},
+            project_id=envelope.project_id,
+        )
+        if len(runs) == 1:
+            raise RuntimeError("crashed after staging")
+
+    worker = queue_worker(Queue.EVENTS, {"*": fan_out})
+    envelope_id = stage_committed_event(uuid.uuid4())
+
+    # WHEN the event is handled: a failure, then the redelivery, then a duplicate delivery
+    with pytest.raises(BatchProcessingError):
+        worker(receive_as_lambda_event(events_queue, expected=1), lambda_context)
+    redelivered = receive_as_lambda_event(events_queue, expected=1)
+    assert worker(redelivered, lambda_context) == {"batchItemFailures": []}
+    assert worker(redelivered, lambda_context) == {"batchItemFailures": []}
+
+    # THEN exactly one delivery command reached the webhooks queue: the failed run's was rolled back
+    commands = receive_as_lambda_event(webhooks_url, expected=2)["Records"]
+    assert [Envelope.from_body(r["body"]).payload for r in commands] == [{"event_id": str(envelope_id)}]
+    assert runs == [envelope_id, envelope_id]
+    sqs.delete_queue(QueueUrl=webhooks_url)

@@ -1,12 +1,14 @@
-"""The transactional outbox: domain events are written in the same transaction as the change they announce.
+"""The transactional outbox: envelopes are written in the same transaction as the change they come from.
 
 Why: an event published before the commit could announce a change that then rolls back; one published after
-the commit is lost if SQS is unreachable at that moment. So a change and its event rows commit together; right
-after the commit the rows are sent to the `events` queue and deleted; whatever could not be sent stays in the
-table and the cron's `flush_outbox` task sends it later. Delivery is at-least-once (the flush may send an
-envelope a request also sent): the envelope id is the row id, and every worker's inbox handles it once.
+the commit is lost if SQS is unreachable at that moment. So a change and its outbox rows commit together; right
+after the commit the rows are sent to their queue and deleted; whatever could not be sent stays in the table
+and the cron's `flush_outbox` task sends it later. Delivery is at-least-once (the flush may send an envelope a
+request also sent): the envelope id is the row id, and every worker's inbox handles it once.
 
-Every domain event goes through here: there is no way to publish one beside its transaction.
+Every domain event goes through here (`stage_event`): there is no way to publish one beside its transaction.
+A worker's handler stages the commands it derives (`stage_message(session, Queue.WEBHOOKS, ...)`) the same
+way: they commit with its inbox record, so a handler run twice cannot enqueue twice.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ logger = logging.getLogger(__name__)
 # Rows younger than this belong to a request that is still publishing them itself.
 FLUSH_GRACE = timedelta(seconds=30)
 FLUSH_BATCH = 500
+LAST_ERROR_MAX_CHARS = 1000
 
 
 class OutboxEvent(Base):
@@ -41,6 +44,9 @@ class OutboxEvent(Base):
     __table_args__ = (Index("ix_event_outbox_occurred_at", "occurred_at"),)
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid7)
+    queue: Mapped[str] = mapped_column(
+        String(100), default=Queue.EVENTS.value, server_default=Queue.EVENTS.value
+    )
     project_id: Mapped[uuid.UUID | None] = mapped_column()
     type: Mapped[str] = mapped_column(String(200))
     payload: Mapped[dict[str, Any]] = mapped_column(JSONB)
@@ -61,17 +67,36 @@ def stage_event(
     `type` must be declared in `lamina.events.catalog` and `payload` match its model (a dict, or the model
     itself): EventContractError otherwise. Returns the envelope id.
     """
+    return stage_message(
+        session, Queue.EVENTS, str(type), validated_payload(type, payload), project_id=project_id
+    )
+
+
+def stage_message(
+    session: Session, queue: Queue, type: str, payload: Mapping[str, Any], *, project_id: uuid.UUID | None
+) -> uuid.UUID:
+    """Record an envelope for `queue` in the caller's transaction; it is sent once that transaction commits.
+
+    For commands to a worker (domain events use `stage_event`, which checks them against the catalog).
+    Returns the envelope id.
+    """
     from lamina.db.unit_of_work import after_commit
 
-    body = validated_payload(type, payload)
-    event = OutboxEvent(id=uuid7(), project_id=project_id, type=str(type), payload=body, occurred_at=utcnow())
-    session.add(event)
+    row = OutboxEvent(
+        id=uuid7(),
+        queue=Queue(queue).value,
+        project_id=project_id,
+        type=type,
+        payload=dict(payload),
+        occurred_at=utcnow(),
+    )
+    session.add(row)
     staged: list[uuid.UUID] | None = session.info.get("lamina_outbox")
     if staged is None:
         staged = session.info["lamina_outbox"] = []
         after_commit(session, lambda: _publish_staged(session))
-    staged.append(event.id)
-    return event.id
+    staged.append(row.id)
+    return row.id
 
 
 def _publish_staged(session: Session) -> None:
@@ -83,8 +108,6 @@ def publish_outbox_events(ids: list[uuid.UUID] | None = None, *, limit: int = FL
     from sqlalchemy import delete, select
 
     from lamina.db.unit_of_work import unit_of_work
-    from lamina.queues.envelope import Envelope
-    from lamina.queues.publish import publish_many
 
     if ids is not None and not ids:
         return 0
@@ -102,31 +125,49 @@ def publish_outbox_events(ids: list[uuid.UUID] | None = None, *, limit: int = FL
         rows = list(session.execute(query).scalars())
         if not rows:
             return 0
-        envelopes = [
-            Envelope(
-                id=row.id,
-                type=row.type,
-                payload=row.payload,
-                project_id=row.project_id,
-                occurred_at=row.occurred_at,
-            )
-            for row in rows
-        ]
-        try:
-            publish_many(Queue.EVENTS, envelopes)
-        except Exception as error:
-            # Left in the outbox for the cron; the change itself is committed and stays.
-            for row in rows:
-                row.attempts += 1
-                row.last_error = f"{type(error).__name__}: {error}"[:1000]
-            logger.warning("events left in the outbox", extra={"count": len(rows), "error": repr(error)})
-            return 0
-        session.execute(delete(OutboxEvent).where(OutboxEvent.id.in_([row.id for row in rows])))
-        return len(rows)
+        by_queue: dict[str, list[OutboxEvent]] = {}
+        for row in rows:
+            by_queue.setdefault(row.queue, []).append(row)
+        sent: list[uuid.UUID] = []
+        for queue, queued in by_queue.items():
+            if _send(queue, queued):
+                sent += [row.id for row in queued]
+        if sent:
+            session.execute(delete(OutboxEvent).where(OutboxEvent.id.in_(sent)))
+        return len(sent)
+
+
+def _send(queue: str, rows: list[OutboxEvent]) -> bool:
+    """Publish one queue's rows; on failure note it on them (they stay for the cron) and return False."""
+    from lamina.queues.envelope import Envelope
+    from lamina.queues.publish import publish_many
+
+    envelopes = [
+        Envelope(
+            id=row.id,
+            type=row.type,
+            payload=row.payload,
+            project_id=row.project_id,
+            occurred_at=row.occurred_at,
+        )
+        for row in rows
+    ]
+    try:
+        publish_many(Queue(queue), envelopes)
+    except Exception as error:
+        # Left in the outbox for the cron; the change itself is committed and stays.
+        for row in rows:
+            row.attempts += 1
+            row.last_error = f"{type(error).__name__}: {error}"[:LAST_ERROR_MAX_CHARS]
+        logger.warning(
+            "envelopes left in the outbox", extra={"queue": queue, "count": len(rows), "error": repr(error)}
+        )
+        return False
+    return True
 
 
 def flush_outbox() -> dict[str, Any]:
-    """The cron task: publish every event a request could not publish itself."""
+    """The cron task: publish every envelope a request or worker could not publish itself."""
     total = 0
     while True:
         sent = publish_outbox_events(None)

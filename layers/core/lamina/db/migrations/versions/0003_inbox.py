@@ -1,4 +1,4 @@
-"""inbox: the envelopes each queue's worker claimed or completed
+"""inbox: the envelopes each queue's worker claimed or completed; outbox rows name their queue
 
 Revision ID: 0003
 Revises: 0002
@@ -32,8 +32,13 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("queue", "envelope_id", name=op.f("pk_inbox")),
     )
     op.create_index("ix_inbox_claimed_at", "inbox", ["claimed_at"], unique=False)
+    op.add_column(
+        "event_outbox",
+        sa.Column("queue", sa.String(length=100), server_default="events", nullable=False),
+    )
 
 
 def downgrade() -> None:
+    op.drop_column("event_outbox", "queue")
     op.drop_index("ix_inbox_claimed_at", table_name="inbox")
     op.drop_table("inbox")
