@@ -28,7 +28,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from sqlalchemy import DateTime, Index, Integer, String, Text, func, select, update
+from sqlalchemy import DateTime, Index, Integer, String, Text, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -139,6 +139,7 @@ def claim(queue: Queue, envelope: Envelope, *, lease_s: float = DEFAULT_LEASE_S)
         .returning(table.c.claim_token)
     )
     with unit_of_work() as session:
+        _without_waiting_for_the_disk(session)
         if session.execute(statement).scalar_one_or_none() == token:
             return token
         status = session.execute(
@@ -171,6 +172,7 @@ def release(queue: Queue, envelope_id: uuid.UUID, token: uuid.UUID, error: BaseE
     """Give the claim up after a failure, so the retry runs the handler again; the lease covers a failure here."""
     try:
         with unit_of_work() as session:
+            _without_waiting_for_the_disk(session)
             session.execute(
                 update(InboxMessage)
                 .where(
@@ -190,3 +192,13 @@ def release(queue: Queue, envelope_id: uuid.UUID, token: uuid.UUID, error: BaseE
             extra={"queue": str(queue), "envelope_id": str(envelope_id)},
             exc_info=True,
         )
+
+
+def _without_waiting_for_the_disk(session: Session) -> None:
+    """Commit this transaction without waiting for its WAL flush (a claim or a release, never a completion).
+
+    A claim lost to a database crash only lets a later delivery claim again: a database effect is still fenced
+    by the completion, which commits durably with it. It saves a disk flush on each of the two extra commits
+    every message costs.
+    """
+    session.execute(text("SET LOCAL synchronous_commit = off"))
