@@ -37,6 +37,18 @@ def test_production_with_real_values_is_accepted(monkeypatch: pytest.MonkeyPatch
         settings.queue_url("nope")
 
 
+def test_every_declared_queue_reads_its_own_url_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    from lamina.queues import Queue
+
+    # GIVEN each queue's URL variable set (EVENTS_QUEUE_URL, ...); THEN each queue resolves to its own URL
+    for queue in Queue:
+        monkeypatch.setenv(queue.url_variable, f"https://sqs.us-east-1.amazonaws.com/1/lamina-{queue}")
+    settings = Settings(LAMINA_ENV="test")  # type: ignore[call-arg]
+    assert {queue: settings.queue_url(queue) for queue in Queue} == {
+        queue: f"https://sqs.us-east-1.amazonaws.com/1/lamina-{queue}" for queue in Queue
+    }
+
+
 @pytest.mark.parametrize(
     ("given", "expected"),
     [

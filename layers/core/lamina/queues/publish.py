@@ -40,8 +40,9 @@ def publish(
 ) -> Envelope:
     """Send one envelope to `queue` and return it.
 
-    For commands to a worker (deliver this webhook, run this evaluation step). Domain events go through the
-    outbox instead (`lamina.events.outbox.stage_event`), so they are sent only if their change commits.
+    Only outside a transaction: inside one (a request, a worker's handler) stage the command with
+    `lamina.events.outbox.stage_message`, and a domain event with `stage_event`, so that it is sent only if
+    the transaction commits, and once.
     """
     envelope = Envelope(type=type, payload=payload or {}, project_id=project_id)
     publish_many(queue, [envelope], delay_s=delay_s)
