@@ -578,21 +578,19 @@ def _preload_modules(names: tuple[str, ...]) -> None:
 
 @contextlib.contextmanager
 def library_environment(env: dict[str, str]) -> Iterator[None]:
-    """Run `lamina` library code in this process as if inside a function with `env`; restore afterwards."""
-    from lamina.settings import reset_process_state
+    """Run `lamina` library code in this process configured as a function with `env` would be.
 
-    saved = {key: os.environ.get(key) for key in env}
-    os.environ.update(env)
-    reset_process_state()
+    The library is configured through `lamina.state`, not os.environ; afterwards it is configured from this
+    process's own environment again.
+    """
+    from lamina.settings import Settings
+    from lamina.state import configure
+
+    configure(Settings(**env))
     try:
         yield
     finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-        reset_process_state()
+        configure(None)
 
 
 def _terminate_group(process: subprocess.Popen[bytes]) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from tests.integration.test_api_health import load_handler_module
-from tests.support import LambdaContext
+from tests.support import LambdaContext, configure_library
 
 # AWS calls go to AWS_ENDPOINT_URL: moto by default, LocalStack under `make test-localstack`.
 pytestmark = pytest.mark.localstack
@@ -90,14 +90,10 @@ def test_published_events_are_recorded_once_and_poison_is_reported(
     ]
 
 
-def test_publishing_without_a_configured_queue_is_a_clear_error(
-    stack_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from lamina import settings
+def test_publishing_without_a_configured_queue_is_a_clear_error(stack_env: dict[str, str]) -> None:
     from lamina.events.service import publish_event
     from lamina.queues.publish import QueueNotConfiguredError
 
-    monkeypatch.delenv("EVENTS_QUEUE_URL")
-    settings.reset_process_state()
+    configure_library({**stack_env, "EVENTS_QUEUE_URL": ""})
     with pytest.raises(QueueNotConfiguredError, match="EVENTS_QUEUE_URL"):
         publish_event("applications.revision.committed", {}, project_id=None)
