@@ -37,7 +37,7 @@ from lamina_local.backends import (
     start_postgres,
     start_redis,
 )
-from lamina_local.console import Console
+from lamina_local.console import Console, LogFormat
 from lamina_local.model import ServiceSpec, Stack
 from lamina_local.provision import ProvisioningError
 from lamina_local.template import Template
@@ -79,6 +79,7 @@ class UpOptions:
     use_zygote: bool = True
     seed: bool = True
     quiet: bool = False
+    log_format: LogFormat = "pretty"
 
 
 @dataclass
@@ -115,7 +116,7 @@ class LocalStack:
 
     def __init__(self, options: UpOptions, console: Console | None = None) -> None:
         self.options = options
-        self.console = console or Console(quiet=options.quiet)
+        self.console = console or Console(quiet=options.quiet, log_format=options.log_format)
         self.backends: Backends | None = None
         self.template: Template | None = None
         self.stack: Stack | None = None

@@ -4,6 +4,7 @@ The interactions domain registers its envelope handlers here when it lands; unti
 "no handler", is redriven to the DLQ after its retries and can be replayed with `lamina dlq replay interactions`.
 """
 
+from lamina.logs import lambda_handler
 from lamina.queues.worker import queue_worker
 
-handler = queue_worker("interactions", {})
+handler = lambda_handler(queue_worker("interactions", {}))

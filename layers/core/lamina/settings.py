@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 from enum import StrEnum
 from typing import Any, Self
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # A default that is only acceptable on a developer's machine.
@@ -72,6 +73,14 @@ class Settings(BaseSettings):
         default=None, validation_alias="AWS_SECRET_ACCESS_KEY", repr=False
     )
     aws_session_token: str | None = Field(default=None, validation_alias="AWS_SESSION_TOKEN", repr=False)
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_log_level(cls, level: str) -> str:
+        name = level.strip().upper()
+        if not isinstance(logging.getLevelName(name), int):
+            raise ValueError(f"unknown log level {level!r}: use DEBUG, INFO, WARNING, ERROR or CRITICAL")
+        return name
 
     @model_validator(mode="after")
     def _refuse_unsafe_defaults(self) -> Self:
