@@ -3,7 +3,8 @@
 Every record of a `lamina.*` logger carries the Lambda request id, function name and cold-start flag
 (`function_request_id`, `function_name`, `cold_start`), the correlation id of what is being handled
 (`correlation_id`: the W3C trace id of the request or envelope) and `xray_trace_id`, plus the record's
-`extra` fields. The level is `LAMINA_LOG_LEVEL` (`Settings.log_level`).
+`extra` fields. The level is `LAMINA_LOG_LEVEL` (`Settings.log_level`), applied when an invocation starts
+(first invocation, or after `lamina.state.configure`); until then, during init, it is INFO.
 
 Each Lambda entry point is wrapped once, in its `functions/*/` module: `handler = lambda_handler(...)`.
 The wrapper finds the correlation id by event source: HTTP API (and authorizer) events by their `traceparent`
@@ -19,44 +20,44 @@ import re
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from lamina.state import current
-
 if TYPE_CHECKING:
     from aws_lambda_powertools import Logger
+
+    from lamina.settings import Settings
 
 H = TypeVar("H", bound=Callable[..., Any])
 
 # The stdlib logger Powertools configures; every module's `logging.getLogger(__name__)` propagates to it.
 SERVICE = "lamina"
-_LOGGER_MEMO_KEY = "lamina.logs.logger"
 # W3C Trace Context: version-traceid-parentid-flags; an all-zero trace id is invalid.
 _TRACEPARENT = re.compile(r"^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$")
 _INVALID_TRACE_ID = "0" * 32
 
 
 def logger() -> Logger:
-    """This process's Powertools logger, at the configured level (built again when `configure` is called)."""
-    state = current()
-    return state.memo(_LOGGER_MEMO_KEY, lambda: _new_logger(state.settings.log_level))
-
-
-def _new_logger(level: str) -> Logger:
+    """The Powertools logger of the `lamina` loggers (one stdlib logger per process: instances share it)."""
     from aws_lambda_powertools import Logger
 
-    log = Logger(service=SERVICE, level=level, use_rfc3339=True, utc=True, serialize_stacktrace=False)
-    # A second Logger for the same service reuses the first one's handler and skips its own set-up, level
-    # included: apply the level of these settings explicitly.
-    log.setLevel(level)
-    return log
+    # Powertools configures the stdlib logger once (handler, JSON formatter); later instances reuse it.
+    return Logger(service=SERVICE, use_rfc3339=True, utc=True, serialize_stacktrace=False)
 
 
 def lambda_handler(handler: H) -> H:
     """Wrap a Lambda handler so the logs of each invocation carry its context and correlation id."""
-    log = logger()  # at init, so records of the init phase (SnapStart priming) are structured too
+    # At init, so the init phase's records are JSON too. Settings are not read here: building them (and
+    # importing pydantic-settings) would add to every function's init what its first invocation pays anyway.
+    log = logger()
+    applied: list[Settings] = []
 
     @functools.wraps(handler)
     def correlated(event: Any, context: Any) -> Any:
-        logger().set_correlation_id(correlation_id(event))
+        from lamina.state import current
+
+        settings = current().settings
+        if not applied or applied[0] is not settings:  # the first invocation, or after `configure`
+            log.setLevel(settings.log_level)  # Lambda's own level (AWS_LAMBDA_LOG_LEVEL), if set, prevails
+            applied[:] = [settings]
+        log.set_correlation_id(correlation_id(event))
         return handler(event, context)
 
     # clear_state: the keys of the previous invocation (correlation id included) never leak into this one.
