@@ -116,9 +116,9 @@ def scratch_database(admin_url: str) -> tuple[str, Callable[[], None]]:
     database_url = f"{head}://{authority}/{name}" + (f"?{query}" if query else "")
 
     def drop() -> None:
-        from lamina.settings import reset_process_state
+        from lamina.state import configure
 
-        reset_process_state()
+        configure(None)  # closes the pool still connected to the scratch database
         connection = admin()
         connection.run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         connection.close()
@@ -144,30 +144,35 @@ def main() -> int:
     try:
         database_url, drop = scratch_database(backends.database.url)
         cleanups.insert(0, drop)
-        os.environ.update(backends.environment())
-        os.environ.update(
-            LAMINA_ENV="local",
-            DATABASE_URL=database_url,
-            AWS_REGION="us-east-1",
-            AWS_DEFAULT_REGION="us-east-1",
-            LAMINA_BUCKET=f"lamina-bench-{uuid.uuid4().hex[:6]}",
-            LAMINA_LOG_LEVEL="WARNING",
-        )
+        env = {
+            **backends.environment(),
+            "LAMINA_ENV": "local",
+            "DATABASE_URL": database_url,
+            "AWS_REGION": "us-east-1",
+            "LAMINA_BUCKET": f"lamina-bench-{uuid.uuid4().hex[:6]}",
+            "LAMINA_LOG_LEVEL": "WARNING",
+        }
         import boto3
 
-        session = boto3.session.Session(region_name="us-east-1")
-        session.client("s3", endpoint_url=backends.aws.url).create_bucket(Bucket=os.environ["LAMINA_BUCKET"])
+        session = boto3.session.Session(
+            region_name="us-east-1",
+            aws_access_key_id=env.get("AWS_ACCESS_KEY_ID", "testing"),
+            aws_secret_access_key=env.get("AWS_SECRET_ACCESS_KEY", "testing"),
+        )
+        session.client("s3", endpoint_url=backends.aws.url).create_bucket(Bucket=env["LAMINA_BUCKET"])
         queue = session.client("sqs", endpoint_url=backends.aws.url).create_queue(
             QueueName=f"lamina-bench-events-{uuid.uuid4().hex[:6]}"
         )
-        os.environ["EVENTS_QUEUE_URL"] = queue["QueueUrl"]
+        env["EVENTS_QUEUE_URL"] = queue["QueueUrl"]
 
-        from lamina import settings
         from lamina.db.migrate import upgrade
         from lamina.db.unit_of_work import unit_of_work
+        from lamina.settings import Settings
+        from lamina.state import configure
         from lamina.tenancy.service import seed_local_user
 
-        settings.reset_process_state()
+        # The library is configured through its process state, as a function's environment would configure it.
+        configure(Settings(**env))
         upgrade(database_url)
         with unit_of_work() as db:
             _, project, api_key = seed_local_user(db, f"bench-{uuid.uuid4().hex[:6]}@example.com")

@@ -86,6 +86,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         use_zygote=not args.no_zygote,
         quiet=args.quiet,
         seed=not args.no_seed,
+        log_format=args.log_format,
     )
     return asyncio.run(run_up(options))
 
@@ -271,17 +272,28 @@ def cmd_token(args: argparse.Namespace) -> int:
     return 0
 
 
+STATE_DIR_HELP = "folder of the embedded backends' data and of the running stack's state (default: .state)"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="lamina", description="Lamina's local runtime and tools.")
     parser.add_argument(
         "--state-dir",
         type=Path,
         default=Path(os.environ.get("LAMINA_STATE_DIR", DEFAULT_STATE_DIR)),
-        help="folder of the embedded backends' data and of the running stack's state (default: .state)",
+        help=STATE_DIR_HELP,
     )
+    # `--state-dir` is accepted after the command too (`lamina up --state-dir .state`). SUPPRESS: a command
+    # that is not given it leaves the value parsed before the command (or the default) in place.
+    with_state_dir = argparse.ArgumentParser(add_help=False)
+    with_state_dir.add_argument("--state-dir", type=Path, default=argparse.SUPPRESS, help=STATE_DIR_HELP)
     commands = parser.add_subparsers(dest="command", required=True)
 
-    up = commands.add_parser("up", help="run the whole stack of infra/template.yaml locally, without Docker")
+    up = commands.add_parser(
+        "up",
+        parents=[with_state_dir],
+        help="run the whole stack of infra/template.yaml locally, without Docker",
+    )
     up.add_argument(
         "--port", type=int, default=DEFAULT_PORT, help="HTTP API port (0 = a free port; default 3000)"
     )
@@ -293,9 +305,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     up.add_argument("--no-seed", action="store_true", help="do not create the local user and API key")
     up.add_argument("--quiet", action="store_true", help="only boot progress and the banner, no log stream")
+    up.add_argument(
+        "--log-format",
+        choices=["pretty", "json"],
+        default="pretty",
+        help="functions' structured logs as short readable lines (default) or as the raw JSON Lambda writes",
+    )
     up.set_defaults(run=cmd_up)
 
-    invoke = commands.add_parser("invoke", help="invoke a function of the running stack")
+    invoke = commands.add_parser(
+        "invoke", parents=[with_state_dir], help="invoke a function of the running stack"
+    )
     invoke.add_argument("function", help="logical id, e.g. ApiFunction")
     invoke.add_argument("--event", help="event JSON file, or - for stdin (default {})")
     invoke.set_defaults(run=cmd_invoke)
@@ -312,17 +332,23 @@ def build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--rule", default="lamina-schedule")
     generate.set_defaults(run=cmd_events)
 
-    dlq = commands.add_parser("dlq", help="inspect or replay a queue's dead-letter queue")
+    dlq = commands.add_parser(
+        "dlq", parents=[with_state_dir], help="inspect or replay a queue's dead-letter queue"
+    )
     dlq.add_argument("action", choices=["list", "replay"])
     dlq.add_argument("queue", help="events, lamina-events or EventsQueue")
     dlq.add_argument("--max", type=int, default=1000, help="replay at most this many messages")
     dlq.set_defaults(run=cmd_dlq)
 
-    status = commands.add_parser("status", help="functions, queues and schedules of the running stack")
+    status = commands.add_parser(
+        "status", parents=[with_state_dir], help="functions, queues and schedules of the running stack"
+    )
     status.add_argument("--json", action="store_true")
     status.set_defaults(run=cmd_status)
 
-    token = commands.add_parser("token", help="print a fresh Cognito access token for the local user")
+    token = commands.add_parser(
+        "token", parents=[with_state_dir], help="print a fresh Cognito access token for the local user"
+    )
     token.set_defaults(run=cmd_token)
     return parser
 

@@ -5,8 +5,11 @@ from __future__ import annotations
 import sys
 import threading
 import time
-from typing import TextIO
+from typing import Literal, TextIO
 
+from lamina_local.log_lines import render
+
+LogFormat = Literal["pretty", "json"]
 COLOURS = ("36", "33", "35", "32", "34", "96", "93", "95", "92", "94", "91")
 RESET = "\033[0m"
 SOURCE_WIDTH = 26
@@ -14,11 +17,18 @@ SOURCE_WIDTH = 26
 
 class Console:
     def __init__(
-        self, stream: TextIO | None = None, *, colour: bool | None = None, quiet: bool = False
+        self,
+        stream: TextIO | None = None,
+        *,
+        colour: bool | None = None,
+        quiet: bool = False,
+        log_format: LogFormat = "pretty",
     ) -> None:
         self.stream = stream or sys.stdout
         self.colour = self.stream.isatty() if colour is None else colour
         self.quiet = quiet
+        # "pretty": structured (JSON) log records become short readable lines; "json": printed as they are.
+        self.pretty = log_format == "pretty"
         self._colours: dict[str, str] = {}
         self._lock = threading.Lock()
         self._started = time.monotonic()
@@ -34,7 +44,9 @@ class Console:
         prefix = self._paint(f"{source[:SOURCE_WIDTH]:>{SOURCE_WIDTH}} |", code)
         with self._lock:
             for part in text.rstrip("\n").splitlines() or [""]:
-                self.stream.write(f"{prefix} {part}\n")
+                shown = render(part, colour=self.colour) if self.pretty else part
+                for row in shown.splitlines() or [""]:
+                    self.stream.write(f"{prefix} {row}\n")
             self.stream.flush()
 
     def progress(self, text: str) -> None:

@@ -2,7 +2,8 @@
 
 `seed_local()` is idempotent (the same user, project and key on every run); `issue_token()` signs the user in
 with USER_PASSWORD_AUTH and returns a fresh access token (`lamina token`), so curl and SDKs work at once.
-Both read the stack's environment through lamina's settings (COGNITO_*, DATABASE_URL, AWS_ENDPOINT_URL, ...).
+Both use the library as configured (`lamina.state`): `lamina up` and `lamina token` configure it with the
+stack's settings first (COGNITO_*, DATABASE_URL, AWS_ENDPOINT_URL, ...; see `up.library_environment`).
 """
 
 from __future__ import annotations

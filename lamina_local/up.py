@@ -37,7 +37,7 @@ from lamina_local.backends import (
     start_postgres,
     start_redis,
 )
-from lamina_local.console import Console
+from lamina_local.console import Console, LogFormat
 from lamina_local.model import ServiceSpec, Stack
 from lamina_local.provision import ProvisioningError
 from lamina_local.template import Template
@@ -79,6 +79,7 @@ class UpOptions:
     use_zygote: bool = True
     seed: bool = True
     quiet: bool = False
+    log_format: LogFormat = "pretty"
 
 
 @dataclass
@@ -115,7 +116,7 @@ class LocalStack:
 
     def __init__(self, options: UpOptions, console: Console | None = None) -> None:
         self.options = options
-        self.console = console or Console(quiet=options.quiet)
+        self.console = console or Console(quiet=options.quiet, log_format=options.log_format)
         self.backends: Backends | None = None
         self.template: Template | None = None
         self.stack: Stack | None = None
@@ -578,21 +579,19 @@ def _preload_modules(names: tuple[str, ...]) -> None:
 
 @contextlib.contextmanager
 def library_environment(env: dict[str, str]) -> Iterator[None]:
-    """Run `lamina` library code in this process as if inside a function with `env`; restore afterwards."""
-    from lamina.settings import reset_process_state
+    """Run `lamina` library code in this process configured as a function with `env` would be.
 
-    saved = {key: os.environ.get(key) for key in env}
-    os.environ.update(env)
-    reset_process_state()
+    The library is configured through `lamina.state`, not os.environ; afterwards it is configured from this
+    process's own environment again.
+    """
+    from lamina.settings import Settings
+    from lamina.state import configure
+
+    configure(Settings(**env))
     try:
         yield
     finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-        reset_process_state()
+        configure(None)
 
 
 def _terminate_group(process: subprocess.Popen[bytes]) -> None:

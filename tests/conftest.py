@@ -18,7 +18,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
-from tests.support import LambdaContext
+from tests.support import LambdaContext, configure_library
 
 TEST_REGION = "us-east-1"
 TEST_BUCKET = "lamina-test-workspaces"
@@ -93,9 +93,9 @@ def database_url(backends: Any) -> Iterator[str]:
     url = _with_database(admin_url, name)
     upgrade(url)
     yield url
-    from lamina.settings import reset_process_state
+    from lamina.state import configure
 
-    reset_process_state()
+    configure(None)  # closes the pools still connected to the database about to be dropped
     # Dropping is housekeeping, not a test: a server that hiccups here must not fail the run.
     for attempt in range(3):
         try:
@@ -156,10 +156,9 @@ def stack_env(
     redis_url: str,
     aws_resources: dict[str, str],
     backends: Any,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[dict[str, str]]:
-    """The environment a Lamina function sees, applied to this process, with every lazy client reset."""
-    from lamina.settings import reset_process_state
+    """The environment a Lamina function sees; the library in this process is configured from it."""
+    from lamina.state import configure
 
     env = {
         "LAMINA_ENV": "test",
@@ -170,8 +169,6 @@ def stack_env(
         **{k: v for k, v in backends.environment().items() if k.startswith("AWS_")},
         **aws_resources,
     }
-    for key, value in env.items():
-        monkeypatch.setenv(key, value)
-    reset_process_state()
+    configure_library(env)
     yield env
-    reset_process_state()
+    configure(None)

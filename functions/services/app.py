@@ -2,6 +2,7 @@
 
 from mangum import Mangum
 
+from lamina.logs import lambda_handler
 from lamina.services.app import create_app
 
-handler = Mangum(create_app(), lifespan="off")
+handler = lambda_handler(Mangum(create_app(), lifespan="off"))

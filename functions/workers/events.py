@@ -1,5 +1,6 @@
 """EventsWorkerFunction: consumes the `events` queue."""
 
-from lamina.events.worker import handler
+from lamina.events.worker import handler as handle_events
+from lamina.logs import lambda_handler
 
-__all__ = ["handler"]
+handler = lambda_handler(handle_events)

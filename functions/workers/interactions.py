@@ -4,7 +4,8 @@ The interactions domain registers its envelope handlers here when it lands; unti
 "no handler", is redriven to the DLQ after its retries and can be replayed with `lamina dlq replay interactions`.
 """
 
+from lamina.logs import lambda_handler
 from lamina.queues.names import Queue
 from lamina.queues.worker import queue_worker
 
-handler = queue_worker(Queue.INTERACTIONS, {})
+handler = lambda_handler(queue_worker(Queue.INTERACTIONS, {}))

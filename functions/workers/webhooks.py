@@ -4,7 +4,8 @@ The webhooks domain registers its envelope handlers here when it lands; until th
 "no handler", is redriven to the DLQ after its retries and can be replayed with `lamina dlq replay webhooks`.
 """
 
+from lamina.logs import lambda_handler
 from lamina.queues.names import Queue
 from lamina.queues.worker import queue_worker
 
-handler = queue_worker(Queue.WEBHOOKS, {})
+handler = lambda_handler(queue_worker(Queue.WEBHOOKS, {}))

@@ -71,6 +71,7 @@ DEFAULT_PRELOAD: tuple[str, ...] = (
     "redis",
     "httpx",
     "jwt",
+    "aws_lambda_powertools.logging",
 )
 DEFAULT_CONCURRENCY_CAP = 10  # concurrent sandboxes per function when the template reserves none
 # Lambda gives init 10 s; past that it retries init inside the invoke, bounded by the function timeout.

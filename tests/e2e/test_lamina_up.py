@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -91,7 +92,8 @@ def stack(
     env.update(DATABASE_URL=database_url, REDIS_URL=redis_url, PYTHONUNBUFFERED="1")
     with open(log, "wb") as output:
         process = subprocess.Popen(
-            [*LAMINA, "--state-dir", str(state_dir), "up", "--port", "0", "--no-watch"],
+            # As the README shows it: --state-dir after the command (the companion commands put it before).
+            [*LAMINA, "up", "--port", "0", "--no-watch", "--state-dir", str(state_dir)],
             cwd=ROOT,
             env=env,
             stdout=output,
@@ -144,6 +146,12 @@ def test_protected_routes_take_a_cognito_token_from_the_emulated_pool(stack: Run
     assert forged.status_code in (401, 403)
     assert valid.status_code == 200, valid.text
     assert valid.json()
+    # AND the authorizer's structured log of the refusal is printed as a short readable line, not as JSON
+    refusal = re.compile(r"AuthorizerFunction \| \d\d:\d\d:\d\d\.\d{3} INFO ")
+    wait_for(
+        lambda: refusal.search(stack.log.read_text(errors="replace")), 10, "the refusal's log line", stack
+    )
+    assert '| {"level"' not in stack.log.read_text(errors="replace")
 
 
 def test_sqs_partial_failure_redelivery_and_dead_letter(stack: RunningStack) -> None:

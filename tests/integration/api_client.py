@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from tests.support import ROOT, LambdaContext, load_event
+from tests.support import ROOT, LambdaContext, configure_library, load_event
 
 _handler_module: Any = None
 
@@ -166,21 +166,17 @@ def api_env(
     stack_env: dict[str, str],
     cognito_pool: tuple[str, str],
     own_events_queue: str,
-    monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[dict[str, str]]:
     """stack_env plus the Cognito pool the API verifies tokens against, and its own events queue."""
-    from lamina import settings
-
     pool_id, client_id = cognito_pool
-    overrides = {
+    env = {
+        **stack_env,
         "COGNITO_USER_POOL_ID": pool_id,
         "COGNITO_CLIENT_ID": client_id,
         "EVENTS_QUEUE_URL": own_events_queue,
     }
-    for name, value in overrides.items():
-        monkeypatch.setenv(name, value)
-    settings.reset_process_state()
-    yield {**stack_env, **overrides}
+    configure_library(env)
+    yield env
 
 
 @pytest.fixture

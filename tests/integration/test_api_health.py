@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.support import ROOT, LambdaContext, load_event
+from tests.support import ROOT, LambdaContext, configure_library, load_event
 
 # AWS calls go to AWS_ENDPOINT_URL: moto by default, LocalStack under `make test-localstack`.
 pytestmark = pytest.mark.localstack
@@ -55,13 +55,10 @@ def test_health_reports_every_backend_reachable(
 
 
 def test_health_is_503_and_names_the_broken_backend(
-    stack_env: dict[str, str], lambda_context: LambdaContext, monkeypatch: pytest.MonkeyPatch
+    stack_env: dict[str, str], lambda_context: LambdaContext
 ) -> None:
     # GIVEN a bucket that does not exist
-    from lamina import settings
-
-    monkeypatch.setenv("LAMINA_BUCKET", "no-such-bucket")
-    settings.reset_process_state()
+    configure_library({**stack_env, "LAMINA_BUCKET": "no-such-bucket"})
     api = load_handler_module("api")
     # WHEN health is asked
     response = api.handler(http_event("GET", "/api/health"), lambda_context)

@@ -46,10 +46,11 @@ def test_flush_outbox_publishes_events_a_request_could_not(
             "Messages", []
         )
         bodies += [json.loads(m["Body"]) for m in messages]
-        if any(body["id"] == str(event_id) for body in bodies):
+        if any(body.get("id") == str(event_id) for body in bodies):
             break
     assert any(
-        body["id"] == str(event_id) and body["type"] == "applications.revision.deployed" for body in bodies
+        body.get("id") == str(event_id) and body.get("type") == "applications.revision.deployed"
+        for body in bodies
     )
     with unit_of_work() as session:
         assert session.get(OutboxEvent, event_id) is None

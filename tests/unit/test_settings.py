@@ -68,3 +68,30 @@ def test_database_urls_become_pg8000_urls_for_tcp_and_unix_sockets(given: str, e
 def test_a_non_postgres_url_is_a_clear_error() -> None:
     with pytest.raises(DatabaseNotConfiguredError, match="postgresql://"):
         sqlalchemy_url("mysql://u@h/d")
+
+
+def test_explicit_arguments_win_over_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    # GIVEN an environment naming a database, a log level and a bucket
+    monkeypatch.setenv("DATABASE_URL", "postgresql://env@db/env")
+    monkeypatch.setenv("LAMINA_LOG_LEVEL", "WARNING")
+    monkeypatch.setenv("LAMINA_BUCKET", "env-bucket")
+    # WHEN settings are built with explicit values, by field name and by variable name
+    settings = Settings(database_url="postgresql://arg@db/arg", log_level="DEBUG", LAMINA_BUCKET="arg-bucket")
+    # THEN the arguments win, and what was not given still comes from the environment
+    assert (settings.database_url, settings.log_level, settings.bucket_name) == (
+        "postgresql://arg@db/arg",
+        "DEBUG",
+        "arg-bucket",
+    )
+    assert Settings(environment="test").log_level == "WARNING"
+
+
+def test_variables_named_like_the_fields_are_not_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    # GIVEN variables that other programs use, spelled like Lamina's field names
+    monkeypatch.setenv("ENVIRONMENT", "production")
+    monkeypatch.setenv("LOG_LEVEL", "DEBUG")
+    monkeypatch.delenv("LAMINA_ENV", raising=False)
+    monkeypatch.delenv("LAMINA_LOG_LEVEL", raising=False)
+    # WHEN settings are read THEN only LAMINA_* names count
+    settings = Settings()
+    assert (settings.environment, settings.log_level) == ("local", "INFO")

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 from enum import StrEnum
-from typing import Self
+from typing import Any, Self
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from lamina.queues.names import Queue
@@ -27,9 +28,19 @@ QUEUE_NAMES: tuple[str, ...] = tuple(queue.value for queue in Queue)
 
 
 class Settings(BaseSettings):
-    """Configuration from the environment; explicit keyword arguments override it."""
+    """Configuration from the environment; explicit keyword arguments override it.
 
+    Arguments are accepted by field name (`Settings(database_url=...)`) or by variable name
+    (`Settings(DATABASE_URL=...)`, so an environment-shaped dict can be passed as `Settings(**env)`).
+    """
+
+    # Not `populate_by_name`: pydantic-settings would then also read variables named after the fields
+    # (ENVIRONMENT, LOG_LEVEL, SECRET_KEY...), which belong to other programs. Field names are mapped to
+    # their variable names in __init__ instead.
     model_config = SettingsConfigDict(env_prefix="", case_sensitive=False, extra="ignore")
+
+    def __init__(self, **values: Any) -> None:
+        super().__init__(**{_variable_name(name): value for name, value in values.items()})
 
     environment: Environment = Field(default=Environment.LOCAL, validation_alias="LAMINA_ENV")
     database_url: str = Field(default="", validation_alias="DATABASE_URL")
@@ -58,6 +69,20 @@ class Settings(BaseSettings):
     secret_key: str = Field(default=LOCAL_ONLY_SECRET, validation_alias="LAMINA_SECRET_KEY")
     runner_url: str = Field(default="http://127.0.0.1:8765", validation_alias="LAMINA_RUNNER_URL")
     log_level: str = Field(default="INFO", validation_alias="LAMINA_LOG_LEVEL")
+    # Explicit AWS credentials (the emulator's, locally); None leaves boto3's own credential chain in charge.
+    aws_access_key_id: str | None = Field(default=None, validation_alias="AWS_ACCESS_KEY_ID", repr=False)
+    aws_secret_access_key: str | None = Field(
+        default=None, validation_alias="AWS_SECRET_ACCESS_KEY", repr=False
+    )
+    aws_session_token: str | None = Field(default=None, validation_alias="AWS_SESSION_TOKEN", repr=False)
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_log_level(cls, level: str) -> str:
+        name = level.strip().upper()
+        if not isinstance(logging.getLevelName(name), int):
+            raise ValueError(f"unknown log level {level!r}: use DEBUG, INFO, WARNING, ERROR or CRITICAL")
+        return name
 
     @model_validator(mode="after")
     def _refuse_unsafe_defaults(self) -> Self:
@@ -102,15 +127,15 @@ class Settings(BaseSettings):
         return f"{self.cognito_issuer}/.well-known/jwks.json"
 
 
+def _variable_name(name: str) -> str:
+    """The environment variable a field is read from; any other name (already a variable) unchanged."""
+    field = Settings.model_fields.get(name)
+    alias = field.validation_alias if field is not None else None
+    return alias if isinstance(alias, str) else name
+
+
 def get_settings() -> Settings:
     """The process's settings (see `lamina.state`): read from the environment once per process."""
     from lamina.state import current
 
     return current().settings
-
-
-def reset_process_state() -> None:
-    """Forget the settings and everything built from them; the next use reads the environment again."""
-    from lamina.state import configure
-
-    configure(None)

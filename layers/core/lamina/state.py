@@ -61,7 +61,13 @@ class ProcessState:
                 import boto3
                 from botocore.config import Config
 
-                self._aws_clients[service] = boto3.session.Session().client(
+                settings = self.settings
+                session = boto3.session.Session(
+                    aws_access_key_id=settings.aws_access_key_id,
+                    aws_secret_access_key=settings.aws_secret_access_key,
+                    aws_session_token=settings.aws_session_token,
+                )
+                self._aws_clients[service] = session.client(
                     service,
                     region_name=self.settings.aws_region,
                     endpoint_url=self.settings.aws_endpoint_url or None,
