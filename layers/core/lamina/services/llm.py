@@ -1,0 +1,179 @@
+"""One chat completion through litellm: retries with exponential backoff, fallback models, and provider
+failures mapped to 424 / 429 with the provider's own message.
+
+litellm is imported here, on the first call that needs it (seconds of import; `health` and `inspect`
+never pay it). Its own retry layers (litellm's `num_retries`, the OpenAI client's `max_retries`) are turned
+off so that the policy below is the only one and its bounds hold.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+
+from lamina.errors import DependencyFailedError, LaminaError, RateLimitedError
+from lamina.services.providers import ModelCall
+from lamina.services.schemas import FallbackPolicy, RetryPolicy
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_MAX_RETRIES = 2
+DEFAULT_BASE_DELAY_S = 0.5
+MAX_DELAY_S = 8.0
+# litellm's per-request timeout (the HTTP API caps a call at 30 s anyway).
+REQUEST_TIMEOUT_S = 25.0
+# The provider-side parameters of `llm_config` passed to litellm as they are.
+LLM_PARAMETERS = (
+    "temperature",
+    "max_tokens",
+    "top_p",
+    "frequency_penalty",
+    "presence_penalty",
+    "response_format",
+    "tools",
+    "tool_choice",
+    "stop",
+    "seed",
+    "reasoning_effort",
+)
+AVAILABILITY_STATUSES = frozenset({500, 502, 503, 504, 529})
+
+
+def litellm() -> ModuleType:
+    """The litellm module, imported once per process with its network-on-import features off."""
+    # Without this litellm fetches its model price map from GitHub while importing: seconds of a cold start,
+    # and no answer at all where egress is closed. The copy bundled with the package is used instead.
+    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    import litellm as module
+
+    module.telemetry = False
+    module.suppress_debug_info = True
+    return module
+
+
+@dataclass(frozen=True)
+class RetrySettings:
+    max_retries: int = DEFAULT_MAX_RETRIES
+    base_delay_s: float = DEFAULT_BASE_DELAY_S
+    retry_policy: RetryPolicy | None = None
+    fallback_policy: FallbackPolicy | None = None
+
+
+def status_of(error: BaseException) -> int | None:
+    status = getattr(error, "status_code", None)
+    if isinstance(status, int):
+        return status
+    response = getattr(error, "response", None)
+    status = getattr(response, "status_code", None)
+    return status if isinstance(status, int) else None
+
+
+def _is_retryable(status: int | None, policy: RetryPolicy | None) -> bool:
+    if policy == "off":
+        return False
+    if policy == "any":
+        return True
+    if policy == "availability":
+        return status is None or status in AVAILABILITY_STATUSES
+    # capacity / transient / unset: rate limits and provider-side failures.
+    return status is None or status == 429 or status >= 500
+
+
+def _may_fall_back(status: int | None, policy: FallbackPolicy | None) -> bool:
+    if policy == "off":
+        return False
+    if policy in (None, "any", "context"):
+        return True
+    if status is None or status >= 500:
+        return True
+    if policy == "availability":
+        return False
+    if status == 429:
+        return True
+    return policy == "access" and status in (401, 403)
+
+
+def _retry_after_s(error: BaseException) -> float | None:
+    response = getattr(error, "response", None)
+    headers = getattr(response, "headers", None)
+    raw = headers.get("retry-after") if headers is not None else None
+    try:
+        return float(raw) if raw is not None else None
+    except ValueError:
+        return None
+
+
+def provider_error(call: ModelCall, error: BaseException) -> LaminaError:
+    """The provider's refusal as a 429 (rate or quota limit) or 424 (anything else), with its message."""
+    status = status_of(error)
+    message = str(getattr(error, "message", None) or error)
+    text = f"{call.requested}: the provider answered {status or 'with an error'}: {message}"
+    details = {"model": call.requested, "provider": call.provider, "provider_status": status}
+    if status == 429:
+        return RateLimitedError(text, details=details)
+    return DependencyFailedError(text, details=details)
+
+
+def completion_arguments(call: ModelCall, llm_config: dict[str, Any]) -> dict[str, Any]:
+    arguments = {name: llm_config[name] for name in LLM_PARAMETERS if llm_config.get(name) is not None}
+    arguments.update(call.connection)
+    arguments.update(model=call.litellm_model, timeout=REQUEST_TIMEOUT_S, num_retries=0, max_retries=0)
+    return arguments
+
+
+async def _call_once(call: ModelCall, messages: list[dict[str, Any]], llm_config: dict[str, Any]) -> Any:
+    if call.is_mock:
+        from lamina.services.mock import mock_completion
+
+        return mock_completion(call.requested, messages, llm_config)
+    response = await litellm().acompletion(messages=messages, **completion_arguments(call, llm_config))
+    return response.model_dump()
+
+
+async def _call_with_retries(
+    call: ModelCall, messages: list[dict[str, Any]], llm_config: dict[str, Any], retry: RetrySettings
+) -> Any:
+    attempt = 0
+    while True:
+        try:
+            return await _call_once(call, messages, llm_config)
+        except LaminaError:
+            raise
+        except Exception as error:
+            status = status_of(error)
+            if attempt >= retry.max_retries or not _is_retryable(status, retry.retry_policy):
+                raise provider_error(call, error) from error
+            delay = min(MAX_DELAY_S, retry.base_delay_s * 2**attempt)
+            delay = min(MAX_DELAY_S, max(delay, _retry_after_s(error) or 0.0))
+            logger.info(
+                "provider call failed; retrying",
+                extra={"model": call.requested, "status": status, "attempt": attempt + 1, "delay_s": delay},
+            )
+            await asyncio.sleep(delay)
+            attempt += 1
+
+
+async def chat_completion(
+    calls: list[ModelCall],
+    messages: list[dict[str, Any]],
+    llm_configs: list[dict[str, Any]],
+    retry: RetrySettings,
+) -> tuple[ModelCall, dict[str, Any]]:
+    """The first model (of the primary and its fallbacks) that answers, and its OpenAI-shaped response."""
+    last: LaminaError | None = None
+    for call, llm_config in zip(calls, llm_configs, strict=True):
+        try:
+            return call, await _call_with_retries(call, messages, llm_config, retry)
+        except LaminaError as error:
+            last = error
+            status = (error.details or {}).get("provider_status") if isinstance(error.details, dict) else None
+            if not isinstance(error, DependencyFailedError | RateLimitedError) or not _may_fall_back(
+                status, retry.fallback_policy
+            ):
+                raise
+    assert last is not None
+    raise last

@@ -1,0 +1,153 @@
+"""A local OpenAI-compatible server for tests and benchmarks: `POST /v1/chat/completions` on a loopback port.
+
+What it answers depends on the request, so one server covers every case:
+- model `...-401`: 401 with OpenAI's error body; model `...-429`: 429 (rate limited); model `...-500`: 500;
+- `stream: true`: server-sent event chunks, then `data: [DONE]`;
+- tools and a tool_choice other than "none"/"auto": a call of the first (or chosen) tool;
+- response_format json_object / json_schema: a JSON object as the content;
+- otherwise: `fake says: <last user message>`.
+Every request is recorded (path, headers, body) for the test to inspect.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+AUTH_ERROR_MESSAGE = "Incorrect API key provided: sk-bad***. You can find your API key at the fake dashboard."
+RATE_LIMIT_MESSAGE = "Rate limit reached for fake-model in organization org-fake on requests per min."
+
+
+@dataclass
+class FakeOpenAI:
+    url: str
+    requests: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def api_base(self) -> str:
+        return f"{self.url}/v1"
+
+
+def _last_user_text(messages: list[dict[str, Any]]) -> str:
+    for message in reversed(messages):
+        if message.get("role") == "user" and isinstance(message.get("content"), str):
+            return str(message["content"])
+    return ""
+
+
+def _completion(body: dict[str, Any]) -> dict[str, Any]:
+    text = _last_user_text(body.get("messages") or [])
+    message: dict[str, Any] = {"role": "assistant", "content": f"fake says: {text}"}
+    finish = "stop"
+    tools = body.get("tools") or []
+    choice = body.get("tool_choice")
+    response_format = (body.get("response_format") or {}).get("type")
+    if tools and choice not in (None, "none", "auto"):
+        name = tools[0]["function"]["name"]
+        if isinstance(choice, dict):
+            name = choice["function"]["name"]
+        message = {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [
+                {
+                    "id": "call_fake_1",
+                    "type": "function",
+                    "function": {"name": name, "arguments": json.dumps({"city": text})},
+                }
+            ],
+        }
+        finish = "tool_calls"
+    elif response_format in ("json_object", "json_schema"):
+        message["content"] = json.dumps({"answer": text, "confidence": 0.9})
+    return {
+        "id": "chatcmpl-fake",
+        "object": "chat.completion",
+        "created": 1_700_000_000,
+        "model": body.get("model"),
+        "choices": [{"index": 0, "message": message, "finish_reason": finish}],
+        "usage": {"prompt_tokens": 11, "completion_tokens": 7, "total_tokens": 18},
+    }
+
+
+def _error(status: int, message: str, kind: str, code: str) -> tuple[int, dict[str, Any]]:
+    return status, {"error": {"message": message, "type": kind, "param": None, "code": code}}
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+
+    def log_message(self, format: str, *args: Any) -> None:  # quiet
+        pass
+
+    def _send_json(self, status: int, payload: dict[str, Any]) -> None:
+        data = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(data)))
+        if status == 429:
+            self.send_header("retry-after", "0")
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _send_stream(self, completion: dict[str, Any]) -> None:
+        self.send_response(200)
+        self.send_header("content-type", "text/event-stream")
+        self.end_headers()
+        content = completion["choices"][0]["message"].get("content") or ""
+        for index, word in enumerate(content.split(" ")):
+            piece = word if index == 0 else f" {word}"
+            chunk = {
+                "id": completion["id"],
+                "object": "chat.completion.chunk",
+                "created": completion["created"],
+                "model": completion["model"],
+                "choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}],
+            }
+            self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+        self.wfile.write(b"data: [DONE]\n\n")
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("content-length") or 0)
+        body = json.loads(self.rfile.read(length) or b"{}")
+        self.server.fake.requests.append(
+            {"path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()}, "body": body}
+        )
+        if not self.path.rstrip("/").endswith("/chat/completions"):
+            self._send_json(404, {"error": {"message": f"no route {self.path}"}})
+            return
+        model = str(body.get("model") or "")
+        if model.endswith("-401"):
+            self._send_json(*_error(401, AUTH_ERROR_MESSAGE, "invalid_request_error", "invalid_api_key"))
+        elif model.endswith("-429"):
+            self._send_json(*_error(429, RATE_LIMIT_MESSAGE, "requests", "rate_limit_exceeded"))
+        elif model.endswith("-500"):
+            self._send_json(*_error(500, "The fake server had an error.", "server_error", "server_error"))
+        elif body.get("stream"):
+            self._send_stream(_completion(body))
+        else:
+            self._send_json(200, _completion(body))
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    fake: FakeOpenAI
+
+
+@contextmanager
+def fake_openai_server() -> Iterator[FakeOpenAI]:
+    server = _Server(("127.0.0.1", 0), _Handler)
+    server.fake = FakeOpenAI(url=f"http://127.0.0.1:{server.server_address[1]}")
+    thread = threading.Thread(target=server.serve_forever, name="fake-openai", daemon=True)
+    thread.start()
+    try:
+        yield server.fake
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
