@@ -51,8 +51,10 @@ def _add_routes(app: FastAPI, kind: ServiceKind) -> None:
         from lamina.db.unit_of_work import commit
         from lamina.settings import get_settings
 
-        # Authentication is done: end its transaction now so no pooled connection waits on the model.
-        await run_in_threadpool(commit, session)
+        # Authentication is done: end its transaction (if it needed one) so no pooled connection waits on
+        # the model. Usually it did not: API keys are verified from Redis.
+        if session.in_transaction():
+            await run_in_threadpool(commit, session)
         trace = service.trace_context(request.headers.get(TRACEPARENT_HEADER))
         response.headers[TRACEPARENT_HEADER] = trace.traceparent
         result: InvokeResponse = await service.invoke(

@@ -143,7 +143,7 @@ async def invoke(
     from starlette.concurrency import run_in_threadpool
 
     from lamina.services.llm import RetrySettings, chat_completion
-    from lamina.services.providers import resolve_model_calls
+    from lamina.services.providers import needs_io, resolve_model_calls
 
     parameters = service_parameters(request)
     prompt = parameters.prompt
@@ -158,7 +158,10 @@ async def invoke(
         for config in [prompt.llm_config, *(prompt.fallback_configs or [])]
     ]
     models = [config["model"] for config in llm_configs]
-    calls = await run_in_threadpool(resolve_model_calls, project_id, models, local=local)
+    if needs_io(project_id, models):
+        calls = await run_in_threadpool(resolve_model_calls, project_id, models, local=local)
+    else:  # a warm function's memory of the vault: no thread hop for a lookup
+        calls = resolve_model_calls(project_id, models, local=local)
     retry = RetrySettings(
         max_retries=(
             prompt.retry_config.max_retries
