@@ -1,17 +1,41 @@
-"""The one place where errors become HTTP responses: a JSON body with a clear message, never a bare 500."""
+"""The one place where errors become HTTP responses: a JSON body with a clear message, never a bare 500.
+
+Bad input is the caller's error whatever shape it takes: a body that is not UTF-8, nests deeper than the JSON
+parser goes, or holds a number too long to read is a 400 naming the problem, a body that is not JSON at all
+a 415; only a fault of ours is a 5xx.
+"""
 
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 
 from lamina.errors import LaminaError
 
 logger = logging.getLogger(__name__)
+
+JSON_MEDIA_TYPE = "application/json"
+
+
+class ErrorBody(BaseModel):
+    """Every error answer: the status again, a machine-readable code, a message for a person."""
+
+    status: int
+    code: str
+    message: str
+    details: Any = None
+
+
+# Declared on every operation: the OpenAPI then documents our error body, not FastAPI's default 422 shape.
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    "4XX": {"model": ErrorBody, "description": "The request was refused; `message` says why."},
+}
 
 
 def error_body(status: int, code: str, message: str, details: object = None) -> dict[str, object]:
@@ -21,16 +45,37 @@ def error_body(status: int, code: str, message: str, details: object = None) -> 
     return body
 
 
+def _error(status: int, code: str, message: str, details: object = None, **kwargs: Any) -> JSONResponse:
+    return JSONResponse(error_body(status, code, message, details), status_code=status, **kwargs)
+
+
+def unreadable_body_message(cause: BaseException | None) -> str:
+    """Why the body could not be read, from what the JSON parser raised (FastAPI hides it behind a 400)."""
+    if isinstance(cause, UnicodeDecodeError):
+        byte = cause.object[cause.start : cause.start + 1].hex()
+        return f"the request body is not valid UTF-8 (byte 0x{byte} at position {cause.start})"
+    if isinstance(cause, RecursionError):
+        return "the request body nests too deeply"
+    if isinstance(cause, ValueError) and "digits" in str(cause):
+        return "a number in the request body has too many digits"
+    return "the request body could not be parsed"
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(LaminaError)
     async def _lamina_error(_: Request, error: LaminaError) -> JSONResponse:
-        return JSONResponse(
-            error_body(error.status_code, error.code, error.message, error.details),
-            status_code=error.status_code,
-        )
+        return _error(error.status_code, error.code, error.message, error.details)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation_error(_: Request, error: RequestValidationError) -> JSONResponse:
+    async def _validation_error(request: Request, error: RequestValidationError) -> JSONResponse:
+        if isinstance(error.body, bytes):
+            # FastAPI hands a body it did not parse as JSON (another Content-Type) to the model as raw bytes.
+            return _error(
+                415,
+                "unsupported_media_type",
+                f"the request body must be JSON (Content-Type: {JSON_MEDIA_TYPE}), "
+                f"not {request.headers.get('content-type') or 'untyped'}",
+            )
         details = [
             {"loc": list(item.get("loc", ())), "msg": item.get("msg"), "type": item.get("type")}
             for item in error.errors()
@@ -38,17 +83,17 @@ def install_error_handlers(app: FastAPI) -> None:
         first = details[0] if details else {"loc": [], "msg": "invalid request"}
         where = ".".join(str(part) for part in first["loc"])
         message = f"{where}: {first['msg']}" if where else str(first["msg"])
-        return JSONResponse(error_body(422, "validation_failed", message, details), status_code=422)
+        return _error(422, "validation_failed", message, details)
 
     @app.exception_handler(HTTPException)
     async def _http_error(_: Request, error: HTTPException) -> JSONResponse:
-        return JSONResponse(
-            error_body(error.status_code, "http_error", str(error.detail)),
-            status_code=error.status_code,
-            headers=getattr(error, "headers", None),
-        )
+        headers = getattr(error, "headers", None)
+        if error.status_code == 400 and error.__cause__ is not None:
+            # FastAPI's "There was an error parsing the body": say what was wrong with it.
+            return _error(400, "invalid_body", unreadable_body_message(error.__cause__), headers=headers)
+        return _error(error.status_code, "http_error", str(error.detail), headers=headers)
 
     @app.exception_handler(Exception)
     async def _unexpected_error(_: Request, error: Exception) -> JSONResponse:
         logger.exception("unhandled error")
-        return JSONResponse(error_body(500, "internal_error", "internal error"), status_code=500)
+        return _error(500, "internal_error", "internal error")
