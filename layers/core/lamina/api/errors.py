@@ -1,8 +1,8 @@
 """The one place where errors become HTTP responses: a JSON body with a clear message, never a bare 500.
 
-Bad input is the caller's error whatever shape it takes: a body that is not UTF-8, nests deeper than the JSON
-parser goes, or holds a number too long to read is a 400 naming the problem, a body that is not JSON at all
-a 415; only a fault of ours is a 5xx.
+Bad input is the caller's error whatever shape it takes (a 4xx that says what is wrong): unusable JSON bodies
+are refused by `lamina.api.body.BodyGuard`, a body that is not JSON at all is a 415; only a fault of ours is
+a 5xx.
 """
 
 from __future__ import annotations
@@ -49,18 +49,6 @@ def _error(status: int, code: str, message: str, details: object = None, **kwarg
     return JSONResponse(error_body(status, code, message, details), status_code=status, **kwargs)
 
 
-def unreadable_body_message(cause: BaseException | None) -> str:
-    """Why the body could not be read, from what the JSON parser raised (FastAPI hides it behind a 400)."""
-    if isinstance(cause, UnicodeDecodeError):
-        byte = cause.object[cause.start : cause.start + 1].hex()
-        return f"the request body is not valid UTF-8 (byte 0x{byte} at position {cause.start})"
-    if isinstance(cause, RecursionError):
-        return "the request body nests too deeply"
-    if isinstance(cause, ValueError) and "digits" in str(cause):
-        return "a number in the request body has too many digits"
-    return "the request body could not be parsed"
-
-
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(LaminaError)
     async def _lamina_error(_: Request, error: LaminaError) -> JSONResponse:
@@ -88,9 +76,6 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(HTTPException)
     async def _http_error(_: Request, error: HTTPException) -> JSONResponse:
         headers = getattr(error, "headers", None)
-        if error.status_code == 400 and error.__cause__ is not None:
-            # FastAPI's "There was an error parsing the body": say what was wrong with it.
-            return _error(400, "invalid_body", unreadable_body_message(error.__cause__), headers=headers)
         return _error(error.status_code, "http_error", str(error.detail), headers=headers)
 
     @app.exception_handler(Exception)

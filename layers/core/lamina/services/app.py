@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from pydantic import BaseModel
 
 from lamina import __version__
+from lamina.api.body import BodyGuard
 from lamina.api.errors import ERROR_RESPONSES, install_error_handlers
 
 SERVICES_PREFIX = "/services"
@@ -39,6 +40,7 @@ def create_app() -> FastAPI:
         responses=ERROR_RESPONSES,
     )
     install_error_handlers(app)
+    app.add_middleware(BodyGuard)
     for kind in SERVICE_KINDS:
         app.get(f"{SERVICES_PREFIX}/{kind}/v0/health", tags=[kind], name=f"{kind}_health")(
             _health_route(kind)

@@ -1,0 +1,128 @@
+"""Property-based testing of the whole OpenAPI document with schemathesis, in-process over ASGI.
+
+Every operation of `/api/openapi.json` (and of the Services app's document) is called with generated requests, valid and invalid, as a tenant with
+its own API key. No input may answer 5xx, every answer must match the schema the document declares for its
+status, and every status must be one the document declares. Routes added later are covered as soon as they
+exist. Bounded to about a minute on a 2-core machine, and derandomized: CI sees the same requests every run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+import schemathesis
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis.errors import Unsatisfiable
+from schemathesis import GenerationMode
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import response_schema_conformance, status_code_conformance
+
+from lamina.services.app import create_app as create_services_app
+from tests.integration.api_client import (
+    Tenant,
+    api_env,
+    api_handler,
+    cognito_pool,
+    make_tenant,
+    own_events_queue,
+)
+
+__all__ = ["api_env", "cognito_pool", "make_tenant", "own_events_queue"]
+
+OPENAPI_PATH = "/api/openapi.json"
+SERVICES_OPENAPI_PATH = "/services/openapi.json"
+EXAMPLES_PER_OPERATION_AND_MODE = 10
+# Per generated request: far above a normal answer, low enough that a hang fails instead of stalling CI.
+DEADLINE_MS = 5_000
+MAX_FAILURES_KEPT = 2
+CHECKS = [not_a_server_error, response_schema_conformance, status_code_conformance]
+# Shrinking is left out: its time is unbounded, and the failing request is reported as it was sent.
+FUZZ_SETTINGS = settings(
+    max_examples=EXAMPLES_PER_OPERATION_AND_MODE,
+    deadline=DEADLINE_MS,
+    derandomize=True,
+    database=None,
+    phases=[Phase.explicit, Phase.generate],
+    suppress_health_check=list(HealthCheck),
+)
+
+# "METHOD /path" → why it is not fuzzed yet. Empty: the registry routes answer no 5xx since BodyGuard refuses
+# NUL characters (the only 5xx found), and their responses declare no schema yet, so they are checked for
+# 5xx and status codes only until their models land (tests/unit/test_api_contracts.py lists them).
+KNOWN_EXCLUDED: dict[str, str] = {}
+
+
+def fuzz_operation(operation: Any, mode: GenerationMode, auth: str) -> list[str]:
+    """Run the generated requests of one operation; the failures, described."""
+    failures: list[str] = []
+
+    @FUZZ_SETTINGS
+    @given(case=operation.as_strategy(generation_mode=mode))
+    def run(case: Any) -> None:
+        try:
+            # The in-process client re-raises what the app answered with a 500: that is a failure too.
+            response = case.call(headers={"Authorization": auth})
+            case.validate_response(response, checks=CHECKS)
+        except Exception as failure:
+            if len(failures) < MAX_FAILURES_KEPT:
+                failures.append(f"{operation.label} [{mode.value}]: {str(failure)[:1500]}")
+
+    try:
+        run()
+    except Unsatisfiable:
+        # Nothing to make invalid: an operation without parameters or body has no negative requests.
+        assert mode is GenerationMode.NEGATIVE, operation.label
+    return failures
+
+
+def test_no_generated_request_answers_5xx_or_breaks_its_schema(
+    make_tenant: Callable[..., Tenant],
+) -> None:
+    # GIVEN the OpenAPI documents of the API and Services apps, and a tenant with an API key
+    tenant = make_tenant()
+    schemas = [
+        schemathesis.openapi.from_asgi(OPENAPI_PATH, api_handler().app),
+        schemathesis.openapi.from_asgi(SERVICES_OPENAPI_PATH, create_services_app()),
+    ]
+    # WHEN every operation is called with generated valid and invalid requests
+    failures: list[str] = []
+    timings: dict[str, float] = {}
+    for result in (result for schema in schemas for result in schema.get_all_operations()):
+        operation = result.ok()
+        if operation.label in KNOWN_EXCLUDED:
+            continue
+        started = time.perf_counter()
+        for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
+            failures.extend(fuzz_operation(operation, mode, tenant.key_auth))
+        timings[operation.label] = time.perf_counter() - started
+    # THEN no answer was a 5xx, broke its declared schema, or had an undeclared status
+    slowest = sorted(timings.items(), key=lambda item: -item[1])[:5]
+    print(f"fuzzed {len(timings)} operations in {sum(timings.values()):.1f}s; slowest: {slowest}")
+    assert len(timings) > 30
+    assert not failures, f"{len(failures)} failing operations:\n" + "\n".join(failures)
+
+
+def test_a_body_that_is_not_json_is_a_415_and_malformed_json_a_422(
+    make_tenant: Callable[..., Tenant],
+) -> None:
+    # GIVEN a tenant allowed to create projects, calling the app in-process
+    auth = make_tenant().key_auth
+
+    async def post(content: bytes, content_type: str) -> httpx.Response:
+        transport = httpx.ASGITransport(app=api_handler().app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://lamina.test") as client:
+            headers = {"content-type": content_type, "authorization": auth}
+            return await client.post("/api/projects", content=content, headers=headers)
+
+    # WHEN valid JSON is sent as text/plain, THEN 415 names the expected Content-Type
+    plain = asyncio.run(post(b'{"name": "x"}', "text/plain"))
+    assert plain.status_code == 415, plain.text
+    assert "application/json" in plain.json()["message"]
+    # WHEN the JSON is malformed, THEN 422 points at where
+    malformed = asyncio.run(post(b'{"name": ', "application/json"))
+    assert malformed.status_code == 422, malformed.text
+    assert malformed.json()["code"] == "validation_failed"
