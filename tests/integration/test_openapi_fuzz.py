@@ -8,12 +8,12 @@ exist. Bounded to about a minute on a 2-core machine, and derandomized: CI sees 
 
 from __future__ import annotations
 
-import asyncio
+import base64
+import json
 import time
 from collections.abc import Callable
 from typing import Any
 
-import httpx
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.errors import Unsatisfiable
@@ -24,12 +24,14 @@ from schemathesis.specs.openapi.checks import response_schema_conformance, statu
 from lamina.services.app import create_app as create_services_app
 from tests.integration.api_client import (
     Tenant,
+    _ensure_event_loop,
     api_env,
     api_handler,
     cognito_pool,
     make_tenant,
     own_events_queue,
 )
+from tests.support import LambdaContext, load_event
 
 __all__ = ["api_env", "cognito_pool", "make_tenant", "own_events_queue"]
 
@@ -106,23 +108,44 @@ def test_no_generated_request_answers_5xx_or_breaks_its_schema(
     assert not failures, f"{len(failures)} failing operations:\n" + "\n".join(failures)
 
 
+def raw_post(path: str, body: bytes, content_type: str, auth: str | None = None) -> tuple[int, Any]:
+    """POST exact bytes through the API's Lambda handler, as API Gateway delivers them (base64)."""
+    event = load_event("apigw-http-api-v2.json")
+    event.update(
+        rawPath=path,
+        rawQueryString="",
+        routeKey="ANY /api/{proxy+}",
+        body=base64.b64encode(body).decode(),
+        isBase64Encoded=True,
+    )
+    event.pop("queryStringParameters", None)
+    event["headers"] = {"content-type": content_type, "host": "localhost"}
+    if auth is not None:
+        event["headers"]["authorization"] = auth
+    event["requestContext"]["http"].update(method="POST", path=path)
+    event["requestContext"].pop("authorizer", None)
+    _ensure_event_loop()
+    response = api_handler()(event, LambdaContext())
+    return response["statusCode"], json.loads(response["body"])
+
+
 def test_a_body_that_is_not_json_is_a_415_and_malformed_json_a_422(
     make_tenant: Callable[..., Tenant],
 ) -> None:
-    # GIVEN a tenant allowed to create projects, calling the app in-process
+    # GIVEN a tenant allowed to create projects
     auth = make_tenant().key_auth
-
-    async def post(content: bytes, content_type: str) -> httpx.Response:
-        transport = httpx.ASGITransport(app=api_handler().app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://lamina.test") as client:
-            headers = {"content-type": content_type, "authorization": auth}
-            return await client.post("/api/projects", content=content, headers=headers)
-
     # WHEN valid JSON is sent as text/plain, THEN 415 names the expected Content-Type
-    plain = asyncio.run(post(b'{"name": "x"}', "text/plain"))
-    assert plain.status_code == 415, plain.text
-    assert "application/json" in plain.json()["message"]
+    status, body = raw_post("/api/projects", b'{"name": "x"}', "text/plain", auth)
+    assert status == 415, body
+    assert "application/json" in body["message"]
     # WHEN the JSON is malformed, THEN 422 points at where
-    malformed = asyncio.run(post(b'{"name": ', "application/json"))
-    assert malformed.status_code == 422, malformed.text
-    assert malformed.json()["code"] == "validation_failed"
+    status, body = raw_post("/api/projects", b'{"name": ', "application/json", auth)
+    assert (status, body["code"]) == (422, "validation_failed"), body
+
+
+def test_a_body_that_is_not_utf8_is_a_400_through_the_lambda_handler(api_env: dict[str, str]) -> None:
+    # WHEN the API function gets a JSON body that is not UTF-8 (no credential: it is refused before that)
+    status, body = raw_post("/api/projects", b'{"name": "caf\xe9"}', "application/json")
+    # THEN it answers 400 and says why
+    assert status == 400, body
+    assert "not valid UTF-8 (byte 0xe9 at position 13)" in body["message"]
