@@ -106,6 +106,8 @@ UNUSABLE_BODIES = {
     "a NUL character": (b'{"name": "a\\u0000b"}', "may not contain the NUL character"),
     "a NUL in a key": (b'{"tags": {"a\\u0000": 1}}', "may not contain the NUL character"),
     "nested too deep": (b"[" * 100_000 + b"]" * 100_000, "nests too deeply"),
+    "NaN": (b'{"n": NaN}', "NaN is not a JSON number"),
+    "Infinity": (b'{"n": [-Infinity]}', "-Infinity is not a JSON number"),
     "a 5000-digit number": (b'{"n": ' + b"9" * 5000 + b"}", "a number in the request body is too long"),
 }
 

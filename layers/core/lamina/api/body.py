@@ -2,9 +2,10 @@
 the API and Services apps.
 
 FastAPI turns most unreadable bodies into a 400 or 422 by itself, but some readable ones still reach the
-database and fail there as a 500: Postgres stores no NUL character in text or JSONB. The guard answers 400,
-naming the problem, for a JSON body that is not UTF-8, nests deeper than the parser goes, holds a number too
-long to read, or carries a NUL character. Invalid JSON syntax is left to FastAPI (a 422 with its position).
+database and fail there as a 500: Postgres stores no NUL character in text or JSONB, and no NaN in JSONB.
+The guard answers 400, naming the problem, for a JSON body that is not UTF-8, nests deeper than the parser
+goes, holds a number too long to read, NaN or Infinity, or a NUL character. Invalid JSON syntax is left to
+FastAPI (a 422 with its position).
 """
 
 from __future__ import annotations
@@ -48,6 +49,11 @@ def _contains_nul(value: Any) -> bool:
     return False
 
 
+def _refuse_constant(name: str) -> Any:
+    # Python's parser accepts NaN and Infinity; JSON (and Postgres' JSONB) does not.
+    raise UnusableBody(f"{name} is not a JSON number")
+
+
 def check_json_body(body: bytes) -> None:
     """Raise UnusableBody when `body` cannot be a JSON request for any route (see the module docstring)."""
     try:
@@ -58,7 +64,9 @@ def check_json_body(body: bytes) -> None:
             f"the request body is not valid UTF-8 (byte 0x{byte} at position {error.start})"
         ) from error
     try:
-        parsed = json.loads(text)
+        parsed = json.loads(text, parse_constant=_refuse_constant)
+    except UnusableBody:
+        raise
     except json.JSONDecodeError:
         return  # FastAPI answers it with a 422 that points at the error
     except RecursionError as error:
