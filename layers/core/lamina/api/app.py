@@ -7,7 +7,7 @@ from fastapi import FastAPI
 from lamina import __version__
 from lamina.api import health
 from lamina.api.body import BodyGuard
-from lamina.api.errors import ERROR_RESPONSES, install_error_handlers
+from lamina.api.errors import install_error_handlers
 from lamina.applications import routes as applications
 from lamina.secrets import routes as secrets
 from lamina.tenancy import routes as tenancy
@@ -28,7 +28,6 @@ def create_app() -> FastAPI:
         openapi_url=f"{API_PREFIX}/openapi.json",
         docs_url=f"{API_PREFIX}/docs",
         redoc_url=None,
-        responses=ERROR_RESPONSES,
     )
     install_error_handlers(app)
     app.add_middleware(BodyGuard)

@@ -32,10 +32,12 @@ class ErrorBody(BaseModel):
     details: Any = None
 
 
-# Declared on every operation: the OpenAPI then documents our error body, not FastAPI's default 422 shape.
-ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
-    "4XX": {"model": ErrorBody, "description": "The request was refused; `message` says why."},
+ERROR_RESPONSE = {
+    "description": "The request was refused; `message` says why.",
+    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}},
 }
+# FastAPI's own 422 shape, which our handlers never answer with.
+FASTAPI_VALIDATION_SCHEMAS = ("HTTPValidationError", "ValidationError")
 
 
 def error_body(status: int, code: str, message: str, details: object = None) -> dict[str, object]:
@@ -49,7 +51,34 @@ def _error(status: int, code: str, message: str, details: object = None, **kwarg
     return JSONResponse(error_body(status, code, message, details), status_code=status, **kwargs)
 
 
+def document_error_body(app: FastAPI) -> None:
+    """Document our error body as every operation's 4XX answer, in place of FastAPI's 422 shape.
+
+    Done once, when the OpenAPI document is first built: declared per route (`responses=`), FastAPI would build
+    a validator for it on every route at import, a cost paid on every cold start.
+    """
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        document = build()
+        schemas = document.setdefault("components", {}).setdefault("schemas", {})
+        for name in FASTAPI_VALIDATION_SCHEMAS:
+            schemas.pop(name, None)
+        schemas["ErrorBody"] = ErrorBody.model_json_schema(ref_template="#/components/schemas/{model}")
+        for path_item in document.get("paths", {}).values():
+            for operation in path_item.values():
+                operation["responses"].pop("422", None)
+                operation["responses"]["4XX"] = ERROR_RESPONSE
+        return document
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    document_error_body(app)
+
     @app.exception_handler(LaminaError)
     async def _lamina_error(_: Request, error: LaminaError) -> JSONResponse:
         return _error(error.status_code, error.code, error.message, error.details)

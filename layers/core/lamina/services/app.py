@@ -10,7 +10,7 @@ from pydantic import BaseModel
 
 from lamina import __version__
 from lamina.api.body import BodyGuard
-from lamina.api.errors import ERROR_RESPONSES, install_error_handlers
+from lamina.api.errors import install_error_handlers
 
 SERVICES_PREFIX = "/services"
 ServiceKind = Literal["completion", "chat"]
@@ -37,7 +37,6 @@ def create_app() -> FastAPI:
         openapi_url=f"{SERVICES_PREFIX}/openapi.json",
         docs_url=f"{SERVICES_PREFIX}/docs",
         redoc_url=None,
-        responses=ERROR_RESPONSES,
     )
     install_error_handlers(app)
     app.add_middleware(BodyGuard)
