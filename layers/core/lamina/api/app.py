@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from lamina import __version__
 from lamina.api import health
+from lamina.api.body import BodyGuard
 from lamina.api.errors import install_error_handlers
 from lamina.applications import routes as applications
 from lamina.events import routes as events
@@ -30,6 +31,7 @@ def create_app() -> FastAPI:
         redoc_url=None,
     )
     install_error_handlers(app)
+    app.add_middleware(BodyGuard)
     # /api/health stays unauthenticated: it declares no principal dependency.
     app.include_router(health.router, prefix=API_PREFIX)
     app.include_router(tenancy.router, prefix=API_PREFIX)

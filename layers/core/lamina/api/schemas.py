@@ -39,3 +39,9 @@ class Body(BaseModel):
     """Base of every request body: unknown fields are an error, not silently ignored."""
 
     model_config = ConfigDict(extra="forbid")
+
+
+class View(BaseModel):
+    """Base of every response shape: built from ORM rows by attribute, documented in the OpenAPI."""
+
+    model_config = ConfigDict(from_attributes=True)

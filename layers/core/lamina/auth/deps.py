@@ -1,77 +1,33 @@
-"""FastAPI dependencies: the database session, the calling principal, and permission checks.
-
-Used as annotated aliases: `session: SessionDep`, `principal: CurrentPrincipal`, or a permission-checked
-principal `principal: Annotated[Principal, Depends(require(Permission.EDIT))]` (aliases below).
-"""
+"""The request dependencies moved to `lamina.api.deps`; this name stays for routes not yet moved to it."""
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
-from typing import TYPE_CHECKING, Annotated, Any
+from lamina.api.deps import (
+    CurrentPrincipal,
+    KeysManager,
+    MembersManager,
+    ProjectDeployer,
+    ProjectEditor,
+    ProjectScope,
+    ProjectsManager,
+    ProjectViewer,
+    SecretsManager,
+    SessionDep,
+    current_principal,
+    get_session,
+)
 
-from fastapi import Depends, Request
-
-from lamina.auth.permissions import Permission, require
-from lamina.auth.principal import Principal
-from lamina.errors import ValidationFailedError
-
-PROJECT_HEADER = "X-Project-Id"
-
-
-def get_session() -> Iterator[Any]:
-    """One session per request, committed when the route returns (before the response is sent), then its
-    after-commit side effects (events, cache invalidations) run."""
-    from lamina.db.unit_of_work import unit_of_work
-
-    with unit_of_work() as session:
-        yield session
-
-
-if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
-
-    SessionDep = Annotated[Session, Depends(get_session, scope="function")]
-else:
-    # FastAPI evaluates these annotations at import: SQLAlchemy stays unimported until a request needs it.
-    SessionDep = Annotated[Any, Depends(get_session, scope="function")]
-
-
-def _requested_project(query_value: str | None, header_value: str | None) -> uuid.UUID | None:
-    raw = query_value or header_value
-    if not raw:
-        return None
-    try:
-        return uuid.UUID(raw)
-    except ValueError as error:
-        raise ValidationFailedError(f"project_id {raw!r} is not a UUID") from error
-
-
-def current_principal(request: Request, session: SessionDep) -> Principal:
-    """Who is calling and in which project (`?project_id=` or `X-Project-Id`, else the credential's own or
-    the user's default project); 401 without a valid credential.
-
-    The project selectors are read from the request rather than declared as parameters: declared, FastAPI
-    would build their validators again for every route at import time, a cost paid on every cold start.
-    """
-    from lamina.auth.service import authenticate, resolve_principal
-
-    credential = authenticate(request.headers.get("authorization"), session)
-    requested = _requested_project(
-        request.query_params.get("project_id"), request.headers.get(PROJECT_HEADER)
-    )
-    principal = resolve_principal(session, credential, requested)
-    request.state.principal = principal
-    return principal
-
-
-CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
-ProjectViewer = Annotated[Principal, Depends(require(Permission.VIEW))]
-ProjectEditor = Annotated[Principal, Depends(require(Permission.EDIT))]
-ProjectDeployer = Annotated[Principal, Depends(require(Permission.DEPLOY))]
-SecretsManager = Annotated[Principal, Depends(require(Permission.MANAGE_SECRETS))]
-KeysManager = Annotated[Principal, Depends(require(Permission.MANAGE_KEYS))]
-MembersManager = Annotated[Principal, Depends(require(Permission.MANAGE_MEMBERS))]
-ProjectsManager = Annotated[Principal, Depends(require(Permission.MANAGE_PROJECTS))]
-# The scope every query is filtered by: the principal's project (named for what routes use it for).
-ProjectScope = ProjectViewer
+__all__ = [
+    "CurrentPrincipal",
+    "KeysManager",
+    "MembersManager",
+    "ProjectDeployer",
+    "ProjectEditor",
+    "ProjectScope",
+    "ProjectViewer",
+    "ProjectsManager",
+    "SecretsManager",
+    "SessionDep",
+    "current_principal",
+    "get_session",
+]

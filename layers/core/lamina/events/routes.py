@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from fastapi import APIRouter
 
-from lamina.auth.deps import ProjectViewer
+from lamina.api.deps import ProjectViewer
 from lamina.events.schemas import EventTypeList
 
 if TYPE_CHECKING:

@@ -2,13 +2,32 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Literal, get_args
+
 from fastapi import FastAPI
+from pydantic import BaseModel
 
 from lamina import __version__
+from lamina.api.body import BodyGuard
 from lamina.api.errors import install_error_handlers
 
 SERVICES_PREFIX = "/services"
-SERVICE_KINDS = ("completion", "chat")
+ServiceKind = Literal["completion", "chat"]
+SERVICE_KINDS: tuple[ServiceKind, ...] = get_args(ServiceKind)
+
+
+class ServiceHealth(BaseModel):
+    status: Literal["ok"]
+    service: ServiceKind
+    version: str
+
+
+def _health_route(kind: ServiceKind) -> Callable[[], ServiceHealth]:
+    def health() -> ServiceHealth:
+        return ServiceHealth(status="ok", service=kind, version=__version__)
+
+    return health
 
 
 def create_app() -> FastAPI:
@@ -20,11 +39,9 @@ def create_app() -> FastAPI:
         redoc_url=None,
     )
     install_error_handlers(app)
-
+    app.add_middleware(BodyGuard)
     for kind in SERVICE_KINDS:
-
-        @app.get(f"{SERVICES_PREFIX}/{kind}/v0/health", tags=[kind], name=f"{kind}_health")
-        def health(kind: str = kind) -> dict[str, str]:
-            return {"status": "ok", "service": kind, "version": __version__}
-
+        app.get(f"{SERVICES_PREFIX}/{kind}/v0/health", tags=[kind], name=f"{kind}_health")(
+            _health_route(kind)
+        )
     return app
