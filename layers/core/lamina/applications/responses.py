@@ -1,0 +1,207 @@
+"""Response bodies of the registry routes: what each route returns, as its OpenAPI response schema.
+
+Routes return plain dicts (built by `lamina.artifacts.views`); FastAPI checks them against these models and
+serialises only the fields the dict set, so an optional field (`windowing`, `environment_revision`) is absent
+rather than null when the route did not set it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel
+
+
+class WindowingOut(BaseModel):
+    """Where the next window starts (pass it back as `windowing.next`)."""
+
+    next: uuid.UUID | None = None
+
+
+class ApplicationOut(BaseModel):
+    id: uuid.UUID
+    slug: str
+    name: str | None
+    description: str | None
+    flags: dict[str, Any]
+    tags: dict[str, Any]
+    meta: dict[str, Any]
+    project_id: uuid.UUID
+    created_at: datetime | None
+    updated_at: datetime | None
+    created_by: str | None
+    archived_at: datetime | None
+
+
+class VariantOut(BaseModel):
+    id: uuid.UUID
+    slug: str
+    name: str | None
+    description: str | None
+    flags: dict[str, Any]
+    meta: dict[str, Any]
+    application_id: uuid.UUID
+    artifact_id: uuid.UUID
+    forked_from_revision_id: uuid.UUID | None
+    created_at: datetime | None
+    created_by: str | None
+    archived_at: datetime | None
+
+
+class RevisionOut(BaseModel):
+    id: uuid.UUID
+    slug: str
+    version: int
+    message: str | None
+    data: dict[str, Any]
+    application_id: uuid.UUID
+    artifact_id: uuid.UUID
+    application_variant_id: uuid.UUID
+    variant_id: uuid.UUID
+    created_at: datetime | None
+    created_by: str | None
+
+
+class EnvironmentOut(BaseModel):
+    id: uuid.UUID
+    slug: str
+    name: str | None
+
+
+class EnvironmentRevisionOut(BaseModel):
+    """One deployment: from `version` on, the environment serves `application_revision_id`."""
+
+    id: uuid.UUID
+    version: int
+    environment_id: uuid.UUID
+    environment_slug: str
+    application_id: uuid.UUID
+    application_variant_id: uuid.UUID
+    application_revision_id: uuid.UUID
+    message: str | None
+    created_at: datetime | None
+    created_by: str | None
+
+
+class SimpleApplicationOut(ApplicationOut):
+    """The header with the default variant's latest revision flattened in (null without one)."""
+
+    variant_id: uuid.UUID | None
+    revision_id: uuid.UUID | None
+    version: int | None
+    data: dict[str, Any] | None
+
+
+class ApplicationResponse(BaseModel):
+    count: int
+    application: ApplicationOut
+
+
+class ApplicationsResponse(BaseModel):
+    count: int
+    applications: list[ApplicationOut]
+    windowing: WindowingOut | None = None
+
+
+class VariantResponse(BaseModel):
+    count: int
+    application_variant: VariantOut
+
+
+class VariantsResponse(BaseModel):
+    count: int
+    application_variants: list[VariantOut]
+    windowing: WindowingOut | None = None
+
+
+class ForkResponse(BaseModel):
+    count: int
+    application_variant: VariantOut
+    application_revision: RevisionOut
+
+
+class RevisionResponse(BaseModel):
+    count: int
+    application_revision: RevisionOut
+
+
+class RetrieveResponse(BaseModel):
+    """The revision; by environment also the environment revision that serves it."""
+
+    count: int
+    application_revision: RevisionOut
+    environment_revision: EnvironmentRevisionOut | None = None
+
+
+class RevisionsResponse(BaseModel):
+    count: int
+    application_revisions: list[RevisionOut]
+    windowing: WindowingOut | None = None
+
+
+class DeployResponse(BaseModel):
+    count: int
+    environment_revision: EnvironmentRevisionOut
+    application_revision: RevisionOut
+
+
+class EnvironmentsResponse(BaseModel):
+    count: int
+    environments: list[EnvironmentOut]
+
+
+class EnvironmentRevisionsResponse(BaseModel):
+    count: int
+    environment_revisions: list[EnvironmentRevisionOut]
+    windowing: WindowingOut | None = None
+
+
+class SimpleApplicationResponse(BaseModel):
+    count: int
+    application: SimpleApplicationOut
+
+
+class SimpleApplicationsResponse(BaseModel):
+    count: int
+    applications: list[SimpleApplicationOut]
+    windowing: WindowingOut | None = None
+
+
+class ObjectRef(BaseModel):
+    id: uuid.UUID
+    slug: str
+
+
+class RevisionRef(BaseModel):
+    id: uuid.UUID
+    slug: str
+    version: int
+
+
+class EnvironmentRevisionRef(BaseModel):
+    id: uuid.UUID
+    version: int
+
+
+class ServedReferences(BaseModel):
+    """What an environment serves of one application now."""
+
+    application: ObjectRef
+    application_variant: ObjectRef
+    application_revision: RevisionRef
+    environment_revision: EnvironmentRevisionRef
+
+
+class EnvironmentServing(BaseModel):
+    references: dict[str, ServedReferences]
+
+
+class SimpleEnvironmentOut(EnvironmentOut):
+    data: EnvironmentServing
+
+
+class SimpleEnvironmentsResponse(BaseModel):
+    count: int
+    environments: list[SimpleEnvironmentOut]
