@@ -21,7 +21,7 @@ from lamina.applications.models import (
     EnvironmentRevision,
 )
 from lamina.applications.prompt import validate_revision_data
-from lamina.artifacts import environments, views
+from lamina.artifacts import environments, revisions, views
 from lamina.artifacts import service as artifacts
 from lamina.artifacts.kind import ArtifactKind
 from lamina.artifacts.references import References
@@ -179,7 +179,7 @@ def set_variant_archived(
 def fork_variant(
     session: Session, principal: Principal, body: schemas.VariantFork
 ) -> tuple[ApplicationVariant, ApplicationRevision]:
-    return artifacts.fork(
+    return revisions.fork(
         session,
         APPLICATIONS,
         principal,
@@ -196,7 +196,7 @@ def commit_revision(
     session: Session, principal: Principal, fields: schemas.RevisionFields
 ) -> ApplicationRevision:
     """Version n+1 of the variant, after validating its prompt template(s)."""
-    return artifacts.commit(
+    return revisions.commit(
         session,
         APPLICATIONS,
         principal,
@@ -209,13 +209,13 @@ def commit_revision(
 
 
 def get_revision(session: Session, principal: Principal, revision_id: uuid.UUID) -> ApplicationRevision:
-    return artifacts.get_revision(session, APPLICATIONS, principal, revision_id)
+    return revisions.get_revision(session, APPLICATIONS, principal, revision_id)
 
 
 def log_revisions(
     session: Session, principal: Principal, body: schemas.RevisionLog
 ) -> list[ApplicationRevision]:
-    return artifacts.log(
+    return revisions.log(
         session,
         APPLICATIONS,
         principal,
@@ -230,7 +230,7 @@ def query_revisions(
     session: Session, principal: Principal, body: schemas.RevisionQuery
 ) -> Window[ApplicationRevision]:
     criteria = body.application_revision
-    return artifacts.query_revisions(
+    return revisions.query_revisions(
         session,
         APPLICATIONS,
         principal,
@@ -361,7 +361,7 @@ def simple_create(
     variant = artifacts.create_variant(
         session, APPLICATIONS, principal, app.id, slug=secrets.token_hex(SIMPLE_VARIANT_SLUG_BYTES)
     )
-    artifacts.commit(
+    revisions.commit(
         session,
         APPLICATIONS,
         principal,
@@ -384,7 +384,7 @@ def simple_edit(
     app = artifacts.edit_artifact(session, APPLICATIONS, principal, application_id, header)
     if edits.data is not None:
         variant = default_variant(session, app)
-        artifacts.commit(session, APPLICATIONS, principal, variant.id, data=edits.data, message=edits.message)
+        revisions.commit(session, APPLICATIONS, principal, variant.id, data=edits.data, message=edits.message)
     return app
 
 
