@@ -20,12 +20,21 @@ from typing import Any
 
 OFF_LOOPBACK_ATTEMPTS: list[str] = []
 
-PROMPT_V1: dict[str, Any] = {
-    "prompt": {"messages": [{"role": "user", "content": "Say {{x}}"}], "temperature": 0.1}
-}
-PROMPT_V2: dict[str, Any] = {
-    "prompt": {"messages": [{"role": "user", "content": "Shout {{x}}"}], "temperature": 0.7}
-}
+
+def _prompt(instruction: str, temperature: float) -> dict[str, Any]:
+    """Agenta's PromptTemplate shape, which Lamina validates."""
+    return {
+        "prompt": {
+            "messages": [{"role": "user", "content": f"{instruction} {{{{x}}}}"}],
+            "template_format": "curly",
+            "input_keys": ["x"],
+            "llm_config": {"model": "gpt-4o-mini", "temperature": temperature},
+        }
+    }
+
+
+PROMPT_V1 = _prompt("Say", 0.1)
+PROMPT_V2 = _prompt("Shout", 0.7)
 
 
 def _is_loopback(host: Any) -> bool:

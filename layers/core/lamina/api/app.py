@@ -8,6 +8,7 @@ from lamina import __version__
 from lamina.api import health
 from lamina.api.errors import install_error_handlers
 from lamina.applications import routes as applications
+from lamina.applications import workflows
 from lamina.secrets import routes as secrets
 from lamina.tenancy import routes as tenancy
 
@@ -35,6 +36,7 @@ def create_app() -> FastAPI:
     app.include_router(tenancy.keys_router, prefix=API_PREFIX)
     app.include_router(applications.router, prefix=API_PREFIX)
     app.include_router(applications.simple_router, prefix=API_PREFIX)
+    app.include_router(workflows.router, prefix=API_PREFIX)
     app.include_router(secrets.router, prefix=API_PREFIX)
     return app
 

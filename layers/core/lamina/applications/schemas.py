@@ -126,8 +126,6 @@ class RevisionRetrieve(Body):
     application_variant_ref: Reference | None = None
     application_revision_ref: Reference | None = None
     environment_ref: Reference | None = None
-    # Lamina's environments have one line of revisions: a variant of an environment names nothing more.
-    environment_variant_ref: Reference | None = None
     # The application's slug, as Agenta's SDK names it next to an environment reference.
     key: str | None = None
     # Agenta resolves references embedded in revision data; Lamina's revision data embeds none, so a
@@ -197,8 +195,6 @@ class RevisionDeploy(Body):
     environment_revision_ref: Reference | None = None
     application_ref: Reference | None = None
     environment_ref: Reference
-    # Lamina's environments have one line of revisions: a variant of an environment names nothing more.
-    environment_variant_ref: Reference | None = None
     # Agenta's way to name the application: `<application slug>.revision`.
     key: str | None = None
     message: CommitMessage | None = None
@@ -287,14 +283,11 @@ class SimpleApplicationEdit(Body):
 
 
 class WorkflowRevisionRetrieve(Body):
-    """Agenta's `/workflows/revisions/retrieve`: the same lookup as RevisionRetrieve, by workflow names."""
+    """Agenta's `/workflows/revisions/retrieve` as its SDK sends it: RevisionRetrieve's references, by workflow names."""
 
     workflow_ref: Reference | None = None
     workflow_variant_ref: Reference | None = None
     workflow_revision_ref: Reference | None = None
-    environment_ref: Reference | None = None
-    environment_variant_ref: Reference | None = None
-    key: str | None = None
     resolve: bool | None = None
 
     def as_application_retrieve(self) -> RevisionRetrieve:
@@ -302,8 +295,5 @@ class WorkflowRevisionRetrieve(Body):
             application_ref=self.workflow_ref,
             application_variant_ref=self.workflow_variant_ref,
             application_revision_ref=self.workflow_revision_ref,
-            environment_ref=self.environment_ref,
-            environment_variant_ref=self.environment_variant_ref,
-            key=self.key,
             resolve=self.resolve,
         )
