@@ -1,10 +1,11 @@
-"""Agenta's own SDK driving Lamina: run by `.venv-agenta/bin/python` (never imported by pytest).
+"""Agenta's own SDK driving Lamina, run by `.venv-agenta/bin/python` (pytest imports only its prompts):
 
-    agenta_sdk_scenario.py <host> <api_key> <sync|async> <app_slug>
+    agenta_sdk_scenario.py <host> <api_key> <app_slug_prefix> <mode>...   (mode: sync | async)
 
-Calls the SDK's managers, unmodified, the way its documentation does, and prints one JSON object: each step's
-outcome (`{"ok": true, "value": ...}` or `{"ok": false, "error": ...}`), the names of the steps in order, and
-every connection the process tried to open off loopback (refused, so the SDK can never phone home).
+Calls the SDK's managers, unmodified, as its documentation does (their sync or their async forms), and prints
+one JSON object: per mode (on its own application, `<prefix>-<mode>`), each step's outcome (`{"ok": true,
+"value": ...}` or `{"ok": false, "error": ...}`); and every connection the process tried to open off loopback
+(refused, so the SDK can never phone home). One process runs every mode: importing agenta takes seconds.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ import json
 import socket
 import sys
 import traceback
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 OFF_LOOPBACK_ATTEMPTS: list[str] = []
@@ -86,12 +86,18 @@ def _plain(value: Any) -> Any:
 
 
 class Steps:
-    def __init__(self) -> None:
+    """Runs each step with the SDK's sync method (`create`) or its async twin (`acreate`), recording the outcome."""
+
+    def __init__(self, mode: str) -> None:
+        self.mode = mode
         self.results: dict[str, dict[str, Any]] = {}
 
-    def record(self, name: str, call: Callable[[], Any]) -> Any:
+    async def __call__(self, name: str, manager: Any, method: str, **kwargs: Any) -> Any:
         try:
-            value = call()
+            if self.mode == "async":
+                value = await getattr(manager, f"a{method}")(**kwargs)
+            else:
+                value = getattr(manager, method)(**kwargs)
         except Exception as error:  # the scenario goes on: every step's outcome is reported
             self.results[name] = {"ok": False, "error": f"{type(error).__name__}: {error}"[:2000]}
             traceback.print_exc(file=sys.stderr)
@@ -99,138 +105,76 @@ class Steps:
         self.results[name] = {"ok": True, "value": _plain(value)}
         return value
 
-    async def arecord(self, name: str, call: Callable[[], Awaitable[Any]]) -> Any:
-        try:
-            value = await call()
-        except Exception as error:
-            self.results[name] = {"ok": False, "error": f"{type(error).__name__}: {error}"[:2000]}
-            traceback.print_exc(file=sys.stderr)
-            return None
-        self.results[name] = {"ok": True, "value": _plain(value)}
-        return value
 
-
-def run_sync(ag: Any, steps: Steps, app: str) -> None:
+async def scenario(ag: Any, step: Steps, app: str) -> None:
     from agenta.sdk.managers.apps import AppManager
 
-    created = steps.record("app_create", lambda: AppManager.create(app_slug=app))
+    variants, deployments, configs = ag.VariantManager, ag.DeploymentManager, ag.ConfigManager
+    created = await step("app_create", AppManager, "create", app_slug=app)
     app_id = created.app_id if created else None
-    # The variant every Agenta quick start commits to first: "default", right after creating the app.
-    steps.record(
-        "variant_create",
-        lambda: ag.VariantManager.create(parameters=PROMPT_V1, variant_slug="default", app_slug=app),
+    # The variant Agenta's quick start commits to first, right after creating the app: "default".
+    default = {"variant_slug": "default", "app_slug": app}
+    await step("variant_create", variants, "create", parameters=PROMPT_V1, **default)
+    await step("variant_commit", variants, "commit", parameters=PROMPT_V2, **default)
+    await step("variant_list", variants, "list", app_slug=app)
+    await step("variant_history", variants, "history", **default)
+    await step("deploy_latest_to_production", deployments, "deploy", environment_slug="production", **default)
+    await step(
+        "deploy_v1_to_staging",
+        deployments,
+        "deploy",
+        environment_slug="staging",
+        variant_version=1,
+        **default,
     )
-    steps.record(
-        "variant_commit",
-        lambda: ag.VariantManager.commit(parameters=PROMPT_V2, variant_slug="default", app_slug=app),
+    await step("config_production", configs, "get_from_registry", app_slug=app, environment_slug="production")
+    await step(
+        "config_staging_by_app_id", configs, "get_from_registry", app_id=app_id, environment_slug="staging"
     )
-    steps.record("variant_list", lambda: ag.VariantManager.list(app_slug=app))
-    steps.record("variant_history", lambda: ag.VariantManager.history(variant_slug="default", app_slug=app))
-    steps.record(
-        "deploy_latest_to_production",
-        lambda: ag.DeploymentManager.deploy(
-            variant_slug="default", environment_slug="production", app_slug=app
-        ),
+    # Production moves to version 1; its environment version 1 still serves what it served first.
+    await step(
+        "deploy_v1_to_production",
+        deployments,
+        "deploy",
+        environment_slug="production",
+        variant_version=1,
+        **default,
     )
-    steps.record(
-        "deploy_version_1_to_staging",
-        lambda: ag.DeploymentManager.deploy(
-            variant_slug="default", environment_slug="staging", app_slug=app, variant_version=1
-        ),
+    await step(
+        "config_production_now", configs, "get_from_registry", app_slug=app, environment_slug="production"
     )
-    steps.record(
-        "config_production",
-        lambda: ag.ConfigManager.get_from_registry(app_slug=app, environment_slug="production"),
+    await step(
+        "config_production_env_v1",
+        configs,
+        "get_from_registry",
+        app_slug=app,
+        environment_slug="production",
+        environment_version=1,
     )
-    steps.record(
-        "config_staging_by_app_id",
-        lambda: ag.ConfigManager.get_from_registry(app_id=app_id, environment_slug="staging"),
-    )
-    steps.record(
-        "config_variant_version_1",
-        lambda: ag.ConfigManager.get_from_registry(app_slug=app, variant_slug="default", variant_version=1),
-    )
-    steps.record(
-        "config_variant_latest",
-        lambda: ag.ConfigManager.get_from_registry(app_slug=app, variant_slug="default"),
-    )
-    fork = steps.record(
-        "variant_fork",
-        lambda: ag.VariantManager.fork(variant_slug="default", variant_version=1, app_slug=app),
-    )
+    await step("config_variant_v1", configs, "get_from_registry", variant_version=1, **default)
+    await step("config_variant_latest", configs, "get_from_registry", **default)
+    fork = await step("variant_fork", variants, "fork", variant_version=1, **default)
     fork_slug = fork.variant_slug if fork else "missing"
-    steps.record("variant_delete", lambda: ag.VariantManager.delete(variant_slug=fork_slug, app_slug=app))
-    steps.record("variant_list_after_delete", lambda: ag.VariantManager.list(app_slug=app))
-
-
-async def run_async(ag: Any, steps: Steps, app: str) -> None:
-    from agenta.sdk.managers.apps import AppManager
-
-    created = await steps.arecord("app_create", lambda: AppManager.acreate(app_slug=app))
-    app_id = created.app_id if created else None
-    await steps.arecord(
-        "variant_create",
-        lambda: ag.VariantManager.acreate(parameters=PROMPT_V1, variant_slug="default", app_slug=app),
-    )
-    await steps.arecord(
-        "variant_commit",
-        lambda: ag.VariantManager.acommit(parameters=PROMPT_V2, variant_slug="default", app_slug=app),
-    )
-    await steps.arecord("variant_list", lambda: ag.VariantManager.alist(app_slug=app))
-    await steps.arecord(
-        "variant_history", lambda: ag.VariantManager.ahistory(variant_slug="default", app_slug=app)
-    )
-    await steps.arecord(
-        "deploy_latest_to_production",
-        lambda: ag.DeploymentManager.adeploy(
-            variant_slug="default", environment_slug="production", app_slug=app
-        ),
-    )
-    await steps.arecord(
-        "deploy_version_1_to_staging",
-        lambda: ag.DeploymentManager.adeploy(
-            variant_slug="default", environment_slug="staging", app_slug=app, variant_version=1
-        ),
-    )
-    await steps.arecord(
-        "config_production",
-        lambda: ag.ConfigManager.aget_from_registry(app_slug=app, environment_slug="production"),
-    )
-    await steps.arecord(
-        "config_staging_by_app_id",
-        lambda: ag.ConfigManager.aget_from_registry(app_id=app_id, environment_slug="staging"),
-    )
-    await steps.arecord(
-        "config_variant_version_1",
-        lambda: ag.ConfigManager.aget_from_registry(app_slug=app, variant_slug="default", variant_version=1),
-    )
-    await steps.arecord(
-        "config_variant_latest",
-        lambda: ag.ConfigManager.aget_from_registry(app_slug=app, variant_slug="default"),
-    )
-    fork = await steps.arecord(
-        "variant_fork",
-        lambda: ag.VariantManager.afork(variant_slug="default", variant_version=1, app_slug=app),
-    )
-    fork_slug = fork.variant_slug if fork else "missing"
-    await steps.arecord(
-        "variant_delete", lambda: ag.VariantManager.adelete(variant_slug=fork_slug, app_slug=app)
-    )
-    await steps.arecord("variant_list_after_delete", lambda: ag.VariantManager.alist(app_slug=app))
+    await step("variant_delete", variants, "delete", variant_slug=fork_slug, app_slug=app)
+    await step("variant_list_after_delete", variants, "list", app_slug=app)
+    await step("app_list", AppManager, "list")
+    await step("app_update", AppManager, "update", app_id=app_id, app_slug=f"{app}-renamed")
+    await step("app_delete", AppManager, "delete", app_id=app_id)
+    await step("app_list_after_delete", AppManager, "list")
 
 
 def main() -> None:
-    host, api_key, mode, app = sys.argv[1:5]
+    host, api_key, prefix, *modes = sys.argv[1:]
     _guard_network()
     import agenta as ag
 
-    steps = Steps()
-    steps.record("init", lambda: ag.init(host=host, api_key=api_key))
-    if mode == "async":
-        asyncio.run(run_async(ag, steps, app))
-    else:
-        run_sync(ag, steps, app)
-    print(json.dumps({"steps": steps.results, "off_loopback": OFF_LOOPBACK_ATTEMPTS}))
+    ag.init(host=host, api_key=api_key)
+    results = {}
+    for mode in modes:
+        step = Steps(mode)
+        asyncio.run(scenario(ag, step, f"{prefix}-{mode}"))
+        results[mode] = step.results
+    print(json.dumps({"modes": results, "off_loopback": OFF_LOOPBACK_ATTEMPTS}))
 
 
 if __name__ == "__main__":
