@@ -3,6 +3,7 @@ test creates) gets commit, log, fork, query, deploy, rollback, retrieve and scop
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Callable
 from datetime import datetime
@@ -219,9 +220,10 @@ def test_deploy_rollback_retrieve_and_scoped_references_on_a_second_kind(
 
     def served(slug: str) -> dict[str, Any]:
         with work() as session:
-            return environments.retrieve(
+            answer = environments.retrieve(
                 session, TESTSETS, principal, environment_ref=production, artifact_ref=Reference(slug=slug)
             )
+            return dict(json.loads(answer))
 
     # WHEN production is deployed by test set slug and variant slug
     with work() as session:

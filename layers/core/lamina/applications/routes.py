@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 
 from lamina.applications import responses, schemas
 from lamina.auth.deps import ProjectDeployer, ProjectEditor, ProjectViewer, SessionDep
@@ -122,8 +122,9 @@ def commit_revision(
 @router.post("/applications/revisions/retrieve", response_model=responses.RetrieveResponse, **ONLY_SET_FIELDS)
 def retrieve_revision(
     body: schemas.RevisionRetrieve, session: SessionDep, principal: ProjectViewer
-) -> dict[str, Any]:
-    return registry.retrieve(session, principal, body)
+) -> Response:
+    # The SDK's per-request call: the body comes encoded by the response model, and cached so.
+    return Response(registry.retrieve_json(session, principal, body), media_type="application/json")
 
 
 @router.post("/applications/revisions/log", response_model=responses.RevisionsResponse, **ONLY_SET_FIELDS)

@@ -6,6 +6,7 @@ request bodies' mapping onto the core's operations, and the simple routes' "defa
 
 from __future__ import annotations
 
+import json
 import secrets
 import uuid
 from typing import Any
@@ -326,8 +327,9 @@ def environments_with_deployments(
     ]
 
 
-def retrieve(session: Session, principal: Principal, body: schemas.RevisionRetrieve) -> dict[str, Any]:
-    """The revision a reference points at; by environment it is what is deployed there now (cached)."""
+def retrieve_json(session: Session, principal: Principal, body: schemas.RevisionRetrieve) -> bytes:
+    """The revision a reference points at, as the route's JSON body; by environment it is what is deployed
+    there now (cached as that body: the SDK's per-request call)."""
     return environments.retrieve(
         session,
         APPLICATIONS,
@@ -337,7 +339,21 @@ def retrieve(session: Session, principal: Principal, body: schemas.RevisionRetri
         revision_ref=body.application_revision_ref,
         environment_ref=body.environment_ref,
         key=body.key,
+        encode=_encode_retrieved,
     )
+
+
+def retrieve(session: Session, principal: Principal, body: schemas.RevisionRetrieve) -> dict[str, Any]:
+    """`retrieve_json`, decoded."""
+    answer: dict[str, Any] = json.loads(retrieve_json(session, principal, body))
+    return answer
+
+
+def _encode_retrieved(answer: dict[str, Any]) -> bytes:
+    """Checked against, and serialised by, the route's response model (what FastAPI would do per call)."""
+    from lamina.applications.responses import RetrieveResponse
+
+    return RetrieveResponse.model_validate(answer).model_dump_json(exclude_unset=True).encode()
 
 
 # ---------------------------------------------------------------- simple (flat) applications

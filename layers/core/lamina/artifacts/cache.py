@@ -1,4 +1,4 @@
-"""A per-project cache of read answers that one counter invalidates (retrieve-by-environment's cache).
+"""A per-project cache of read answers (encoded JSON documents) that one counter invalidates.
 
 Every change of a kind's rows bumps the project's generation counter after its commit: one INCR makes every
 cached answer of the project stale, whatever reference form (id, slug, key) it was asked with. An answer is
@@ -44,7 +44,7 @@ class GenerationCache:
     def _answer_prefix(self, project_id: uuid.UUID) -> str:
         return f"lamina:{self.namespace}:retrieve:{project_id}:"
 
-    def get(self, project_id: uuid.UUID, key: str) -> tuple[str | None, dict[str, Any] | None]:
+    def get(self, project_id: uuid.UUID, key: str) -> tuple[str | None, bytes | None]:
         """(the project's generation, the cached answer or None); (None, None) when Redis is unavailable."""
         try:
             from lamina.state import current
@@ -58,24 +58,14 @@ class GenerationCache:
             logger.warning("artifact cache unavailable", exc_info=True)
             return None, None
         generation = generation.decode() if isinstance(generation, bytes) else str(generation)
-        if not value:
-            return generation, None
-        try:
-            cached: dict[str, Any] = json.loads(value)
-        except ValueError:
-            return generation, None
-        return generation, cached
+        return generation, bytes(value) if value else None
 
-    def put(self, project_id: uuid.UUID, generation: str, key: str, answer: dict[str, Any]) -> None:
+    def put(self, project_id: uuid.UUID, generation: str, key: str, answer: bytes) -> None:
         """Store `answer` under the generation read before the database was (see the module docstring)."""
         try:
             from lamina.cache import get_redis
 
-            get_redis().set(
-                f"{self._answer_prefix(project_id)}{generation}:{key}",
-                json.dumps(answer, separators=(",", ":")),
-                ex=self.ttl_s,
-            )
+            get_redis().set(f"{self._answer_prefix(project_id)}{generation}:{key}", answer, ex=self.ttl_s)
         except Exception:
             logger.warning("artifact cache unavailable", exc_info=True)
 

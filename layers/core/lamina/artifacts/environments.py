@@ -6,7 +6,9 @@ The latest is what the environment serves; older ones are the history a rollback
 
 from __future__ import annotations
 
+import json
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -199,6 +201,13 @@ def served_now(
     return [(environment, served[environment.id]) for environment in environments]
 
 
+Encode = Callable[[dict[str, Any]], bytes]
+
+
+def encode_json(answer: dict[str, Any]) -> bytes:
+    return json.dumps(answer, separators=(",", ":")).encode()
+
+
 def retrieve(
     session: Session,
     kind: ArtifactKind[A, V, R, D],
@@ -209,9 +218,11 @@ def retrieve(
     revision_ref: Reference | None = None,
     environment_ref: Reference | None = None,
     key: str | None = None,
-) -> dict[str, Any]:
-    """`{count, <kind>_revision[, environment_revision]}`: the revision the references name; by environment,
-    what the environment serves now (cached: the SDK asks this on every request)."""
+    encode: Encode = encode_json,
+) -> bytes:
+    """`{count, <kind>_revision[, environment_revision]}` as a JSON document (`encode`, e.g. through the
+    route's response model): the revision the references name; by environment, what the environment serves
+    now, cached as the encoded document (the SDK asks this on every request: a cache hit decodes nothing)."""
     if environment_ref is None:
         if artifact_ref is None and variant_ref is None and revision_ref is None and not key:
             raise ValidationFailedError(
@@ -221,7 +232,7 @@ def retrieve(
         revision = References(session, kind, principal.project_id).target(
             artifact_ref=artifact_ref, variant_ref=variant_ref, revision_ref=revision_ref, key=key
         )
-        return {"count": 1, kind.revision_name: revision_view(kind, revision)}
+        return encode({"count": 1, kind.revision_name: revision_view(kind, revision)})
     cache = cache_of(kind)
     cache_key = request_key(
         {
@@ -234,7 +245,7 @@ def retrieve(
     generation, cached = cache.get(principal.project_id, cache_key)
     if cached is not None:
         return cached
-    answer = _retrieve_served(session, kind, principal, environment_ref, artifact_ref, key)
+    answer = encode(_retrieve_served(session, kind, principal, environment_ref, artifact_ref, key))
     if generation is not None:
         cache.put(principal.project_id, generation, cache_key, answer)
     return answer
