@@ -54,6 +54,7 @@ def prime_for_snapshot() -> None:
     try:
         for module in (
             "lamina.applications.service",
+            "lamina.applications.simple",
             "lamina.tenancy.service",
             "lamina.secrets.service",
             "lamina.auth.service",

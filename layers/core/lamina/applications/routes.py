@@ -12,10 +12,12 @@ from lamina.auth.deps import ProjectDeployer, ProjectEditor, ProjectViewer, Sess
 
 if TYPE_CHECKING:
     from lamina.applications import service as registry
+    from lamina.applications import simple
 else:
     from lamina.lazy import lazy_module
 
     registry = lazy_module("lamina.applications.service")
+    simple = lazy_module("lamina.applications.simple")
 
 router = APIRouter(tags=["applications"])
 simple_router = APIRouter(tags=["simple applications"])
@@ -235,8 +237,8 @@ def environment_log(
 def simple_create(
     body: schemas.SimpleApplicationCreate, session: SessionDep, principal: ProjectEditor
 ) -> dict[str, Any]:
-    app = registry.simple_create(session, principal, body.application)
-    return _one("application", registry.simple_view(session, app))
+    app = simple.create(session, principal, body.application)
+    return _one("application", simple.view(session, app))
 
 
 @simple_router.post(
@@ -246,7 +248,7 @@ def simple_query(
     body: schemas.ApplicationQuery, session: SessionDep, principal: ProjectViewer
 ) -> dict[str, Any]:
     window = registry.query_applications(session, principal, body)
-    return _many("applications", [registry.simple_view(session, app) for app in window.items], window.next)
+    return _many("applications", [simple.view(session, app) for app in window.items], window.next)
 
 
 @simple_router.get(
@@ -257,7 +259,7 @@ def simple_query(
 def simple_get(application_id: uuid.UUID, session: SessionDep, principal: ProjectViewer) -> dict[str, Any]:
     return _one(
         "application",
-        registry.simple_view(session, registry.get_application(session, principal, application_id)),
+        simple.view(session, registry.get_application(session, principal, application_id)),
     )
 
 
@@ -272,8 +274,8 @@ def simple_edit(
     session: SessionDep,
     principal: ProjectEditor,
 ) -> dict[str, Any]:
-    app = registry.simple_edit(session, principal, application_id, body.application)
-    return _one("application", registry.simple_view(session, app))
+    app = simple.edit(session, principal, application_id, body.application)
+    return _one("application", simple.view(session, app))
 
 
 @simple_router.post(
@@ -285,7 +287,7 @@ def simple_archive(
     application_id: uuid.UUID, session: SessionDep, principal: ProjectEditor
 ) -> dict[str, Any]:
     app = registry.set_application_archived(session, principal, application_id, archived=True)
-    return _one("application", registry.simple_view(session, app))
+    return _one("application", simple.view(session, app))
 
 
 @simple_router.post(
@@ -297,7 +299,7 @@ def simple_unarchive(
     application_id: uuid.UUID, session: SessionDep, principal: ProjectEditor
 ) -> dict[str, Any]:
     app = registry.set_application_archived(session, principal, application_id, archived=False)
-    return _one("application", registry.simple_view(session, app))
+    return _one("application", simple.view(session, app))
 
 
 @simple_router.post(
