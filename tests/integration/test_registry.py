@@ -229,6 +229,13 @@ def test_a_variant_slug_is_looked_up_in_the_named_application(make_tenant: Calla
         },
     )
     assert response.status == 404
+    # AND the applications are listed in windows: a cursor while there are more, none on the last window
+    first = api.post("/api/applications/query", {"windowing": {"limit": 1}}).ok()
+    last = api.post(
+        "/api/applications/query", {"windowing": {"limit": 1, "next": first["windowing"]["next"]}}
+    ).ok()
+    assert [a["slug"] for a in first["applications"] + last["applications"]] == ["beta", "alpha"]
+    assert "windowing" not in last
     # AND without an application the slug is ambiguous: refused, never a guess
     response = api.post(
         "/api/applications/revisions/deploy",
