@@ -168,10 +168,12 @@ class References(Generic[A, V, R, D]):
             if variant is None:
                 raise ValidationFailedError(f"a revision version needs {self.kind.variant_name}_ref")
             return self.revision_version(variant, ref.version)
-        if (variant is not None and revision.variant_id != variant.id) or (
-            artifact is not None and revision.artifact_id != artifact.id
-        ):
-            raise NotFoundError(f"revision {ref.id or ref.slug} not found there")
+        if variant is not None and revision.variant_id != variant.id:
+            raise NotFoundError(f"revision {ref.id or ref.slug} not found in variant {variant.slug!r}")
+        if artifact is not None and revision.artifact_id != artifact.id:
+            raise NotFoundError(
+                f"revision {ref.id or ref.slug} not found in {self.kind.name} {artifact.slug!r}"
+            )
         return revision
 
     def variant_named(
