@@ -262,9 +262,11 @@ def _retrieve_served(
     references = References(session, kind, principal.project_id)
     environment = references.environment(environment_ref)
     artifact = references.artifact_named(artifact_ref, key)
-    environment_revision = references.current_deployment(environment, artifact.id)
+    # A version in the environment reference names one of its revisions (Agenta's `environment_version`).
+    environment_revision = references.current_deployment(environment, artifact.id, environment_ref.version)
     if environment_revision is None:
-        raise NotFoundError(f"{kind.name} {artifact.slug!r} is not deployed to {environment.slug!r}")
+        at = "" if environment_ref.version is None else f" at version {environment_ref.version}"
+        raise NotFoundError(f"{kind.name} {artifact.slug!r} is not deployed to {environment.slug!r}{at}")
     revision = references.revision_by_id(environment_revision.revision_id)
     return {
         "count": 1,

@@ -253,13 +253,15 @@ class References(Generic[A, V, R, D]):
             raise NotFoundError("environment revision not found")
         return found
 
-    def current_deployment(self, environment: Environment, artifact_id: uuid.UUID) -> D | None:
-        """What `environment` serves of the artifact now: its latest environment revision."""
+    def current_deployment(
+        self, environment: Environment, artifact_id: uuid.UUID, version: int | None = None
+    ) -> D | None:
+        """What `environment` serves of the artifact now (its latest environment revision), or served at `version`."""
         table: Any = self.kind.deployment
+        query = select(table).where(table.environment_id == environment.id, table.artifact_id == artifact_id)
+        if version is not None:
+            query = query.where(table.version == version)
         found: D | None = self.session.execute(
-            select(table)
-            .where(table.environment_id == environment.id, table.artifact_id == artifact_id)
-            .order_by(table.version.desc())
-            .limit(1)
+            query.order_by(table.version.desc()).limit(1)
         ).scalar_one_or_none()
         return found
