@@ -116,7 +116,10 @@ async def scenario(ag: Any, step: Steps, app: str) -> None:
     default = {"variant_slug": "default", "app_slug": app}
     await step("variant_create", variants, "create", parameters=PROMPT_V1, **default)
     await step("variant_commit", variants, "commit", parameters=PROMPT_V2, **default)
+    # A variant added and never committed to (as when a commit is refused): listed and fetched as empty.
+    await step("variant_add_uncommitted", variants, "add", variant_slug="draft", app_slug=app)
     await step("variant_list", variants, "list", app_slug=app)
+    await step("config_uncommitted", configs, "get_from_registry", variant_slug="draft", app_slug=app)
     await step("variant_history", variants, "history", **default)
     await step("deploy_latest_to_production", deployments, "deploy", environment_slug="production", **default)
     await step(

@@ -123,6 +123,9 @@ def check_mode(steps: dict[str, Any], app_slug: str) -> None:
     assert [(h["variant_version"], h["params"]) for h in history] == [(2, PROMPT_V2), (1, PROMPT_V1)]
     listed = {v["variant_slug"]: v for v in value("variant_list")}
     assert listed["default"]["params"] == PROMPT_V2
+    # a variant with nothing committed is listed, and fetched, as an empty configuration
+    assert (listed["draft"]["params"], listed["draft"]["variant_version"]) == ({}, None)
+    assert value("config_uncommitted") == {}
     # deploy answers the deployed revision and its environment
     production = value("deploy_latest_to_production")
     assert (production["variant_version"], production["environment_slug"]) == (2, "production")

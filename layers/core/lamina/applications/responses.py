@@ -128,10 +128,11 @@ class RevisionResponse(BaseModel):
 
 
 class RetrieveResponse(BaseModel):
-    """The revision; by environment also the environment revision that serves it."""
+    """The revision; by environment also the environment revision that serves it. A variant with nothing
+    committed yet answers `count: 0` and no revision (as Agenta does)."""
 
     count: int
-    application_revision: RevisionOut
+    application_revision: RevisionOut | None = None
     environment_revision: EnvironmentRevisionOut | None = None
 
 

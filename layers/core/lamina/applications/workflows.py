@@ -34,7 +34,7 @@ class WorkflowRevisionOut(RevisionOut):
 
 class WorkflowRevisionResponse(BaseModel):
     count: int
-    workflow_revision: WorkflowRevisionOut
+    workflow_revision: WorkflowRevisionOut | None = None
 
 
 @router.post(
@@ -45,7 +45,11 @@ class WorkflowRevisionResponse(BaseModel):
 def retrieve_workflow_revision(
     body: schemas.WorkflowRevisionRetrieve, session: SessionDep, principal: ProjectViewer
 ) -> dict[str, Any]:
-    revision = registry.retrieve(session, principal, body.as_application_retrieve())["application_revision"]
+    revision = registry.retrieve(session, principal, body.as_application_retrieve()).get(
+        "application_revision"
+    )
+    if revision is None:  # a variant with nothing committed yet
+        return {"count": 0}
     workflow_revision = {
         **revision,
         "workflow_id": revision["application_id"],

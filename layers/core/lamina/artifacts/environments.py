@@ -19,7 +19,7 @@ from lamina.api.schemas import Reference, Windowing
 from lamina.artifacts.cache import request_key
 from lamina.artifacts.kind import A, ArtifactKind, D, R, V
 from lamina.artifacts.models import Environment
-from lamina.artifacts.references import References, ensure_environments
+from lamina.artifacts.references import NothingCommittedError, References, ensure_environments
 from lamina.artifacts.service import cache_of, record_change
 from lamina.artifacts.views import deployment_view, environment_view, revision_view
 from lamina.artifacts.windowing import Window, fetch_window
@@ -229,9 +229,12 @@ def retrieve(
                 f"retrieve needs {kind.name}_ref, {kind.variant_name}_ref, {kind.revision_name}_ref "
                 "or environment_ref"
             )
-        revision = References(session, kind, principal.project_id).target(
-            artifact_ref=artifact_ref, variant_ref=variant_ref, revision_ref=revision_ref, key=key
-        )
+        try:
+            revision = References(session, kind, principal.project_id).target(
+                artifact_ref=artifact_ref, variant_ref=variant_ref, revision_ref=revision_ref, key=key
+            )
+        except NothingCommittedError:  # Agenta's answer, which its SDK reads as an empty configuration
+            return encode({"count": 0})
         return encode({"count": 1, kind.revision_name: revision_view(kind, revision)})
     cache = cache_of(kind)
     cache_key = request_key(

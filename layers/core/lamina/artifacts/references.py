@@ -24,6 +24,10 @@ from lamina.ids import uuid7
 KEY_SUFFIX = ".revision"
 
 
+class NothingCommittedError(NotFoundError):
+    """The variant exists but has no revision yet (retrieve answers it as Agenta does: count 0)."""
+
+
 def ensure_environments(session: Session, project_id: uuid.UUID) -> None:
     """development, staging and production exist in every project (created on first use, race-free)."""
     statement = insert(Environment).values(
@@ -139,7 +143,7 @@ class References(Generic[A, V, R, D]):
             select(table).where(table.variant_id == variant.id).order_by(table.version.desc()).limit(1)
         ).scalar_one_or_none()
         if found is None:
-            raise NotFoundError(f"variant {variant.slug!r} has no revision yet")
+            raise NothingCommittedError(f"variant {variant.slug!r} has no revision yet")
         return found
 
     def revision_version(self, variant: V, version: int) -> R:
