@@ -11,16 +11,23 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 
-class WindowingOut(BaseModel):
+class Out(BaseModel):
+    """Base of every response body. Its validator is built on first use, not at import: the API function's
+    cold start imports every route's models, and a warm call (or SnapStart priming) builds them once."""
+
+    model_config = ConfigDict(defer_build=True)
+
+
+class WindowingOut(Out):
     """Where the next window starts (pass it back as `windowing.next`)."""
 
     next: uuid.UUID | None = None
 
 
-class ApplicationOut(BaseModel):
+class ApplicationOut(Out):
     id: uuid.UUID
     slug: str
     name: str | None
@@ -35,7 +42,7 @@ class ApplicationOut(BaseModel):
     archived_at: datetime | None
 
 
-class VariantOut(BaseModel):
+class VariantOut(Out):
     id: uuid.UUID
     slug: str
     name: str | None
@@ -50,7 +57,7 @@ class VariantOut(BaseModel):
     archived_at: datetime | None
 
 
-class RevisionOut(BaseModel):
+class RevisionOut(Out):
     id: uuid.UUID
     slug: str
     version: int
@@ -64,13 +71,13 @@ class RevisionOut(BaseModel):
     created_by: str | None
 
 
-class EnvironmentOut(BaseModel):
+class EnvironmentOut(Out):
     id: uuid.UUID
     slug: str
     name: str | None
 
 
-class EnvironmentRevisionOut(BaseModel):
+class EnvironmentRevisionOut(Out):
     """One deployment: from `version` on, the environment serves `application_revision_id`."""
 
     id: uuid.UUID
@@ -94,40 +101,40 @@ class SimpleApplicationOut(ApplicationOut):
     data: dict[str, Any] | None
 
 
-class ApplicationResponse(BaseModel):
+class ApplicationResponse(Out):
     count: int
     application: ApplicationOut
 
 
-class ApplicationsResponse(BaseModel):
+class ApplicationsResponse(Out):
     count: int
     applications: list[ApplicationOut]
     windowing: WindowingOut | None = None
 
 
-class VariantResponse(BaseModel):
+class VariantResponse(Out):
     count: int
     application_variant: VariantOut
 
 
-class VariantsResponse(BaseModel):
+class VariantsResponse(Out):
     count: int
     application_variants: list[VariantOut]
     windowing: WindowingOut | None = None
 
 
-class ForkResponse(BaseModel):
+class ForkResponse(Out):
     count: int
     application_variant: VariantOut
     application_revision: RevisionOut
 
 
-class RevisionResponse(BaseModel):
+class RevisionResponse(Out):
     count: int
     application_revision: RevisionOut
 
 
-class RetrieveResponse(BaseModel):
+class RetrieveResponse(Out):
     """The revision; by environment also the environment revision that serves it. A variant with nothing
     committed yet answers `count: 0` and no revision (as Agenta does)."""
 
@@ -136,57 +143,57 @@ class RetrieveResponse(BaseModel):
     environment_revision: EnvironmentRevisionOut | None = None
 
 
-class RevisionsResponse(BaseModel):
+class RevisionsResponse(Out):
     count: int
     application_revisions: list[RevisionOut]
     windowing: WindowingOut | None = None
 
 
-class DeployResponse(BaseModel):
+class DeployResponse(Out):
     count: int
     environment_revision: EnvironmentRevisionOut
     application_revision: RevisionOut
 
 
-class EnvironmentsResponse(BaseModel):
+class EnvironmentsResponse(Out):
     count: int
     environments: list[EnvironmentOut]
 
 
-class EnvironmentRevisionsResponse(BaseModel):
+class EnvironmentRevisionsResponse(Out):
     count: int
     environment_revisions: list[EnvironmentRevisionOut]
     windowing: WindowingOut | None = None
 
 
-class SimpleApplicationResponse(BaseModel):
+class SimpleApplicationResponse(Out):
     count: int
     application: SimpleApplicationOut
 
 
-class SimpleApplicationsResponse(BaseModel):
+class SimpleApplicationsResponse(Out):
     count: int
     applications: list[SimpleApplicationOut]
     windowing: WindowingOut | None = None
 
 
-class ObjectRef(BaseModel):
+class ObjectRef(Out):
     id: uuid.UUID
     slug: str
 
 
-class RevisionRef(BaseModel):
+class RevisionRef(Out):
     id: uuid.UUID
     slug: str
     version: int
 
 
-class EnvironmentRevisionRef(BaseModel):
+class EnvironmentRevisionRef(Out):
     id: uuid.UUID
     version: int
 
 
-class ServedReferences(BaseModel):
+class ServedReferences(Out):
     """What an environment serves of one application now."""
 
     application: ObjectRef
@@ -195,7 +202,7 @@ class ServedReferences(BaseModel):
     environment_revision: EnvironmentRevisionRef
 
 
-class EnvironmentServing(BaseModel):
+class EnvironmentServing(Out):
     references: dict[str, ServedReferences]
 
 
@@ -203,6 +210,6 @@ class SimpleEnvironmentOut(EnvironmentOut):
     data: EnvironmentServing
 
 
-class SimpleEnvironmentsResponse(BaseModel):
+class SimpleEnvironmentsResponse(Out):
     count: int
     environments: list[SimpleEnvironmentOut]
