@@ -296,3 +296,53 @@ def test_deploy_rollback_retrieve_and_scoped_references_on_a_second_kind(
             )
         with pytest.raises(ValidationFailedError, match="testset_ref"):  # "main" alone is ambiguous
             environments.retrieve(session, TESTSETS, principal, variant_ref=Reference(slug="main"))
+
+
+def test_without_redis_retrieve_answers_uncached_and_deploys_still_commit(
+    principal: Principal, work: Callable[[], Any]
+) -> None:
+    from lamina.state import configure, current
+
+    # GIVEN a test set deployed to production
+    with work() as session:
+        testset = service.create_artifact(session, TESTSETS, principal, slug="offline")
+        variant = service.create_variant(session, TESTSETS, principal, testset.id, slug="main")
+        first, second = (
+            revisions.commit(session, TESTSETS, principal, variant.id, data=cases(text)) for text in "ab"
+        )
+        environments.deploy(
+            session,
+            TESTSETS,
+            principal,
+            environment_ref=Reference(slug="production"),
+            revision_ref=Reference(id=first.id),
+        )
+    # WHEN Redis is unreachable (nothing listens on port 1)
+    settings = current().settings
+    configure(settings.model_copy(update={"redis_url": "redis://127.0.0.1:1/0"}))
+    try:
+
+        def served_version() -> int:
+            with work() as session:
+                answer = environments.retrieve(
+                    session,
+                    TESTSETS,
+                    principal,
+                    environment_ref=Reference(slug="production"),
+                    artifact_ref=Reference(slug="offline"),
+                )
+            return int(json.loads(answer)["testset_revision"]["version"])
+
+        # THEN retrieve still answers (from the database), and a deploy commits and is seen at once
+        assert served_version() == 1
+        with work() as session:
+            environments.deploy(
+                session,
+                TESTSETS,
+                principal,
+                environment_ref=Reference(slug="production"),
+                revision_ref=Reference(id=second.id),
+            )
+        assert served_version() == 2
+    finally:
+        configure(settings)
