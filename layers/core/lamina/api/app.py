@@ -60,6 +60,9 @@ def prime_for_snapshot() -> None:
             "lamina.auth.service",
         ):
             importlib.import_module(module)
+        from lamina.applications.responses import build_validators
+
+        build_validators()
         from lamina import aws
         from lamina.cache import get_redis
         from lamina.db import get_engine

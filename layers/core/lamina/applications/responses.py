@@ -213,3 +213,13 @@ class SimpleEnvironmentOut(EnvironmentOut):
 class SimpleEnvironmentsResponse(Out):
     count: int
     environments: list[SimpleEnvironmentOut]
+
+
+def build_validators() -> None:
+    """Build every response model's validator now (SnapStart priming: before the snapshot, not on a first call)."""
+    pending: list[type[Out]] = [Out]
+    while pending:
+        model = pending.pop()
+        pending.extend(model.__subclasses__())
+        if model is not Out:
+            model.model_rebuild(force=True)
