@@ -18,38 +18,6 @@ from lamina.services.app import create_app as create_services_app
 from tests.support import ROOT
 
 TENANCY_PACKAGE = ROOT / "layers" / "core" / "lamina" / "tenancy"
-# Registry routes (layers/core/lamina/applications/) still answer with `response_model=None`: they are being
-# rewritten on another branch, which declares their models. Remove these once it is merged; the test fails
-# while an entry here has a schema after all, so the list cannot go stale.
-KNOWN_WITHOUT_RESPONSE_SCHEMA = {
-    "POST /api/applications/",
-    "POST /api/applications/query",
-    "POST /api/applications/variants/",
-    "POST /api/applications/variants/query",
-    "POST /api/applications/variants/fork",
-    "GET /api/applications/variants/{variant_id}",
-    "POST /api/applications/variants/{variant_id}/archive",
-    "POST /api/applications/variants/{variant_id}/unarchive",
-    "POST /api/applications/revisions/commit",
-    "POST /api/applications/revisions/retrieve",
-    "POST /api/applications/revisions/log",
-    "POST /api/applications/revisions/query",
-    "POST /api/applications/revisions/deploy",
-    "GET /api/applications/revisions/{revision_id}",
-    "GET /api/applications/{application_id}",
-    "PUT /api/applications/{application_id}",
-    "POST /api/applications/{application_id}/archive",
-    "POST /api/applications/{application_id}/unarchive",
-    "GET /api/environments/",
-    "POST /api/environments/revisions/log",
-    "POST /api/simple/applications/",
-    "POST /api/simple/applications/query",
-    "GET /api/simple/applications/{application_id}",
-    "PUT /api/simple/applications/{application_id}",
-    "POST /api/simple/applications/{application_id}/archive",
-    "POST /api/simple/applications/{application_id}/unarchive",
-    "POST /api/simple/environments/query",
-}
 
 
 def operations(app: FastAPI) -> dict[str, dict[str, Any]]:
@@ -77,11 +45,7 @@ def test_every_operation_declares_its_success_schema_and_the_error_body(app_fact
         # AND its refusals are documented with our error body, not FastAPI's default 422 shape
         if json_schema(operation, "4XX") != {"$ref": "#/components/schemas/ErrorBody"}:
             errors_undocumented.append(label)
-    unexpected = sorted(set(missing) - KNOWN_WITHOUT_RESPONSE_SCHEMA)
-    assert not unexpected, f"operations without a response schema: {unexpected}"
-    if app_factory is create_api_app:
-        fixed = sorted(KNOWN_WITHOUT_RESPONSE_SCHEMA - set(missing))
-        assert not fixed, f"these now have a schema: remove them from KNOWN_WITHOUT_RESPONSE_SCHEMA: {fixed}"
+    assert not missing, f"operations without a response schema: {sorted(missing)}"
     assert not errors_undocumented
 
 
