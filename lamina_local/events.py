@@ -83,6 +83,14 @@ def http_api_request_context(
     }
 
 
+def _is_utf8(body: bytes) -> bool:
+    try:
+        body.decode()
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 def http_api_v2_event(
     request: HttpRequestInfo,
     *,
@@ -107,11 +115,14 @@ def http_api_v2_event(
     if authorizer is not None:
         context["authorizer"] = authorizer
     event["requestContext"] = context
+    # A "text" body that is not UTF-8 cannot travel as a JSON string: it goes base64, its bytes intact, and
+    # the function decides what to make of it (the API answers 400) instead of the gateway failing with a 500.
+    as_text = body_is_text and _is_utf8(request.body)
     if request.body:
-        event["body"] = request.body.decode() if body_is_text else base64.b64encode(request.body).decode()
+        event["body"] = request.body.decode() if as_text else base64.b64encode(request.body).decode()
     if request.path_parameters:
         event["pathParameters"] = dict(request.path_parameters)
-    event["isBase64Encoded"] = bool(request.body) and not body_is_text
+    event["isBase64Encoded"] = bool(request.body) and not as_text
     if request.stage_variables:
         event["stageVariables"] = dict(request.stage_variables)
     return event

@@ -317,6 +317,23 @@ def test_binary_bodies_and_results_without_status_code(run_gateway: Callable[[Sc
     run_gateway(scenario)
 
 
+def test_a_text_body_that_is_not_utf8_reaches_the_function_base64_encoded(
+    run_gateway: Callable[[Scenario], None],
+) -> None:
+    async def scenario(client: httpx.AsyncClient, gateway: LocalHttpApi, invoker: CallableInvoker) -> None:
+        # WHEN a "JSON" body that is not UTF-8 is posted
+        response = await client.post(
+            "/api/things", content=b'{"name": "caf\xe9"}', headers={"content-type": "application/json"}
+        )
+        # THEN the gateway does not fail: the function gets the exact bytes, base64-encoded
+        assert response.status_code == 201, response.text
+        event = events_seen(invoker)[-1]
+        assert event["isBase64Encoded"] is True
+        assert base64.b64decode(event["body"]) == b'{"name": "caf\xe9"}'
+
+    run_gateway(scenario)
+
+
 def test_errors_timeouts_and_oversized_requests(run_gateway: Callable[[Scenario], None]) -> None:
     async def scenario(client: httpx.AsyncClient, gateway: LocalHttpApi, invoker: CallableInvoker) -> None:
         failed = await client.post("/fail")

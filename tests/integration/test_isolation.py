@@ -52,6 +52,10 @@ FIELD_KINDS = (
     ("environment", "environment"),
     ("variant", "variant"),
     ("revision", "revision"),
+    # Agenta's names (`/workflows/...`): an application is a workflow.
+    ("workflow_variant", "variant"),
+    ("workflow_revision", "revision"),
+    ("workflow", "application"),
 )
 
 # A reference that needs another one to name something complete (an environment serves many applications).

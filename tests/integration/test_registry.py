@@ -183,3 +183,62 @@ def test_invalid_prompt_template_is_422_with_a_clear_message(make_tenant: Callab
     # Nothing was committed by the failures
     log = api.post("/api/applications/revisions/log", {"application_variant_ref": {"id": variant_id}}).ok()
     assert log["count"] == 1
+
+
+def test_a_variant_slug_is_looked_up_in_the_named_application(make_tenant: Callable[..., Tenant]) -> None:
+    api = make_tenant().client
+    # GIVEN two applications, each with a variant called "default" holding one revision
+    revisions = {}
+    for slug in ("alpha", "beta"):
+        app_id = api.post("/api/applications/", {"application": {"slug": slug}}).ok()["application"]["id"]
+        variant = api.post(
+            "/api/applications/variants/",
+            {"application_variant": {"application_id": app_id, "slug": "default"}},
+        ).ok()["application_variant"]
+        revisions[slug] = api.post(
+            "/api/applications/revisions/commit",
+            {"application_revision": {"application_variant_id": variant["id"], "data": prompt_data()}},
+        ).ok()["application_revision"]
+    # WHEN production is deployed by application slug and variant slug, for each application in turn
+    for slug in ("beta", "alpha"):
+        deployed = api.post(
+            "/api/applications/revisions/deploy",
+            {
+                "application_ref": {"slug": slug},
+                "application_variant_ref": {"slug": "default"},
+                "environment_ref": {"slug": "production"},
+            },
+        ).ok()
+        # THEN the named application's variant is deployed, not the other's
+        assert deployed["application_revision"]["id"] == revisions[slug]["id"]
+        assert deployed["environment_revision"]["application_id"] == revisions[slug]["application_id"]
+    # AND each application serves its own revision
+    for slug in ("alpha", "beta"):
+        served = api.post(
+            "/api/applications/revisions/retrieve",
+            {"environment_ref": {"slug": "production"}, "application_ref": {"slug": slug}},
+        ).ok()
+        assert served["application_revision"]["id"] == revisions[slug]["id"]
+    # AND a revision named next to another application is not found there
+    response = api.post(
+        "/api/applications/revisions/deploy",
+        {
+            "application_ref": {"slug": "alpha"},
+            "application_revision_ref": {"id": revisions["beta"]["id"]},
+            "environment_ref": {"slug": "production"},
+        },
+    )
+    assert response.status == 404
+    # AND the applications are listed in windows: a cursor while there are more, none on the last window
+    first = api.post("/api/applications/query", {"windowing": {"limit": 1}}).ok()
+    last = api.post(
+        "/api/applications/query", {"windowing": {"limit": 1, "next": first["windowing"]["next"]}}
+    ).ok()
+    assert [a["slug"] for a in first["applications"] + last["applications"]] == ["beta", "alpha"]
+    assert "windowing" not in last
+    # AND without an application the slug is ambiguous: refused, never a guess
+    response = api.post(
+        "/api/applications/revisions/deploy",
+        {"application_variant_ref": {"slug": "default"}, "environment_ref": {"slug": "production"}},
+    )
+    assert response.status == 422 and "application_ref" in response.body["message"]

@@ -258,13 +258,57 @@ def test_bad_requests_are_400s_that_say_what_is_wrong(tenant: Tenant) -> None:
         {"data": {"inputs": {"name": "Di", "place": {}}, "parameters": prompt("mock/echo")}},
     )
     assert nested.status == 400 and "'place.city'" in nested.body["message"]
-    # AND references are not resolved yet (a clear 400), and no credential is a 401
-    by_reference = invoke(
-        tenant, "completion", {"data": {"inputs": {}}, "references": {"application_ref": {"slug": "x"}}}
-    )
-    assert by_reference.status == 400 and "references" in by_reference.body["message"]
+    # AND no credential is a 401
     anonymous = call_services("POST", "/services/completion/v0/invoke", {"data": {}}, auth=None)
     assert anonymous.status == 401
+
+
+def test_parameters_resolve_from_references_to_the_registry(tenant: Tenant) -> None:
+    # GIVEN an application whose first revision is deployed to production, and a later undeployed one
+    api = tenant.client
+    first = prompt("mock/echo", "v1 for {{name}}")
+    created = api.post(
+        "/api/simple/applications/", {"application": {"slug": "greeter", "data": {"parameters": first}}}
+    ).ok()["application"]
+    api.post(
+        "/api/applications/revisions/deploy",
+        {
+            "application_revision_ref": {"id": created["revision_id"]},
+            "environment_ref": {"slug": "production"},
+        },
+    ).ok()
+    variant_id = created["variant_id"]
+    second = api.post(
+        "/api/applications/revisions/commit",
+        {
+            "application_revision": {
+                "application_variant_id": variant_id,
+                "data": {"parameters": prompt("mock/echo", "v2 for {{name}}")},
+            }
+        },
+    ).ok()["application_revision"]
+    inputs = {"data": {"inputs": {"name": "Gus"}}}
+    # WHEN chat is invoked by environment (Agenta's reference names), by revision, and by variant (API.md's)
+    by_environment = invoke(
+        tenant,
+        "chat",
+        {**inputs, "references": {"application": {"slug": "greeter"}, "environment": {"slug": "production"}}},
+    )
+    by_revision = invoke(
+        tenant, "completion", {**inputs, "references": {"application_revision": {"id": second["id"]}}}
+    )
+    by_variant = invoke(
+        tenant, "completion", {**inputs, "references": {"application_variant_ref": {"id": variant_id}}}
+    )
+    # THEN each runs the revision its references name
+    assert by_environment.ok()["data"]["outputs"]["content"] == "v1 for Gus"
+    assert by_revision.ok()["data"]["outputs"] == "v2 for Gus"
+    assert by_variant.ok()["data"]["outputs"] == "v2 for Gus"
+    # AND an unknown application is a 404, an unknown kind of reference a 422 naming it
+    missing = invoke(tenant, "completion", {**inputs, "references": {"application": {"slug": "nope"}}})
+    assert missing.status == 404, missing.body
+    unknown = invoke(tenant, "completion", {**inputs, "references": {"testset": {"slug": "x"}}})
+    assert unknown.status == 422 and "references.testset" in unknown.body["message"]
 
 
 def test_mock_provider_answers_without_a_key_in_every_template_format(

@@ -6,8 +6,10 @@ from fastapi import FastAPI
 
 from lamina import __version__
 from lamina.api import health
+from lamina.api.body import BodyGuard
 from lamina.api.errors import install_error_handlers
 from lamina.applications import routes as applications
+from lamina.applications import workflows
 from lamina.events import routes as events
 from lamina.secrets import routes as secrets
 from lamina.tenancy import routes as tenancy
@@ -30,12 +32,14 @@ def create_app() -> FastAPI:
         redoc_url=None,
     )
     install_error_handlers(app)
+    app.add_middleware(BodyGuard)
     # /api/health stays unauthenticated: it declares no principal dependency.
     app.include_router(health.router, prefix=API_PREFIX)
     app.include_router(tenancy.router, prefix=API_PREFIX)
     app.include_router(tenancy.keys_router, prefix=API_PREFIX)
     app.include_router(applications.router, prefix=API_PREFIX)
     app.include_router(applications.simple_router, prefix=API_PREFIX)
+    app.include_router(workflows.router, prefix=API_PREFIX)
     app.include_router(secrets.router, prefix=API_PREFIX)
     app.include_router(events.router, prefix=API_PREFIX)
     return app
@@ -54,11 +58,15 @@ def prime_for_snapshot() -> None:
     try:
         for module in (
             "lamina.applications.service",
+            "lamina.applications.simple",
             "lamina.tenancy.service",
             "lamina.secrets.service",
             "lamina.auth.service",
         ):
             importlib.import_module(module)
+        from lamina.applications.responses import build_validators
+
+        build_validators()
         from lamina import aws
         from lamina.cache import get_redis
         from lamina.db import get_engine

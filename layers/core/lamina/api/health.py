@@ -4,15 +4,29 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Literal
 
-from fastapi import APIRouter
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Response
+from pydantic import BaseModel, Field
 
 from lamina import __version__
 from lamina.settings import get_settings
 
 router = APIRouter(tags=["health"])
+
+MAX_ERROR_CHARS = 300
+
+
+class BackendCheck(BaseModel):
+    status: Literal["ok", "error"]
+    error: str | None = Field(default=None, description="Why the backend failed; null when it is ok.")
+    latency_ms: float
+
+
+class HealthReport(BaseModel):
+    status: Literal["ok", "degraded"] = Field(description="`degraded` (with 503) when any check failed.")
+    version: str
+    checks: dict[str, BackendCheck]
 
 
 def check_database() -> None:
@@ -39,23 +53,32 @@ def check_s3() -> None:
 CHECKS: dict[str, Callable[[], None]] = {"database": check_database, "redis": check_redis, "s3": check_s3}
 
 
-def run_checks() -> tuple[bool, dict[str, Any]]:
-    results: dict[str, Any] = {}
-    healthy = True
-    for name, check in CHECKS.items():
-        started = time.perf_counter()
-        try:
-            check()
-            results[name] = {"status": "ok"}
-        except Exception as error:
-            healthy = False
-            results[name] = {"status": "error", "error": f"{type(error).__name__}: {error}"[:300]}
-        results[name]["latency_ms"] = round((time.perf_counter() - started) * 1000, 2)
-    return healthy, results
+def run_check(check: Callable[[], None]) -> BackendCheck:
+    started = time.perf_counter()
+    try:
+        check()
+        error = None
+    except Exception as failure:
+        error = f"{type(failure).__name__}: {failure}"[:MAX_ERROR_CHARS]
+    latency_ms = round((time.perf_counter() - started) * 1000, 2)
+    return BackendCheck(status="ok" if error is None else "error", error=error, latency_ms=latency_ms)
 
 
-@router.get("/health")
-def health() -> JSONResponse:
-    healthy, checks = run_checks()
-    body = {"status": "ok" if healthy else "degraded", "version": __version__, "checks": checks}
-    return JSONResponse(body, status_code=200 if healthy else 503)
+def run_checks() -> HealthReport:
+    checks = {name: run_check(check) for name, check in CHECKS.items()}
+    healthy = all(check.status == "ok" for check in checks.values())
+    return HealthReport(status="ok" if healthy else "degraded", version=__version__, checks=checks)
+
+
+@router.get(
+    "/health",
+    responses={
+        200: {"description": "Every backend answered."},
+        503: {"model": HealthReport, "description": "A backend failed: the same report, naming it."},
+    },
+)
+def health(response: Response) -> HealthReport:
+    report = run_checks()
+    if report.status != "ok":
+        response.status_code = 503
+    return report

@@ -9,6 +9,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 DEFAULT_WINDOW_LIMIT = 100
 MAX_WINDOW_LIMIT = 1000
+# Versions are stored as Postgres `integer`: a larger one names nothing (and must not reach the database).
+MAX_VERSION = 2**31 - 1
 
 
 class Reference(BaseModel):
@@ -18,7 +20,7 @@ class Reference(BaseModel):
 
     id: uuid.UUID | None = None
     slug: Annotated[str, Field(min_length=1, max_length=200)] | None = None
-    version: Annotated[int, Field(ge=0)] | None = None
+    version: Annotated[int, Field(ge=0, le=MAX_VERSION)] | None = None
 
     @model_validator(mode="after")
     def _something_identifies(self) -> Reference:
@@ -39,3 +41,9 @@ class Body(BaseModel):
     """Base of every request body: unknown fields are an error, not silently ignored."""
 
     model_config = ConfigDict(extra="forbid")
+
+
+class View(BaseModel):
+    """Base of every response shape: built from ORM rows by attribute, documented in the OpenAPI."""
+
+    model_config = ConfigDict(from_attributes=True)

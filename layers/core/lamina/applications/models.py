@@ -8,12 +8,19 @@ from typing import Any
 
 from sqlalchemy import DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, synonym
 
+from lamina.artifacts.models import DEFAULT_ENVIRONMENTS, Environment
 from lamina.db.base import Base, IdMixin, TimestampsMixin, utcnow
 
-# The environments every project has; created on first use.
-DEFAULT_ENVIRONMENTS = ("development", "staging", "production")
+__all__ = [
+    "DEFAULT_ENVIRONMENTS",
+    "Application",
+    "ApplicationRevision",
+    "ApplicationVariant",
+    "Environment",
+    "EnvironmentRevision",
+]
 
 
 class Application(IdMixin, TimestampsMixin, Base):
@@ -41,6 +48,8 @@ class ApplicationVariant(IdMixin, TimestampsMixin, Base):
     application_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("applications.id", ondelete="CASCADE"), index=True
     )
+    # The revisioned-artifact core's name for the column.
+    artifact_id: Mapped[uuid.UUID] = synonym("application_id")
     slug: Mapped[str] = mapped_column(String(200))
     name: Mapped[str | None] = mapped_column(String(200))
     description: Mapped[str | None] = mapped_column(Text)
@@ -65,6 +74,7 @@ class ApplicationRevision(IdMixin, Base):
     application_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("applications.id", ondelete="CASCADE"), index=True
     )
+    artifact_id: Mapped[uuid.UUID] = synonym("application_id")
     # Indexed through the (variant_id, version) unique constraint.
     variant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("application_variants.id", ondelete="CASCADE"))
     version: Mapped[int] = mapped_column(Integer)
@@ -73,15 +83,6 @@ class ApplicationRevision(IdMixin, Base):
     data: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
     created_by: Mapped[str | None] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-
-
-class Environment(IdMixin, TimestampsMixin, Base):
-    __tablename__ = "environments"
-    __table_args__ = (UniqueConstraint("project_id", "slug"),)
-
-    project_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
-    slug: Mapped[str] = mapped_column(String(100))
-    name: Mapped[str | None] = mapped_column(String(200))
 
 
 class EnvironmentRevision(IdMixin, Base):
@@ -108,3 +109,7 @@ class EnvironmentRevision(IdMixin, Base):
     message: Mapped[str | None] = mapped_column(Text)
     created_by: Mapped[str | None] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # The revisioned-artifact core's names for the columns.
+    artifact_id: Mapped[uuid.UUID] = synonym("application_id")
+    variant_id: Mapped[uuid.UUID] = synonym("application_variant_id")
+    revision_id: Mapped[uuid.UUID] = synonym("application_revision_id")

@@ -5,28 +5,33 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 
-from lamina.applications import schemas
-from lamina.auth.deps import ProjectDeployer, ProjectEditor, ProjectViewer, SessionDep
-from lamina.errors import NotFoundError
+from lamina.api.deps import ProjectDeployer, ProjectEditor, ProjectViewer, SessionDep
+from lamina.applications import responses, schemas
 
 if TYPE_CHECKING:
     from lamina.applications import service as registry
+    from lamina.applications import simple
 else:
     from lamina.lazy import lazy_module
 
     registry = lazy_module("lamina.applications.service")
+    simple = lazy_module("lamina.applications.simple")
 
 router = APIRouter(tags=["applications"])
 simple_router = APIRouter(tags=["simple applications"])
+
+# Routes return dicts; the response model checks them and serialises the keys they set (an optional key such
+# as `windowing` is left out rather than sent as null).
+ONLY_SET_FIELDS: dict[str, Any] = {"response_model_exclude_unset": True}
 
 
 def _one(name: str, item: dict[str, Any], **extra: Any) -> dict[str, Any]:
     return {"count": 1, name: item, **extra}
 
 
-def _many(name: str, items: list[dict[str, Any]], next_cursor: str | None = None) -> dict[str, Any]:
+def _many(name: str, items: list[dict[str, Any]], next_cursor: uuid.UUID | None = None) -> dict[str, Any]:
     body: dict[str, Any] = {"count": len(items), name: items}
     if next_cursor is not None:
         body["windowing"] = {"next": next_cursor}
@@ -36,7 +41,7 @@ def _many(name: str, items: list[dict[str, Any]], next_cursor: str | None = None
 # ---------------------------------------------------------------- applications
 
 
-@router.post("/applications/", response_model=None)
+@router.post("/applications/", response_model=responses.ApplicationResponse, **ONLY_SET_FIELDS)
 def create_application(
     body: schemas.ApplicationCreate, session: SessionDep, principal: ProjectEditor
 ) -> dict[str, Any]:
@@ -44,18 +49,18 @@ def create_application(
     return _one("application", registry.application_view(app))
 
 
-@router.post("/applications/query", response_model=None)
+@router.post("/applications/query", response_model=responses.ApplicationsResponse, **ONLY_SET_FIELDS)
 def query_applications(
     body: schemas.ApplicationQuery, session: SessionDep, principal: ProjectViewer
 ) -> dict[str, Any]:
-    apps, next_cursor = registry.query_applications(session, principal, body)
-    return _many("applications", [registry.application_view(app) for app in apps], next_cursor)
+    window = registry.query_applications(session, principal, body)
+    return _many("applications", [registry.application_view(app) for app in window.items], window.next)
 
 
 # Static paths (`/variants/...`, `/revisions/...`) are declared before `/{application_id}` below.
 
 
-@router.post("/applications/variants/", response_model=None)
+@router.post("/applications/variants/", response_model=responses.VariantResponse, **ONLY_SET_FIELDS)
 def create_variant(
     body: schemas.VariantCreate, session: SessionDep, principal: ProjectEditor
 ) -> dict[str, Any]:
@@ -63,15 +68,15 @@ def create_variant(
     return _one("application_variant", registry.variant_view(variant))
 
 
-@router.post("/applications/variants/query", response_model=None)
+@router.post("/applications/variants/query", response_model=responses.VariantsResponse, **ONLY_SET_FIELDS)
 def query_variants(
     body: schemas.VariantQuery, session: SessionDep, principal: ProjectViewer
 ) -> dict[str, Any]:
-    variants, next_cursor = registry.query_variants(session, principal, body)
-    return _many("application_variants", [registry.variant_view(v) for v in variants], next_cursor)
+    window = registry.query_variants(session, principal, body)
+    return _many("application_variants", [registry.variant_view(v) for v in window.items], window.next)
 
 
-@router.post("/applications/variants/fork", response_model=None)
+@router.post("/applications/variants/fork", response_model=responses.ForkResponse, **ONLY_SET_FIELDS)
 def fork_variant(body: schemas.VariantFork, session: SessionDep, principal: ProjectEditor) -> dict[str, Any]:
     variant, revision = registry.fork_variant(session, principal, body)
     return _one(
@@ -81,26 +86,34 @@ def fork_variant(body: schemas.VariantFork, session: SessionDep, principal: Proj
     )
 
 
-@router.get("/applications/variants/{variant_id}", response_model=None)
+@router.get(
+    "/applications/variants/{variant_id}", response_model=responses.VariantResponse, **ONLY_SET_FIELDS
+)
 def get_variant(variant_id: uuid.UUID, session: SessionDep, principal: ProjectViewer) -> dict[str, Any]:
     return _one(
         "application_variant", registry.variant_view(registry.get_variant(session, principal, variant_id))
     )
 
 
-@router.post("/applications/variants/{variant_id}/archive", response_model=None)
+@router.post(
+    "/applications/variants/{variant_id}/archive", response_model=responses.VariantResponse, **ONLY_SET_FIELDS
+)
 def archive_variant(variant_id: uuid.UUID, session: SessionDep, principal: ProjectEditor) -> dict[str, Any]:
     variant = registry.set_variant_archived(session, principal, variant_id, archived=True)
     return _one("application_variant", registry.variant_view(variant))
 
 
-@router.post("/applications/variants/{variant_id}/unarchive", response_model=None)
+@router.post(
+    "/applications/variants/{variant_id}/unarchive",
+    response_model=responses.VariantResponse,
+    **ONLY_SET_FIELDS,
+)
 def unarchive_variant(variant_id: uuid.UUID, session: SessionDep, principal: ProjectEditor) -> dict[str, Any]:
     variant = registry.set_variant_archived(session, principal, variant_id, archived=False)
     return _one("application_variant", registry.variant_view(variant))
 
 
-@router.post("/applications/revisions/commit", response_model=None)
+@router.post("/applications/revisions/commit", response_model=responses.RevisionResponse, **ONLY_SET_FIELDS)
 def commit_revision(
     body: schemas.RevisionCommit, session: SessionDep, principal: ProjectEditor
 ) -> dict[str, Any]:
@@ -108,47 +121,50 @@ def commit_revision(
     return _one("application_revision", registry.revision_view(revision))
 
 
-@router.post("/applications/revisions/retrieve", response_model=None)
+@router.post("/applications/revisions/retrieve", response_model=responses.RetrieveResponse, **ONLY_SET_FIELDS)
 def retrieve_revision(
     body: schemas.RevisionRetrieve, session: SessionDep, principal: ProjectViewer
-) -> dict[str, Any]:
-    return registry.retrieve(session, principal, body)
+) -> Response:
+    # The SDK's per-request call: the body comes encoded by the response model, and cached so.
+    return Response(registry.retrieve_json(session, principal, body), media_type="application/json")
 
 
-@router.post("/applications/revisions/log", response_model=None)
+@router.post("/applications/revisions/log", response_model=responses.RevisionsResponse, **ONLY_SET_FIELDS)
 def log_revisions(body: schemas.RevisionLog, session: SessionDep, principal: ProjectViewer) -> dict[str, Any]:
     revisions = registry.log_revisions(session, principal, body)
     return _many("application_revisions", [registry.revision_view(r) for r in revisions])
 
 
-@router.post("/applications/revisions/query", response_model=None)
+@router.post("/applications/revisions/query", response_model=responses.RevisionsResponse, **ONLY_SET_FIELDS)
 def query_revisions(
     body: schemas.RevisionQuery, session: SessionDep, principal: ProjectViewer
 ) -> dict[str, Any]:
-    revisions, next_cursor = registry.query_revisions(session, principal, body)
-    return _many("application_revisions", [registry.revision_view(r) for r in revisions], next_cursor)
+    window = registry.query_revisions(session, principal, body)
+    return _many("application_revisions", [registry.revision_view(r) for r in window.items], window.next)
 
 
-@router.post("/applications/revisions/deploy", response_model=None)
+@router.post("/applications/revisions/deploy", response_model=responses.DeployResponse, **ONLY_SET_FIELDS)
 def deploy_revision(
     body: schemas.RevisionDeploy, session: SessionDep, principal: ProjectDeployer
 ) -> dict[str, Any]:
-    deployment, environment, revision = registry.deploy(session, principal, body)
+    deployed = registry.deploy(session, principal, body)
     return _one(
         "environment_revision",
-        registry.environment_revision_view(deployment, environment),
-        application_revision=registry.revision_view(revision),
+        registry.environment_revision_view(deployed.environment_revision, deployed.environment),
+        application_revision=registry.revision_view(deployed.revision),
     )
 
 
-@router.get("/applications/revisions/{revision_id}", response_model=None)
+@router.get(
+    "/applications/revisions/{revision_id}", response_model=responses.RevisionResponse, **ONLY_SET_FIELDS
+)
 def get_revision(revision_id: uuid.UUID, session: SessionDep, principal: ProjectViewer) -> dict[str, Any]:
     return _one(
         "application_revision", registry.revision_view(registry.get_revision(session, principal, revision_id))
     )
 
 
-@router.get("/applications/{application_id}", response_model=None)
+@router.get("/applications/{application_id}", response_model=responses.ApplicationResponse, **ONLY_SET_FIELDS)
 def get_application(
     application_id: uuid.UUID, session: SessionDep, principal: ProjectViewer
 ) -> dict[str, Any]:
@@ -157,7 +173,7 @@ def get_application(
     )
 
 
-@router.put("/applications/{application_id}", response_model=None)
+@router.put("/applications/{application_id}", response_model=responses.ApplicationResponse, **ONLY_SET_FIELDS)
 def edit_application(
     application_id: uuid.UUID, body: schemas.ApplicationEdit, session: SessionDep, principal: ProjectEditor
 ) -> dict[str, Any]:
@@ -165,7 +181,9 @@ def edit_application(
     return _one("application", registry.application_view(app))
 
 
-@router.post("/applications/{application_id}/archive", response_model=None)
+@router.post(
+    "/applications/{application_id}/archive", response_model=responses.ApplicationResponse, **ONLY_SET_FIELDS
+)
 def archive_application(
     application_id: uuid.UUID, session: SessionDep, principal: ProjectEditor
 ) -> dict[str, Any]:
@@ -173,7 +191,11 @@ def archive_application(
     return _one("application", registry.application_view(app))
 
 
-@router.post("/applications/{application_id}/unarchive", response_model=None)
+@router.post(
+    "/applications/{application_id}/unarchive",
+    response_model=responses.ApplicationResponse,
+    **ONLY_SET_FIELDS,
+)
 def unarchive_application(
     application_id: uuid.UUID, session: SessionDep, principal: ProjectEditor
 ) -> dict[str, Any]:
@@ -184,91 +206,105 @@ def unarchive_application(
 # ---------------------------------------------------------------- environments
 
 
-@router.get("/environments/", tags=["environments"], response_model=None)
+@router.get(
+    "/environments/", tags=["environments"], response_model=responses.EnvironmentsResponse, **ONLY_SET_FIELDS
+)
 def list_environments(session: SessionDep, principal: ProjectViewer) -> dict[str, Any]:
     environments = registry.list_environments(session, principal)
     return _many("environments", [registry.environment_view(e) for e in environments])
 
 
-@router.post("/environments/revisions/log", tags=["environments"], response_model=None)
+@router.post(
+    "/environments/revisions/log",
+    tags=["environments"],
+    response_model=responses.EnvironmentRevisionsResponse,
+    **ONLY_SET_FIELDS,
+)
 def environment_log(
     body: schemas.EnvironmentLog, session: SessionDep, principal: ProjectViewer
 ) -> dict[str, Any]:
-    environment, deployments, next_cursor = registry.environment_log(session, principal, body)
-    views = [registry.environment_revision_view(d, environment) for d in deployments]
-    return _many("environment_revisions", views, next_cursor)
+    environment, window = registry.environment_log(session, principal, body)
+    views = [registry.environment_revision_view(d, environment) for d in window.items]
+    return _many("environment_revisions", views, window.next)
 
 
 # ---------------------------------------------------------------- simple
 
 
-def _simple_view(session: Any, app: Any) -> dict[str, Any]:
-    view = registry.application_view(app)
-    try:
-        variant = registry.default_variant(session, app)
-        revision = registry.latest_revision(session, variant)
-    except NotFoundError:  # an application without a variant or revision still has a header
-        return {**view, "variant_id": None, "revision_id": None, "version": None, "data": None}
-    return {
-        **view,
-        "variant_id": str(variant.id),
-        "revision_id": str(revision.id),
-        "version": revision.version,
-        "data": revision.data,
-    }
-
-
-@simple_router.post("/simple/applications/", response_model=None)
+@simple_router.post(
+    "/simple/applications/", response_model=responses.SimpleApplicationResponse, **ONLY_SET_FIELDS
+)
 def simple_create(
     body: schemas.SimpleApplicationCreate, session: SessionDep, principal: ProjectEditor
 ) -> dict[str, Any]:
-    app = registry.simple_create(session, principal, body.application)
-    return _one("application", _simple_view(session, app))
+    app = simple.create(session, principal, body.application)
+    return _one("application", simple.view(session, app))
 
 
-@simple_router.post("/simple/applications/query", response_model=None)
+@simple_router.post(
+    "/simple/applications/query", response_model=responses.SimpleApplicationsResponse, **ONLY_SET_FIELDS
+)
 def simple_query(
     body: schemas.ApplicationQuery, session: SessionDep, principal: ProjectViewer
 ) -> dict[str, Any]:
-    apps, next_cursor = registry.query_applications(session, principal, body)
-    return _many("applications", [_simple_view(session, app) for app in apps], next_cursor)
+    window = registry.query_applications(session, principal, body)
+    return _many("applications", [simple.view(session, app) for app in window.items], window.next)
 
 
-@simple_router.get("/simple/applications/{application_id}", response_model=None)
+@simple_router.get(
+    "/simple/applications/{application_id}",
+    response_model=responses.SimpleApplicationResponse,
+    **ONLY_SET_FIELDS,
+)
 def simple_get(application_id: uuid.UUID, session: SessionDep, principal: ProjectViewer) -> dict[str, Any]:
     return _one(
-        "application", _simple_view(session, registry.get_application(session, principal, application_id))
+        "application",
+        simple.view(session, registry.get_application(session, principal, application_id)),
     )
 
 
-@simple_router.put("/simple/applications/{application_id}", response_model=None)
+@simple_router.put(
+    "/simple/applications/{application_id}",
+    response_model=responses.SimpleApplicationResponse,
+    **ONLY_SET_FIELDS,
+)
 def simple_edit(
     application_id: uuid.UUID,
     body: schemas.SimpleApplicationEdit,
     session: SessionDep,
     principal: ProjectEditor,
 ) -> dict[str, Any]:
-    app = registry.simple_edit(session, principal, application_id, body.application)
-    return _one("application", _simple_view(session, app))
+    app = simple.edit(session, principal, application_id, body.application)
+    return _one("application", simple.view(session, app))
 
 
-@simple_router.post("/simple/applications/{application_id}/archive", response_model=None)
+@simple_router.post(
+    "/simple/applications/{application_id}/archive",
+    response_model=responses.SimpleApplicationResponse,
+    **ONLY_SET_FIELDS,
+)
 def simple_archive(
     application_id: uuid.UUID, session: SessionDep, principal: ProjectEditor
 ) -> dict[str, Any]:
     app = registry.set_application_archived(session, principal, application_id, archived=True)
-    return _one("application", _simple_view(session, app))
+    return _one("application", simple.view(session, app))
 
 
-@simple_router.post("/simple/applications/{application_id}/unarchive", response_model=None)
+@simple_router.post(
+    "/simple/applications/{application_id}/unarchive",
+    response_model=responses.SimpleApplicationResponse,
+    **ONLY_SET_FIELDS,
+)
 def simple_unarchive(
     application_id: uuid.UUID, session: SessionDep, principal: ProjectEditor
 ) -> dict[str, Any]:
     app = registry.set_application_archived(session, principal, application_id, archived=False)
-    return _one("application", _simple_view(session, app))
+    return _one("application", simple.view(session, app))
 
 
-@simple_router.post("/simple/environments/query", response_model=None)
+@simple_router.post(
+    "/simple/environments/query", response_model=responses.SimpleEnvironmentsResponse, **ONLY_SET_FIELDS
+)
 def simple_environments(
     body: schemas.EnvironmentQuery, session: SessionDep, principal: ProjectViewer
 ) -> dict[str, Any]:

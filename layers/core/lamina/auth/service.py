@@ -9,14 +9,21 @@ from typing import TYPE_CHECKING
 from lamina.auth.api_keys import SCHEME as API_KEY_SCHEME
 from lamina.auth.api_keys import VerifiedKey, verify_api_key
 from lamina.auth.jwt import CognitoClaims, looks_like_jwt, verify_cognito_token
-from lamina.auth.principal import Principal, PrincipalKind
 from lamina.auth.service_tokens import ServiceClaims, is_service_token, verify_service_token
 from lamina.errors import ForbiddenError, UnauthenticatedError
+from lamina.tenancy.principal import Principal, PrincipalKind
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
+    from lamina.tenancy import service as tenancy
     from lamina.tenancy.models import User
+else:
+    from lamina.lazy import lazy_module
+
+    # Loaded when a request needs a project or a user: the authorizer, which needs neither, never pays for
+    # SQLAlchemy's import.
+    tenancy = lazy_module("lamina.tenancy.service")
 
 BEARER_SCHEME = "Bearer"
 MAX_CREDENTIAL_LENGTH = 8192
@@ -65,8 +72,6 @@ def resolve_principal(
     session: Session, credential: Credential, requested_project_id: uuid.UUID | None
 ) -> Principal:
     """The project the request acts in and the caller's role there."""
-    from lamina.tenancy import service as tenancy
-
     if credential.api_key is not None:
         key = credential.api_key
         _check_bound_project(key.project_id, requested_project_id, "API key")
@@ -102,12 +107,7 @@ def _check_bound_project(bound: uuid.UUID, requested: uuid.UUID | None, what: st
 
 
 def _user_for_claims(session: Session, claims: CognitoClaims, token: str) -> User:
-    from sqlalchemy import select
-
-    from lamina.tenancy import service as tenancy
-    from lamina.tenancy.models import User
-
-    user = session.execute(select(User).where(User.cognito_sub == claims.sub)).scalar_one_or_none()
+    user = tenancy.user_by_cognito_sub(session, claims.sub)
     if user is not None:
         return user
     # First sign-in: bootstrap an organization, workspace and project for this identity.

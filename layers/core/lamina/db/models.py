@@ -1,6 +1,7 @@
 """Imports every domain's models so `Base.metadata` knows all tables (Alembic, tests)."""
 
 from lamina.applications import models as applications_models
+from lamina.artifacts import models as artifacts_models
 from lamina.db.base import Base
 from lamina.events import models as events_models
 from lamina.events import outbox as events_outbox
@@ -11,6 +12,7 @@ from lamina.tenancy import models as tenancy_models
 __all__ = [
     "Base",
     "applications_models",
+    "artifacts_models",
     "events_models",
     "events_outbox",
     "queues_inbox",

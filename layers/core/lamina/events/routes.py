@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import importlib
 from typing import TYPE_CHECKING
 
 from fastapi import APIRouter
 
-from lamina.auth.deps import ProjectViewer
+from lamina.api.deps import ProjectViewer
 from lamina.events.schemas import EventTypeList
 
 if TYPE_CHECKING:
@@ -21,5 +22,7 @@ router = APIRouter(tags=["events"])
 
 @router.get("/events/types", response_model=EventTypeList)
 def list_event_types(principal: ProjectViewer) -> EventTypeList:
+    # Each artifact kind declares its event family where it is defined: load the kinds the API serves.
+    importlib.import_module("lamina.applications.service")
     types = catalog.event_type_schemas()
     return EventTypeList.model_validate({"count": len(types), "event_types": types})

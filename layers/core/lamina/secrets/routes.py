@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import uuid
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from fastapi import APIRouter
 
-from lamina.auth.deps import ProjectViewer, SecretsManager, SessionDep
+from lamina.api.deps import ProjectViewer, SecretsManager, SessionDep
 from lamina.secrets import schemas
 
 if TYPE_CHECKING:
     from lamina.secrets import service as vault
+    from lamina.secrets.models import Secret
 else:
     from lamina.lazy import lazy_module
 
@@ -20,35 +21,38 @@ else:
 router = APIRouter(tags=["secrets"])
 
 
-@router.post("/secrets/", response_model=None)
+def _one(secret: Secret) -> schemas.SecretResponse:
+    return schemas.SecretResponse(count=1, secret=schemas.SecretView.of(secret))
+
+
+@router.post("/secrets/")
 def create_secret(
     body: schemas.SecretCreate, session: SessionDep, principal: SecretsManager
-) -> dict[str, Any]:
-    return {"count": 1, "secret": vault.secret_view(vault.create_secret(session, principal, body.secret))}
+) -> schemas.SecretResponse:
+    return _one(vault.create_secret(session, principal, body.secret))
 
 
-@router.get("/secrets/", response_model=None)
-def list_secrets(session: SessionDep, principal: ProjectViewer) -> dict[str, Any]:
-    secrets = vault.list_secrets(session, principal)
-    return {"count": len(secrets), "secrets": [vault.secret_view(secret) for secret in secrets]}
+@router.get("/secrets/")
+def list_secrets(session: SessionDep, principal: ProjectViewer) -> schemas.SecretsResponse:
+    views = [schemas.SecretView.of(secret) for secret in vault.list_secrets(session, principal)]
+    return schemas.SecretsResponse(count=len(views), secrets=views)
 
 
-@router.get("/secrets/{secret_id}", response_model=None)
-def get_secret(secret_id: uuid.UUID, session: SessionDep, principal: ProjectViewer) -> dict[str, Any]:
-    return {"count": 1, "secret": vault.secret_view(vault.get_secret(session, principal, secret_id))}
+@router.get("/secrets/{secret_id}")
+def get_secret(secret_id: uuid.UUID, session: SessionDep, principal: ProjectViewer) -> schemas.SecretResponse:
+    return _one(vault.get_secret(session, principal, secret_id))
 
 
-@router.put("/secrets/{secret_id}", response_model=None)
+@router.put("/secrets/{secret_id}")
 def edit_secret(
     secret_id: uuid.UUID, body: schemas.SecretEdit, session: SessionDep, principal: SecretsManager
-) -> dict[str, Any]:
-    return {
-        "count": 1,
-        "secret": vault.secret_view(vault.edit_secret(session, principal, secret_id, body.secret)),
-    }
+) -> schemas.SecretResponse:
+    return _one(vault.edit_secret(session, principal, secret_id, body.secret))
 
 
-@router.delete("/secrets/{secret_id}", response_model=None)
-def delete_secret(secret_id: uuid.UUID, session: SessionDep, principal: SecretsManager) -> dict[str, Any]:
+@router.delete("/secrets/{secret_id}")
+def delete_secret(
+    secret_id: uuid.UUID, session: SessionDep, principal: SecretsManager
+) -> schemas.SecretDeletedResponse:
     vault.delete_secret(session, principal, secret_id)
-    return {"count": 1, "secret": {"id": str(secret_id), "deleted": True}}
+    return schemas.SecretDeletedResponse(count=1, secret=schemas.DeletedSecret(id=secret_id, deleted=True))

@@ -10,27 +10,25 @@ from __future__ import annotations
 
 import os
 import uuid
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from lamina import aws
-from lamina.auth.principal import Principal
 from lamina.errors import ConflictError, NotFoundError, UnavailableError
 from lamina.events.catalog import EventType
 from lamina.events.outbox import stage_event
 from lamina.secrets import schemas
 from lamina.secrets.models import Secret
 from lamina.settings import get_settings
+from lamina.tenancy.principal import Principal
 
 LOCAL_KEY_ALIAS = "alias/lamina-secrets"
 NONCE_BYTES = 12
 HINT_CHARS = 4
 # Values shorter than this get no hint: four characters of a short secret give too much away.
 MIN_LENGTH_FOR_HINT = 16
-MASK = "••••••••"
 
 
 def kms_key_id() -> str:
@@ -100,23 +98,6 @@ def decrypt_value(secret: Secret) -> str:
 
 def _hint(value: str) -> str:
     return value[-HINT_CHARS:] if len(value) >= MIN_LENGTH_FOR_HINT else ""
-
-
-def masked(secret: Secret) -> str:
-    return f"{MASK}{secret.hint}" if secret.hint else MASK
-
-
-def secret_view(secret: Secret) -> dict[str, Any]:
-    return {
-        "id": str(secret.id),
-        "name": secret.name,
-        "kind": secret.kind,
-        "provider": secret.provider,
-        "description": secret.description,
-        "value": masked(secret),
-        "created_at": secret.created_at.isoformat() if secret.created_at else None,
-        "updated_at": secret.updated_at.isoformat() if secret.updated_at else None,
-    }
 
 
 def create_secret(session: Session, principal: Principal, fields: schemas.SecretFields) -> Secret:

@@ -5,14 +5,23 @@ litellm is imported only when an invoke needs it (by `lamina.services.llm`), nev
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 from fastapi import FastAPI, Request, Response
+from pydantic import BaseModel
 
 from lamina import __version__
+from lamina.api.body import BodyGuard
+from lamina.api.deps import ProjectViewer, SessionDep
 from lamina.api.errors import install_error_handlers
-from lamina.auth.deps import ProjectViewer, SessionDep
-from lamina.services.schemas import InspectRequest, InvokeRequest, InvokeResponse, ServiceKind
+from lamina.services.schemas import (
+    InspectRequest,
+    InspectResponse,
+    InvokeRequest,
+    InvokeResponse,
+    ServiceKind,
+)
 
 if TYPE_CHECKING:
     from lamina.services import interface, service
@@ -23,22 +32,31 @@ else:
     service = lazy_module("lamina.services.service")
 
 SERVICES_PREFIX = "/services"
-SERVICE_KINDS: tuple[ServiceKind, ...] = ("completion", "chat")
+SERVICE_KINDS: tuple[ServiceKind, ...] = get_args(ServiceKind)
 TRACEPARENT_HEADER = "traceparent"
 
 
-def _add_routes(app: FastAPI, kind: ServiceKind) -> None:
-    base = f"{SERVICES_PREFIX}/{kind}/v0"
+class ServiceHealth(BaseModel):
+    status: Literal["ok"]
+    service: ServiceKind
+    version: str
 
-    @app.get(f"{base}/health", tags=[kind], name=f"{kind}_health")
-    def health() -> dict[str, str]:
-        return {"status": "ok", "service": kind, "version": __version__}
 
-    @app.post(f"{base}/inspect", tags=[kind], name=f"{kind}_inspect", response_model=None)
+def _health_route(kind: ServiceKind) -> Callable[[], ServiceHealth]:
+    def health() -> ServiceHealth:
+        return ServiceHealth(status="ok", service=kind, version=__version__)
+
+    return health
+
+
+def _inspect_route(kind: ServiceKind) -> Callable[..., dict[str, Any]]:
     def inspect(body: InspectRequest | None = None) -> dict[str, Any]:
         return interface.inspect(kind, body)
 
-    @app.post(f"{base}/invoke", tags=[kind], name=f"{kind}_invoke", response_model=InvokeResponse)
+    return inspect
+
+
+def _invoke_route(kind: ServiceKind) -> Callable[..., Any]:
     async def invoke(
         body: InvokeRequest,
         request: Request,
@@ -58,9 +76,11 @@ def _add_routes(app: FastAPI, kind: ServiceKind) -> None:
         trace = service.trace_context(request.headers.get(TRACEPARENT_HEADER))
         response.headers[TRACEPARENT_HEADER] = trace.traceparent
         result: InvokeResponse = await service.invoke(
-            kind, body, principal.project_id, trace, local=get_settings().is_local
+            kind, body, principal, trace, local=get_settings().is_local
         )
         return result
+
+    return invoke
 
 
 def create_app() -> FastAPI:
@@ -72,6 +92,14 @@ def create_app() -> FastAPI:
         redoc_url=None,
     )
     install_error_handlers(app)
+    app.add_middleware(BodyGuard)
     for kind in SERVICE_KINDS:
-        _add_routes(app, kind)
+        base = f"{SERVICES_PREFIX}/{kind}/v0"
+        app.get(f"{base}/health", tags=[kind], name=f"{kind}_health")(_health_route(kind))
+        app.post(f"{base}/inspect", tags=[kind], name=f"{kind}_inspect", response_model=InspectResponse)(
+            _inspect_route(kind)
+        )
+        app.post(f"{base}/invoke", tags=[kind], name=f"{kind}_invoke", response_model=InvokeResponse)(
+            _invoke_route(kind)
+        )
     return app

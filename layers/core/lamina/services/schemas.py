@@ -61,6 +61,8 @@ class InvokeRequest(BaseModel):
     version: str | None = SERVICE_VERSION
     data: InvokeData | None = None
     references: dict[str, dict[str, Any]] | None = None
+    # Agenta's selector: `key` is the application's slug, next to an environment reference.
+    selector: dict[str, Any] | None = None
     flags: dict[str, Any] | None = None
 
 
@@ -80,6 +82,14 @@ class InvokeResponse(BaseModel):
     span_id: str
     status: InvokeStatus = InvokeStatus()
     data: InvokeResponseData
+
+
+class InspectResponse(BaseModel):
+    """Agenta's WorkflowInspectResponse: the revision (its data carries the schemas) and a ready request."""
+
+    version: str = SERVICE_VERSION
+    revision: dict[str, Any]
+    request: dict[str, Any]
 
 
 class InspectRequest(BaseModel):

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import re
 import secrets
-import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,15 +26,11 @@ from lamina.services.schemas import (
     ServiceKind,
     ServiceParameters,
 )
+from lamina.tenancy.principal import Principal
 
 CONVERSATION_INPUT = "messages"
 MAX_CONVERSATION_MESSAGES = 1000
 _TRACEPARENT = re.compile(r"^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$")
-
-
-class ReferencesNotSupportedError(LaminaError):
-    status_code = 400
-    code = "references_not_supported"
 
 
 class MissingParametersError(LaminaError):
@@ -72,19 +67,30 @@ def _invalid(error: ValidationError, base: str) -> ValidationFailedError:
     return ValidationFailedError(f"{'.'.join(first['loc'])}: {first['msg']}", details=details)
 
 
-def service_parameters(request: InvokeRequest) -> ServiceParameters:
-    data = request.data
-    raw = data.parameters if data is not None else None
-    if raw is None:
-        if request.references:
-            raise ReferencesNotSupportedError(
-                "resolving parameters from references is not supported yet: send data.parameters inline"
-            )
-        raise MissingParametersError("data.parameters is required (a prompt: messages and llm_config)")
+def _validated_parameters(raw: dict[str, Any], where: str) -> ServiceParameters:
     try:
         return ServiceParameters.model_validate(raw)
     except ValidationError as error:
-        raise _invalid(error, "data.parameters") from error
+        raise _invalid(error, where) from error
+
+
+async def service_parameters(request: InvokeRequest, principal: Principal) -> ServiceParameters:
+    """Inline `data.parameters`, else those of the application revision `references` name."""
+    data = request.data
+    raw = data.parameters if data is not None else None
+    if raw is not None:
+        return _validated_parameters(raw, "data.parameters")
+    if not request.references:
+        raise MissingParametersError(
+            "send data.parameters (a prompt: messages and llm_config) or references to an application"
+        )
+    from starlette.concurrency import run_in_threadpool
+
+    from lamina.services.references import resolve_parameters
+
+    key = (request.selector or {}).get("key")
+    resolved = await run_in_threadpool(resolve_parameters, principal, request.references, key)
+    return _validated_parameters(resolved, "application_revision.data.parameters")
 
 
 def conversation(inputs: dict[str, Any]) -> list[dict[str, Any]]:
@@ -138,14 +144,15 @@ def _strip_tool_calls(tool_calls: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 async def invoke(
-    kind: ServiceKind, request: InvokeRequest, project_id: uuid.UUID, trace: TraceContext, *, local: bool
+    kind: ServiceKind, request: InvokeRequest, principal: Principal, trace: TraceContext, *, local: bool
 ) -> InvokeResponse:
     from starlette.concurrency import run_in_threadpool
 
     from lamina.services.llm import RetrySettings, chat_completion
     from lamina.services.providers import needs_io, resolve_model_calls
 
-    parameters = service_parameters(request)
+    project_id = principal.project_id
+    parameters = await service_parameters(request, principal)
     prompt = parameters.prompt
     inputs = dict((request.data.inputs if request.data else None) or {})
     history = conversation(inputs) if kind == "chat" else []

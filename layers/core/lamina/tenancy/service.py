@@ -1,4 +1,4 @@
-"""Tenancy: first sign-in bootstrap, project resolution for principals, members, projects and API keys."""
+"""Tenancy: first sign-in bootstrap, project resolution for principals, members, projects, the local seed."""
 
 from __future__ import annotations
 
@@ -8,21 +8,20 @@ import re
 import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from lamina.auth import api_keys
-from lamina.auth.permissions import check_can_grant
-from lamina.auth.principal import Principal, PrincipalKind
-from lamina.db.base import utcnow
-from lamina.errors import ConflictError, ForbiddenError, NotFoundError, ValidationFailedError
+from lamina.errors import ConflictError, ForbiddenError, NotFoundError
 from lamina.events.outbox import stage_event
 from lamina.settings import get_settings
-from lamina.tenancy.models import ApiKey, Membership, Organization, Project, Role, User, Workspace
+from lamina.state import current
+from lamina.tenancy.api_key_store import PREFIX_MARKER, generate_key
+from lamina.tenancy.api_keys import create_api_key
+from lamina.tenancy.models import ApiKey, Membership, Organization, Project, User, Workspace
+from lamina.tenancy.principal import Principal, PrincipalKind
+from lamina.tenancy.roles import Role, check_can_grant
 
 DEFAULT_WORKSPACE_NAME = "Default"
 DEFAULT_PROJECT_NAME = "Default"
@@ -100,6 +99,10 @@ def _create_personal_tenancy(session: Session, user: User) -> Project:
     return project
 
 
+def user_by_cognito_sub(session: Session, cognito_sub: str) -> User | None:
+    return session.execute(select(User).where(User.cognito_sub == cognito_sub)).scalar_one_or_none()
+
+
 def default_project(session: Session, user_id: uuid.UUID) -> Project | None:
     """The user's default project: the default project of their oldest membership, else any of theirs."""
     row = session.execute(
@@ -148,8 +151,6 @@ PROJECT_SCOPE_CACHE_MAX = 10_000
 
 def project_scope(session: Session, project_id: uuid.UUID) -> ProjectScope:
     """The workspace and organization of a project (they never change, so they are cached in-process)."""
-    from lamina.state import current
-
     project_scopes: dict[uuid.UUID, ProjectScope] = current().memo("tenancy:project_scopes", dict)
     scope = project_scopes.get(project_id)
     if scope is None:
@@ -333,67 +334,6 @@ def remove_member(
     session.flush()
 
 
-# ---------------------------------------------------------------- API keys
-
-
-def create_api_key(
-    session: Session,
-    principal: Principal,
-    *,
-    name: str | None,
-    role: str | None = None,
-    expires_at: datetime | None = None,
-    generated: api_keys.GeneratedKey | None = None,
-) -> tuple[ApiKey, str]:
-    """A new key in the caller's project, at most as powerful as the caller; returns it and its plaintext."""
-    role = role or Role.EDITOR.value
-    check_can_grant(principal, role)
-    if expires_at is not None and expires_at <= utcnow():
-        raise ValidationFailedError("expires_at must be in the future")
-    generated = generated or api_keys.generate_key()
-    key = ApiKey(
-        project_id=principal.project_id,
-        user_id=principal.user_id,
-        prefix=generated.prefix,
-        secret_hash=generated.secret_hash,
-        name=name,
-        role=role,
-        expires_at=expires_at,
-    )
-    session.add(key)
-    session.flush()
-    return key, generated.plaintext
-
-
-def list_api_keys(session: Session, principal: Principal) -> list[ApiKey]:
-    return list(
-        session.execute(
-            select(ApiKey)
-            .where(ApiKey.project_id == principal.project_id, ApiKey.revoked_at.is_(None))
-            .order_by(ApiKey.created_at)
-        ).scalars()
-    )
-
-
-def revoke_api_key(session: Session, principal: Principal, key_id: uuid.UUID) -> ApiKey:
-    """Revoke now: the row is marked and its cached lookup dropped, so the very next request is refused."""
-    key = session.execute(
-        select(ApiKey).where(ApiKey.id == key_id, ApiKey.project_id == principal.project_id)
-    ).scalar_one_or_none()
-    if key is None or key.revoked_at is not None:
-        raise NotFoundError(f"API key {key_id} not found")
-    check_can_grant(principal, key.role)
-    key.revoked_at = utcnow()
-    session.flush()
-    # Dropped before the commit too: a lookup racing the commit re-reads the row after it (below).
-    api_keys.forget_cached_key(key.prefix)
-    from lamina.db.unit_of_work import after_commit
-
-    prefix = key.prefix
-    after_commit(session, lambda: api_keys.forget_cached_key(prefix))
-    return key
-
-
 # ---------------------------------------------------------------- local seed (`lamina up`)
 
 
@@ -415,7 +355,7 @@ def seed_local_user(
         settings.secret_key.encode(), f"local-seed-key:{email.lower()}".encode(), hashlib.sha256
     )
     material = digest.hexdigest()
-    generated = api_keys.generate_key(prefix=f"{api_keys.PREFIX_MARKER}{material[:12]}", secret=material[12:])
+    generated = generate_key(prefix=f"{PREFIX_MARKER}{material[:12]}", secret=material[12:])
     existing = session.execute(select(ApiKey).where(ApiKey.prefix == generated.prefix)).scalar_one_or_none()
     if existing is None or existing.revoked_at is not None:
         if existing is not None:  # revoked by hand: re-seeding hands out a working key again
@@ -433,19 +373,6 @@ def seed_local_user(
         )
         create_api_key(session, principal, name=LOCAL_SEED_KEY_NAME, role=role, generated=generated)
     return user, project, generated.plaintext
-
-
-def api_key_view(key: ApiKey) -> dict[str, Any]:
-    return {
-        "id": str(key.id),
-        "prefix": key.prefix,
-        "name": key.name,
-        "role": key.role,
-        "project_id": str(key.project_id),
-        "created_at": key.created_at.isoformat() if key.created_at else None,
-        "expires_at": key.expires_at.isoformat() if key.expires_at else None,
-        "last_used_at": key.last_used_at.isoformat() if key.last_used_at else None,
-    }
 
 
 def get_organization(session: Session, organization_id: uuid.UUID) -> Organization:

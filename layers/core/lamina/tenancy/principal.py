@@ -1,4 +1,4 @@
-"""Who is calling, in which project, with which role."""
+"""Who is acting, in which project, with which role: what auth makes of a credential and every domain checks."""
 
 from __future__ import annotations
 

@@ -1,20 +1,33 @@
 """FastAPI dependencies: the database session, the calling principal, and permission checks.
 
 Used as annotated aliases: `session: SessionDep`, `principal: CurrentPrincipal`, or a permission-checked
-principal `principal: Annotated[Principal, Depends(require(Permission.EDIT))]` (aliases below).
+principal (`ProjectViewer`, `ProjectEditor`, ... below). This is the API layer: it asks `lamina.auth` who is
+calling and `lamina.tenancy` what their role allows.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import Depends, Request
 
-from lamina.auth.permissions import Permission, require
-from lamina.auth.principal import Principal
 from lamina.errors import ValidationFailedError
+from lamina.tenancy.principal import Principal
+from lamina.tenancy.roles import Permission, check_permission
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from lamina.auth import service as auth
+    from lamina.db import unit_of_work as uow
+else:
+    from lamina.lazy import lazy_module
+
+    # Loaded by the first request, not at import: they pull in SQLAlchemy, a cold-start cost.
+    auth = lazy_module("lamina.auth.service")
+    uow = lazy_module("lamina.db.unit_of_work")
 
 PROJECT_HEADER = "X-Project-Id"
 
@@ -22,15 +35,11 @@ PROJECT_HEADER = "X-Project-Id"
 def get_session() -> Iterator[Any]:
     """One session per request, committed when the route returns (before the response is sent), then its
     after-commit side effects (events, cache invalidations) run."""
-    from lamina.db.unit_of_work import unit_of_work
-
-    with unit_of_work() as session:
+    with uow.unit_of_work() as session:
         yield session
 
 
 if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
-
     SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 else:
     # FastAPI evaluates these annotations at import: SQLAlchemy stays unimported until a request needs it.
@@ -54,18 +63,29 @@ def current_principal(request: Request, session: SessionDep) -> Principal:
     The project selectors are read from the request rather than declared as parameters: declared, FastAPI
     would build their validators again for every route at import time, a cost paid on every cold start.
     """
-    from lamina.auth.service import authenticate, resolve_principal
-
-    credential = authenticate(request.headers.get("authorization"), session)
+    credential = auth.authenticate(request.headers.get("authorization"), session)
     requested = _requested_project(
         request.query_params.get("project_id"), request.headers.get(PROJECT_HEADER)
     )
-    principal = resolve_principal(session, credential, requested)
+    principal = auth.resolve_principal(session, credential, requested)
     request.state.principal = principal
     return principal
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+
+
+def require(permission: Permission) -> Callable[[Principal], Principal]:
+    """A dependency: the current principal, once it is known to hold `permission`."""
+
+    def dependency(principal: CurrentPrincipal) -> Principal:
+        check_permission(principal, permission)
+        return principal
+
+    dependency.__name__ = f"require_{permission.value}"
+    return dependency
+
+
 ProjectViewer = Annotated[Principal, Depends(require(Permission.VIEW))]
 ProjectEditor = Annotated[Principal, Depends(require(Permission.EDIT))]
 ProjectDeployer = Annotated[Principal, Depends(require(Permission.DEPLOY))]

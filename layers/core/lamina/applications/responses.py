@@ -1,0 +1,225 @@
+"""Response bodies of the registry routes: what each route returns, as its OpenAPI response schema.
+
+Routes return plain dicts (built by `lamina.artifacts.views`); FastAPI checks them against these models and
+serialises only the fields the dict set, so an optional field (`windowing`, `environment_revision`) is absent
+rather than null when the route did not set it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+
+class Out(BaseModel):
+    """Base of every response body. Its validator is built on first use, not at import: the API function's
+    cold start imports every route's models, and a warm call (or SnapStart priming) builds them once."""
+
+    model_config = ConfigDict(defer_build=True)
+
+
+class WindowingOut(Out):
+    """Where the next window starts (pass it back as `windowing.next`)."""
+
+    next: uuid.UUID | None = None
+
+
+class ApplicationOut(Out):
+    id: uuid.UUID
+    slug: str
+    name: str | None
+    description: str | None
+    flags: dict[str, Any]
+    tags: dict[str, Any]
+    meta: dict[str, Any]
+    project_id: uuid.UUID
+    created_at: datetime | None
+    updated_at: datetime | None
+    created_by: str | None
+    archived_at: datetime | None
+
+
+class VariantOut(Out):
+    id: uuid.UUID
+    slug: str
+    name: str | None
+    description: str | None
+    flags: dict[str, Any]
+    meta: dict[str, Any]
+    application_id: uuid.UUID
+    artifact_id: uuid.UUID
+    forked_from_revision_id: uuid.UUID | None
+    created_at: datetime | None
+    created_by: str | None
+    archived_at: datetime | None
+
+
+class RevisionOut(Out):
+    id: uuid.UUID
+    slug: str
+    version: int
+    message: str | None
+    data: dict[str, Any]
+    application_id: uuid.UUID
+    artifact_id: uuid.UUID
+    application_variant_id: uuid.UUID
+    variant_id: uuid.UUID
+    created_at: datetime | None
+    created_by: str | None
+
+
+class EnvironmentOut(Out):
+    id: uuid.UUID
+    slug: str
+    name: str | None
+
+
+class EnvironmentRevisionOut(Out):
+    """One deployment: from `version` on, the environment serves `application_revision_id`."""
+
+    id: uuid.UUID
+    version: int
+    environment_id: uuid.UUID
+    environment_slug: str
+    application_id: uuid.UUID
+    application_variant_id: uuid.UUID
+    application_revision_id: uuid.UUID
+    message: str | None
+    created_at: datetime | None
+    created_by: str | None
+
+
+class SimpleApplicationOut(ApplicationOut):
+    """The header with the default variant's latest revision flattened in (null without one)."""
+
+    variant_id: uuid.UUID | None
+    revision_id: uuid.UUID | None
+    version: int | None
+    data: dict[str, Any] | None
+
+
+class ApplicationResponse(Out):
+    count: int
+    application: ApplicationOut
+
+
+class ApplicationsResponse(Out):
+    count: int
+    applications: list[ApplicationOut]
+    windowing: WindowingOut | None = None
+
+
+class VariantResponse(Out):
+    count: int
+    application_variant: VariantOut
+
+
+class VariantsResponse(Out):
+    count: int
+    application_variants: list[VariantOut]
+    windowing: WindowingOut | None = None
+
+
+class ForkResponse(Out):
+    count: int
+    application_variant: VariantOut
+    application_revision: RevisionOut
+
+
+class RevisionResponse(Out):
+    count: int
+    application_revision: RevisionOut
+
+
+class RetrieveResponse(Out):
+    """The revision; by environment also the environment revision that serves it. A variant with nothing
+    committed yet answers `count: 0` and no revision (as Agenta does)."""
+
+    count: int
+    application_revision: RevisionOut | None = None
+    environment_revision: EnvironmentRevisionOut | None = None
+
+
+class RevisionsResponse(Out):
+    count: int
+    application_revisions: list[RevisionOut]
+    windowing: WindowingOut | None = None
+
+
+class DeployResponse(Out):
+    count: int
+    environment_revision: EnvironmentRevisionOut
+    application_revision: RevisionOut
+
+
+class EnvironmentsResponse(Out):
+    count: int
+    environments: list[EnvironmentOut]
+
+
+class EnvironmentRevisionsResponse(Out):
+    count: int
+    environment_revisions: list[EnvironmentRevisionOut]
+    windowing: WindowingOut | None = None
+
+
+class SimpleApplicationResponse(Out):
+    count: int
+    application: SimpleApplicationOut
+
+
+class SimpleApplicationsResponse(Out):
+    count: int
+    applications: list[SimpleApplicationOut]
+    windowing: WindowingOut | None = None
+
+
+class ObjectRef(Out):
+    id: uuid.UUID
+    slug: str
+
+
+class RevisionRef(Out):
+    id: uuid.UUID
+    slug: str
+    version: int
+
+
+class EnvironmentRevisionRef(Out):
+    id: uuid.UUID
+    version: int
+
+
+class ServedReferences(Out):
+    """What an environment serves of one application now."""
+
+    application: ObjectRef
+    application_variant: ObjectRef
+    application_revision: RevisionRef
+    environment_revision: EnvironmentRevisionRef
+
+
+class EnvironmentServing(Out):
+    references: dict[str, ServedReferences]
+
+
+class SimpleEnvironmentOut(EnvironmentOut):
+    data: EnvironmentServing
+
+
+class SimpleEnvironmentsResponse(Out):
+    count: int
+    environments: list[SimpleEnvironmentOut]
+
+
+def build_validators() -> None:
+    """Build every response model's validator now (SnapStart priming: before the snapshot, not on a first call)."""
+    pending: list[type[Out]] = [Out]
+    while pending:
+        model = pending.pop()
+        pending.extend(model.__subclasses__())
+        if model is not Out:
+            model.model_rebuild(force=True)
