@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 import secrets
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -150,7 +151,9 @@ async def invoke(
 
     from lamina.services.llm import RetrySettings, chat_completion
     from lamina.services.providers import needs_io, resolve_model_calls
+    from lamina.services.tracing import InvocationSpan, export_span, tracing_enabled
 
+    started_ns = time.time_ns()
     project_id = principal.project_id
     parameters = await service_parameters(request, principal)
     prompt = parameters.prompt
@@ -191,6 +194,20 @@ async def invoke(
         outputs = _strip_tool_calls(outputs)
     elif isinstance(outputs, dict) and outputs.get("tool_calls"):
         outputs["tool_calls"] = _strip_tool_calls(outputs["tool_calls"])
+    if tracing_enabled():
+        span = InvocationSpan(
+            trace_id=trace.trace_id,
+            span_id=trace.span_id,
+            parent_span_id=trace.parent_span_id,
+            kind=kind,
+            started_ns=started_ns,
+            ended_ns=time.time_ns(),
+            inputs=dict((request.data.inputs if request.data else None) or {}),
+            outputs=outputs,
+            model=call.requested,
+            usage=response.get("usage") or {},
+        )
+        await run_in_threadpool(export_span, project_id, span)
     return InvokeResponse(
         trace_id=trace.trace_id, span_id=trace.span_id, data=InvokeResponseData(outputs=outputs)
     )
