@@ -2,7 +2,7 @@
 
 What it answers depends on the request, so one server covers every case:
 - model `...-401`: 401 with OpenAI's error body; model `...-429`: 429 (rate limited); model `...-500`: 500;
-- `stream: true`: server-sent event chunks, then `data: [DONE]`;
+- `stream: true`: server-sent event chunks (a word each), a last one with the finish reason, `data: [DONE]`;
 - tools and a tool_choice other than "none"/"auto": a call of the first (or chosen) tool;
 - response_format json_object / json_schema: a JSON object as the content;
 - otherwise: `fake says: <last user message>`.
@@ -110,6 +110,14 @@ class _Handler(BaseHTTPRequestHandler):
                 "choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}],
             }
             self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+        finish = {
+            "id": completion["id"],
+            "object": "chat.completion.chunk",
+            "created": completion["created"],
+            "model": completion["model"],
+            "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}],
+        }
+        self.wfile.write(f"data: {json.dumps(finish)}\n\n".encode())
         self.wfile.write(b"data: [DONE]\n\n")
 
     def do_POST(self) -> None:

@@ -7,6 +7,7 @@ import importlib.util
 import json
 import subprocess
 import sys
+import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -130,6 +131,16 @@ def test_completion_and_chat_render_the_prompt_and_call_the_provider_from_the_va
     assert body["status"]["code"] == 200 and body["version"]
     assert body["trace_id"] == "0af7651916cd43dd8448eb211c80319c" and len(body["span_id"]) == 16
     assert answer.headers["traceparent"] == f"00-{body['trace_id']}-{body['span_id']}-01"
+
+    # WHEN the prompt asks for a streamed answer
+    streamed = invoke(
+        tenant,
+        "completion",
+        {"data": {"inputs": inputs, "parameters": prompt(f"{PROVIDER}/fake-model", stream=True)}},
+    ).ok()
+    # THEN the provider streamed it (server-sent chunks) and the chunks come back assembled
+    assert fake.requests[-1]["body"]["stream"] is True
+    assert streamed["data"]["outputs"] == "fake says: Say hi to Ada from Paris."
 
     # WHEN chat is invoked with a conversation
     conversation = [
@@ -378,3 +389,29 @@ print(json.dumps([health.status, inspect.status, inspect.body["revision"]["data"
         "agenta:builtin:completion:v0",
         False,
     ]
+
+
+def test_provider_keys_come_from_the_vault_and_from_the_environment_only_locally(
+    tenant: Tenant, make_tenant: Callable[..., Tenant]
+) -> None:
+    from lamina.errors import DependencyFailedError
+    from lamina.services.providers import resolve_model_calls
+
+    # GIVEN a project with an OpenAI key in its vault, and another with none
+    key = "sk-vault-openai-0123456789abcdef"
+    tenant.client.post(
+        "/api/secrets/",
+        {"secret": {"name": "openai", "kind": "provider_key", "provider": "openai", "value": key}},
+    ).ok()
+    keyless = uuid.UUID(make_tenant().project_id)
+    # WHEN their models are resolved as a deployed function resolves them
+    with_key = resolve_model_calls(
+        uuid.UUID(tenant.project_id), ["gpt-4o-mini", f"{PROVIDER}/x"], local=False
+    )
+    # THEN the vault's key goes with the OpenAI model, the custom provider's settings with its own
+    assert with_key[0].provider == "openai" and with_key[0].connection == {"api_key": key}
+    assert with_key[1].litellm_model == "openai/x" and with_key[1].connection["api_base"].endswith("/v1")
+    # AND without a key, deployed, it is a 424 saying how to add one; locally litellm may read the environment
+    with pytest.raises(DependencyFailedError, match="no openai key in this project's secrets"):
+        resolve_model_calls(keyless, ["gpt-4o-mini"], local=False)
+    assert resolve_model_calls(keyless, ["gpt-4o-mini"], local=True)[0].connection == {}

@@ -130,8 +130,19 @@ async def _call_once(call: ModelCall, messages: list[dict[str, Any]], llm_config
         from lamina.services.mock import mock_completion
 
         return mock_completion(call.requested, messages, llm_config)
-    response = await litellm().acompletion(messages=messages, **completion_arguments(call, llm_config))
-    return response.model_dump()
+    module = litellm()
+    arguments = completion_arguments(call, llm_config)
+    if not llm_config.get("stream"):
+        response = await module.acompletion(messages=messages, **arguments)
+        return response.model_dump()
+    # Streamed from the provider (its time-to-first-token budget, its chunked tool calls) and assembled
+    # here: behind API Gateway's HTTP API a Lambda answer is one buffered body, so the caller gets it whole.
+    stream = await module.acompletion(messages=messages, stream=True, **arguments)
+    chunks = [chunk async for chunk in stream]
+    assembled = module.stream_chunk_builder(chunks, messages=messages)
+    if assembled is None:
+        raise DependencyFailedError(f"{call.requested}: the provider streamed no chunks")
+    return assembled.model_dump()
 
 
 async def _call_with_retries(
