@@ -103,3 +103,39 @@ def create_app() -> FastAPI:
             _invoke_route(kind)
         )
     return app
+
+
+def prime_for_snapshot() -> None:
+    """SnapStart priming: import litellm (seconds, paid once at snapshot time instead of by the first
+    invoke after a restore) and what an invoke loads, and build the clients without connecting.
+
+    Only `register_before_snapshot` calls this: a plain cold start (and `health`) never imports litellm.
+    A failure only loses the priming, never the function.
+    """
+    import importlib
+    import logging
+
+    try:
+        for module in (
+            "lamina.services.service",
+            "lamina.services.providers",
+            "lamina.services.references",
+            "lamina.services.tracing",
+            "lamina.applications.service",
+            "lamina.secrets.service",
+            "lamina.auth.service",
+        ):
+            importlib.import_module(module)
+        from lamina import aws
+        from lamina.cache import get_redis
+        from lamina.db import get_engine
+        from lamina.services.llm import litellm
+
+        litellm()
+        aws.client("kms")
+        aws.client("s3")
+        aws.client("sqs")
+        get_engine()
+        get_redis()
+    except Exception:
+        logging.getLogger(__name__).warning("SnapStart priming failed", exc_info=True)
