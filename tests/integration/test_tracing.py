@@ -1,0 +1,291 @@
+"""OTLP ingest end to end: the real OpenTelemetry SDK exports over loopback HTTP to the API, the body lands in S3
+(moto) and its key on the tracing queue, the real worker handler stores the spans in Postgres, and the query API
+returns them as a tree with tokens and cost."""
+
+from __future__ import annotations
+
+import gzip
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from tests.integration.api_client import Tenant, api_env, cognito_pool, make_tenant, own_events_queue
+from tests.integration.test_api_health import load_handler_module
+from tests.integration.test_events_worker import receive_as_lambda_event
+from tests.support import LambdaContext
+
+__all__ = ["api_env", "cognito_pool", "make_tenant", "own_events_queue"]  # fixtures used by the tests below
+
+SERVER_START_TIMEOUT_S = 20
+MODEL = "gpt-4o-mini"
+PROMPT_TOKENS, COMPLETION_TOKENS = 1200, 300
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def tracing_queue(api_env: dict[str, str]) -> Iterator[str]:
+    """A tracing queue of this test's own, set as the process's TRACING queue."""
+    from lamina import state
+
+    sqs = state.current().aws_client("sqs")
+    url: str = sqs.create_queue(
+        QueueName=f"lamina-test-tracing-{uuid.uuid4().hex[:10]}", Attributes={"VisibilityTimeout": "30"}
+    )["QueueUrl"]
+    state.configure(state.current().settings.model_copy(update={"tracing_queue_url": url}))
+    yield url
+    state.current().aws_client("sqs").delete_queue(QueueUrl=url)
+
+
+@pytest.fixture
+def lamina_http(tracing_queue: str) -> Iterator[str]:
+    """Lamina's API app served over HTTP on loopback (the app the API function wraps with Mangum)."""
+    import uvicorn
+
+    from lamina.api.app import create_app
+
+    port = _free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(), host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    )
+    thread = threading.Thread(target=server.run, name="lamina-http", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + SERVER_START_TIMEOUT_S
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+def export_nested_spans(endpoint: str, api_key: str, session_id: str) -> str:
+    """An agent → retrieval + LLM call trace, exported by the real SDK's OTLP/HTTP protobuf exporter (gzip)."""
+    from opentelemetry.exporter.otlp.proto.http import Compression
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+
+    exporter = OTLPSpanExporter(
+        endpoint=f"{endpoint}/api/otlp/v1/traces",
+        headers={"Authorization": f"ApiKey {api_key}"},
+        compression=Compression.Gzip,
+    )
+    provider = TracerProvider(resource=Resource.create({"service.name": "tracing-test"}))
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    tracer = provider.get_tracer("tests")
+    with tracer.start_as_current_span("agent") as root:
+        root.set_attribute("ag.type.span", "agent")
+        root.set_attribute("ag.data.inputs", '{"question": "why?"}')
+        root.set_attribute("ag.session.id", session_id)
+        with tracer.start_as_current_span("retrieve") as retrieve:
+            retrieve.set_attribute("openinference.span.kind", "RETRIEVER")
+            retrieve.set_attribute("input.value", "why?")
+        with tracer.start_as_current_span("chat gpt-4o-mini") as llm:
+            llm.set_attribute("gen_ai.operation.name", "chat")
+            llm.set_attribute("gen_ai.request.model", MODEL)
+            llm.set_attribute("gen_ai.usage.input_tokens", PROMPT_TOKENS)
+            llm.set_attribute("gen_ai.usage.output_tokens", COMPLETION_TOKENS)
+            llm.set_attribute("gen_ai.prompt.0.role", "user")
+            llm.set_attribute("gen_ai.prompt.0.content", "why?")
+        root.set_attribute("ag.data.outputs", '{"answer": "because"}')
+        trace_id = format(root.get_span_context().trace_id, "032x")
+    provider.shutdown()
+    return trace_id
+
+
+def run_tracing_worker(queue_url: str, expected: int, lambda_context: LambdaContext) -> dict[str, Any]:
+    """The tracing queue's messages handed to the real worker function as Lambda's SQS poller would."""
+    event = receive_as_lambda_event(queue_url, expected)
+    assert len(event["Records"]) == expected
+    result: dict[str, Any] = load_handler_module("workers", "tracing").handler(event, lambda_context)
+    assert result == {"batchItemFailures": []}
+    return event
+
+
+def stored_bodies(project_id: str) -> list[str]:
+    from lamina import aws
+    from lamina.settings import get_settings
+
+    listed = aws.client("s3").list_objects_v2(
+        Bucket=get_settings().bucket_name, Prefix=f"otlp/traces/{project_id}/"
+    )
+    return [item["Key"] for item in listed.get("Contents", [])]
+
+
+def span_rows(project_id: str) -> int:
+    from sqlalchemy import func, select
+
+    from lamina.db.unit_of_work import unit_of_work
+    from lamina.tracing.models import Span
+
+    with unit_of_work() as session:
+        return int(
+            session.execute(
+                select(func.count()).select_from(Span).where(Span.project_id == uuid.UUID(project_id))
+            ).scalar_one()
+        )
+
+
+def test_sdk_spans_are_stored_once_and_queried_as_a_tree(
+    make_tenant: Callable[..., Tenant], lamina_http: str, tracing_queue: str, lambda_context: LambdaContext
+) -> None:
+    import litellm
+
+    # GIVEN a tenant and the API on a loopback port
+    tenant = make_tenant()
+    session_id = f"session-{uuid.uuid4().hex[:6]}"
+
+    # WHEN the OpenTelemetry SDK exports a nested trace (one request per span: SimpleSpanProcessor)
+    trace_id = export_nested_spans(lamina_http, tenant.api_key, session_id)
+    # THEN each body is in S3, and the worker stores the three spans from the queued keys
+    assert len(stored_bodies(tenant.project_id)) == 3
+    event = run_tracing_worker(tracing_queue, 3, lambda_context)
+    assert span_rows(tenant.project_id) == 3
+
+    # WHEN the same messages are delivered again, and the same spans are re-sent in a new body
+    handler = load_handler_module("workers", "tracing").handler
+    assert handler(event, lambda_context) == {"batchItemFailures": []}
+    export_again = export_nested_spans_resend(lamina_http, tenant, trace_id)
+    run_tracing_worker(tracing_queue, 1, lambda_context)
+    # THEN no span is stored twice
+    assert export_again == 3
+    assert span_rows(tenant.project_id) == 3
+
+    # THEN the trace comes back as a tree, with tokens and litellm's cost on the LLM span, summed up the tree
+    trace = tenant.client.get(f"/api/traces/{trace_id}").ok()["trace"]
+    assert trace == tenant.client.get(f"/api/tracing/traces/{trace_id}").ok()["trace"]
+    root = trace["spans"]["agent"]
+    assert set(root["spans"]) == {"retrieve", "chat gpt-4o-mini"}
+    llm = root["spans"]["chat gpt-4o-mini"]
+    retrieve = root["spans"]["retrieve"]
+    assert (root["span_type"], llm["span_type"], retrieve["span_type"]) == ("agent", "chat", "query")
+    assert root["attributes"]["ag"]["data"] == {
+        "inputs": {"question": "why?"},
+        "outputs": {"answer": "because"},
+    }
+    assert llm["attributes"]["ag"]["data"]["inputs"] == {"messages": [{"role": "user", "content": "why?"}]}
+    prices = litellm.model_cost[MODEL]
+    cost = (
+        PROMPT_TOKENS * prices["input_cost_per_token"] + COMPLETION_TOKENS * prices["output_cost_per_token"]
+    )
+    tokens = {
+        "prompt": PROMPT_TOKENS,
+        "completion": COMPLETION_TOKENS,
+        "total": PROMPT_TOKENS + COMPLETION_TOKENS,
+    }
+    assert llm["attributes"]["ag"]["metrics"]["tokens"]["incremental"] == tokens
+    assert llm["attributes"]["ag"]["metrics"]["costs"]["incremental"]["total"] == pytest.approx(cost)
+    assert root["attributes"]["ag"]["metrics"]["tokens"]["cumulative"] == tokens
+    assert llm["attributes"]["ag"]["meta"]["request"]["model"] == MODEL
+
+    # WHEN spans are queried with a filter tree, through both paths, one per window
+    filtering = {
+        "operator": "and",
+        "conditions": [
+            {"field": "trace_id", "value": trace_id},
+            {
+                "operator": "or",
+                "conditions": [
+                    {"field": "span_type", "operator": "in", "value": ["chat", "agent"]},
+                    {"field": "attributes", "key": "input.value", "operator": "contains", "value": "WHY"},
+                ],
+            },
+            {"operator": "not", "conditions": [{"field": "span_name", "value": "agent"}]},
+        ],
+    }
+    first = tenant.client.post("/api/spans/query", {"filtering": filtering, "windowing": {"limit": 1}}).ok()
+    second = tenant.client.post(
+        "/api/tracing/spans/query",
+        {"filtering": filtering, "windowing": {"limit": 1, "next": first["windowing"]["next"]}},
+    ).ok()
+    # THEN the two non-root spans come back, newest first, and the window ends
+    names = [first["spans"][0]["span_name"], second["spans"][0]["span_name"]]
+    assert names == ["chat gpt-4o-mini", "retrieve"]
+    assert second.get("windowing") is None
+    by_session = {"field": "session_id", "value": session_id}
+    found = tenant.client.post("/api/spans/query", {"filtering": {"conditions": [by_session]}}).ok()
+    assert [span["span_name"] for span in found["spans"]] == ["agent"]
+    by_tokens = {"field": "attributes", "key": "gen_ai.usage.input_tokens", "operator": "gte", "value": 1000}
+    found = tenant.client.post("/api/spans/query", {"filtering": {"conditions": [by_tokens]}}).ok()
+    assert [span["span_id"] for span in found["spans"]] == [llm["span_id"]]
+    # AND another project sees none of it
+    other = make_tenant()
+    assert other.client.post("/api/spans/query", {"filtering": filtering}).ok()["count"] == 0
+    assert other.client.get(f"/api/traces/{trace_id}").status == 404
+
+
+def export_nested_spans_resend(endpoint: str, tenant: Tenant, trace_id: str) -> int:
+    """Every stored span of the trace, re-sent as one OTLP/JSON body (a retrying exporter); the spans in it."""
+    import json
+
+    import httpx
+
+    trace = tenant.client.get(f"/api/traces/{trace_id}").ok()["trace"]
+    spans: list[dict[str, Any]] = []
+
+    def walk(nodes: dict[str, Any]) -> None:
+        for node in nodes.values():
+            for span in node if isinstance(node, list) else [node]:
+                spans.append(
+                    {
+                        "traceId": span["trace_id"],
+                        "spanId": span["span_id"],
+                        "parentSpanId": span["parent_id"] or "",
+                        "name": span["span_name"],
+                        "startTimeUnixNano": "1700000000000000000",
+                        "endTimeUnixNano": "1700000001000000000",
+                    }
+                )
+                walk(span.get("spans") or {})
+
+    walk(trace["spans"])
+    body = {"resourceSpans": [{"scopeSpans": [{"spans": spans}]}]}
+    response = httpx.post(
+        f"{endpoint}/api/otlp/v1/traces",
+        content=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {tenant.api_key}"},
+    )
+    assert response.status_code == 200, response.text
+    assert response.json() == {}
+    return len(spans)
+
+
+def test_malformed_and_oversized_bodies_are_refused_and_nothing_is_stored(
+    make_tenant: Callable[..., Tenant], lamina_http: str, tracing_queue: str
+) -> None:
+    import httpx
+
+    from lamina.tracing.otlp import OTLP_MAX_DECOMPRESSED_BYTES
+    from lamina.tracing.routes import OTLP_MAX_BODY_BYTES
+
+    tenant = make_tenant()
+    url = f"{lamina_http}/api/otlp/v1/traces"
+    protobuf = {"Content-Type": "application/x-protobuf", "Authorization": f"ApiKey {tenant.api_key}"}
+    # WHEN a body is not protobuf, a gzip body is corrupt, a body is over the limit, or inflates past it
+    malformed = httpx.post(url, content=b"\xff\xff\xff not protobuf", headers=protobuf)
+    corrupt = httpx.post(url, content=b"\x1f\x8b broken", headers={**protobuf, "Content-Encoding": "gzip"})
+    too_big = httpx.post(url, content=b"\0" * (OTLP_MAX_BODY_BYTES + 1), headers=protobuf)
+    bomb = gzip.compress(b"\0" * (OTLP_MAX_DECOMPRESSED_BYTES + 1))
+    inflated = httpx.post(url, content=bomb, headers={**protobuf, "Content-Encoding": "gzip"})
+    unauthenticated = httpx.post(url, content=b"", headers={"Content-Type": "application/x-protobuf"})
+    # THEN 400, 400, 413, 413 and 401, and nothing reached S3 or the queue
+    statuses = [r.status_code for r in (malformed, corrupt, too_big, inflated, unauthenticated)]
+    assert statuses == [400, 400, 413, 413, 401]
+    assert stored_bodies(tenant.project_id) == []
+    from lamina import aws
+
+    attributes = aws.client("sqs").get_queue_attributes(
+        QueueUrl=tracing_queue, AttributeNames=["ApproximateNumberOfMessages"]
+    )["Attributes"]
+    assert attributes["ApproximateNumberOfMessages"] == "0"
