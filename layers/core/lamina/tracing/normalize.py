@@ -117,7 +117,38 @@ def normalize(attributes: dict[str, Any]) -> Normalized:
 
 def price(model: str, prompt_tokens: int, completion_tokens: int) -> float | None:
     """The call's cost in USD from litellm's bundled price map; None for a model it does not know."""
+    from lamina.state import current
+
+    unit = current().memo(f"tracing.unit_price:{model}", lambda: _unit_price(model))
+    if unit is None:
+        return None
+    if unit == TIERED:
+        return _litellm_cost(model, prompt_tokens, completion_tokens)
+    input_price, output_price = unit
+    return prompt_tokens * input_price + completion_tokens * output_price
+
+
+# A model whose price changes with the prompt's size (`..._above_128k_tokens`): priced by litellm each time.
+TIERED = (-1.0, -1.0)
+
+
+def _unit_price(model: str) -> tuple[float, float] | None:
+    """(input, output) USD per token, resolved once per model and process: litellm's lookup costs ~1 ms."""
     # litellm takes seconds to import: only the worker pays it, and only for a span that names a model.
+    import litellm
+
+    litellm.suppress_debug_info = True
+    entry = litellm.model_cost.get(model) or {}
+    if any("_above_" in name for name in entry):
+        return TIERED
+    input_price = _litellm_cost(model, 1, 0)
+    output_price = _litellm_cost(model, 0, 1)
+    if input_price is None or output_price is None:
+        return None
+    return input_price, output_price
+
+
+def _litellm_cost(model: str, prompt_tokens: int, completion_tokens: int) -> float | None:
     import litellm
 
     try:
