@@ -289,3 +289,37 @@ def test_malformed_and_oversized_bodies_are_refused_and_nothing_is_stored(
         QueueUrl=tracing_queue, AttributeNames=["ApproximateNumberOfMessages"]
     )["Attributes"]
     assert attributes["ApproximateNumberOfMessages"] == "0"
+
+
+def test_a_replay_restores_spans_lost_downstream(
+    make_tenant: Callable[..., Tenant], lamina_http: str, tracing_queue: str, lambda_context: LambdaContext
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy import delete
+
+    from lamina.db.unit_of_work import unit_of_work
+    from lamina.tracing.models import Span
+    from lamina.tracing.replay import replay
+
+    # GIVEN a trace that was ingested, then its spans lost (a bad deploy's migration, say)
+    tenant = make_tenant()
+    since = datetime.now(UTC) - timedelta(seconds=5)
+    trace_id = export_nested_spans(lamina_http, tenant.api_key, "replayed")
+    run_tracing_worker(tracing_queue, 3, lambda_context)
+    with unit_of_work() as session:
+        session.execute(delete(Span).where(Span.project_id == uuid.UUID(tenant.project_id)))
+    assert tenant.client.get(f"/api/traces/{trace_id}").status == 404
+
+    # WHEN the project's bodies since then are replayed and the worker consumes them
+    assert replay(uuid.UUID(tenant.project_id), since) == 3
+    run_tracing_worker(tracing_queue, 3, lambda_context)
+
+    # THEN the trace is whole again, and replaying once more adds nothing
+    assert set(tenant.client.get(f"/api/traces/{trace_id}").ok()["trace"]["spans"]["agent"]["spans"]) == {
+        "retrieve",
+        "chat gpt-4o-mini",
+    }
+    assert replay(uuid.UUID(tenant.project_id), since) == 3
+    run_tracing_worker(tracing_queue, 3, lambda_context)
+    assert span_rows(tenant.project_id) == 3
