@@ -219,6 +219,21 @@ def test_sdk_spans_are_stored_once_and_queried_as_a_tree(
     by_tokens = {"field": "attributes", "key": "gen_ai.usage.input_tokens", "operator": "gte", "value": 1000}
     found = tenant.client.post("/api/spans/query", {"filtering": {"conditions": [by_tokens]}}).ok()
     assert [span["span_id"] for span in found["spans"]] == [llm["span_id"]]
+    # AND the analytics query sums them in one hourly bucket, through both paths
+    analytics_body = {
+        "filtering": {"conditions": [{"field": "trace_id", "value": trace_id}]},
+        "windowing": {"interval": 60},
+    }
+    analytics = tenant.client.post("/api/spans/analytics/query", analytics_body).ok()
+    assert analytics == tenant.client.post("/api/tracing/spans/analytics/query", analytics_body).ok()
+    [bucket] = analytics["buckets"]
+    assert (bucket["total"]["count"], bucket["total"]["tokens"], bucket["errors"]["count"]) == (
+        3,
+        tokens["total"],
+        0,
+    )
+    assert bucket["total"]["costs"] == pytest.approx(cost)
+    assert 0 < bucket["latency"]["p50"] <= bucket["latency"]["p99"]
     # AND another project sees none of it
     other = make_tenant()
     assert other.client.post("/api/spans/query", {"filtering": filtering}).ok()["count"] == 0

@@ -12,10 +12,11 @@ from lamina.errors import NotFoundError, PayloadTooLargeError
 from lamina.tracing import schemas
 
 if TYPE_CHECKING:
-    from lamina.tracing import otlp, query, service
+    from lamina.tracing import analytics, otlp, query, service
 else:
     from lamina.lazy import lazy_module
 
+    analytics = lazy_module("lamina.tracing.analytics")
     otlp = lazy_module("lamina.tracing.otlp")
     query = lazy_module("lamina.tracing.query")
     service = lazy_module("lamina.tracing.service")
@@ -66,6 +67,14 @@ def query_spans(
     body: schemas.SpansQuery, session: SessionDep, principal: ProjectViewer
 ) -> schemas.SpansQueryResponse:
     return query.query_spans(session, principal.project_id, body)
+
+
+@router.post("/spans/analytics/query", response_model=schemas.AnalyticsResponse)
+@router.post("/tracing/spans/analytics/query", response_model=schemas.AnalyticsResponse)
+def spans_analytics(
+    body: schemas.SpansAnalyticsQuery, session: SessionDep, principal: ProjectViewer
+) -> schemas.AnalyticsResponse:
+    return analytics.spans_analytics(session, principal.project_id, body)
 
 
 @router.get("/traces/{trace_id}", response_model=schemas.TraceResponse)

@@ -44,6 +44,8 @@ class Windowing(BaseModel):
     next: str | None = None
     limit: int | None = Field(default=None, ge=1, le=SPANS_QUERY_MAX_LIMIT)
     order: Literal["ascending", "descending"] = "descending"
+    # Analytics only: the bucket width, in minutes.
+    interval: int | None = Field(default=None, ge=1)
 
 
 class SpansQuery(BaseModel):
@@ -103,3 +105,43 @@ class SpansQueryResponse(BaseModel):
 class TraceResponse(BaseModel):
     count: int
     trace: TraceView | None = None
+
+
+ANALYTICS_DEFAULT_WINDOW_HOURS = 24
+ANALYTICS_DEFAULT_INTERVAL_MINUTES = 60
+ANALYTICS_MAX_BUCKETS = 1000
+
+
+class SpansAnalyticsQuery(BaseModel):
+    """Matching spans aggregated by time bucket: `windowing.interval` is the bucket width in minutes."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    filtering: Filtering | None = None
+    windowing: Windowing | None = None
+
+
+class Analytics(BaseModel):
+    count: int
+    duration: float
+    costs: float
+    tokens: int
+
+
+class Latency(BaseModel):
+    p50: float
+    p95: float
+    p99: float
+
+
+class AnalyticsBucket(BaseModel):
+    timestamp: datetime
+    interval: int
+    total: Analytics
+    errors: Analytics
+    latency: Latency
+
+
+class AnalyticsResponse(BaseModel):
+    count: int
+    buckets: list[AnalyticsBucket]
