@@ -5,11 +5,15 @@ returns them as a tree with tokens and cost."""
 from __future__ import annotations
 
 import gzip
+import json
+import os
 import socket
+import subprocess
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,7 +21,7 @@ import pytest
 from tests.integration.api_client import Tenant, api_env, cognito_pool, make_tenant, own_events_queue
 from tests.integration.test_api_health import load_handler_module
 from tests.integration.test_events_worker import receive_as_lambda_event
-from tests.support import LambdaContext
+from tests.support import ROOT, LambdaContext
 
 __all__ = ["api_env", "cognito_pool", "make_tenant", "own_events_queue"]  # fixtures used by the tests below
 
@@ -338,3 +342,59 @@ def test_a_replay_restores_spans_lost_downstream(
     assert replay(uuid.UUID(tenant.project_id), since) == 3
     run_tracing_worker(tracing_queue, 3, lambda_context)
     assert span_rows(tenant.project_id) == 3
+
+
+AGENTA_PYTHON = Path(os.environ.get("LAMINA_AGENTA_PYTHON", str(ROOT / ".venv-agenta" / "bin" / "python")))
+AGENTA_SCENARIO = ROOT / "tests" / "integration" / "agenta_tracing_scenario.py"
+AGENTA_TIMEOUT_S = 180
+WORKER_ROUNDS = 10
+
+
+def test_agenta_sdk_traces_into_lamina_unmodified(
+    make_tenant: Callable[..., Tenant], lamina_http: str, tracing_queue: str, lambda_context: LambdaContext
+) -> None:
+    if not AGENTA_PYTHON.exists():
+        pytest.skip(f"{AGENTA_PYTHON} is missing (scripts/agenta-venv, or set LAMINA_AGENTA_PYTHON)")
+    # GIVEN a tenant's API key and Lamina's API on a loopback port
+    tenant = make_tenant()
+    marker = f"m-{uuid.uuid4().hex[:8]}"
+    # WHEN Agenta's SDK runs nested @ag.instrument() functions after ag.init(host, api_key)
+    env = {name: value for name, value in os.environ.items() if not name.upper().endswith("_PROXY")}
+    completed = subprocess.run(
+        [str(AGENTA_PYTHON), str(AGENTA_SCENARIO), lamina_http, tenant.api_key, marker],
+        env={
+            **env,
+            "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+            "AGENTA_LOG_CONSOLE_LEVEL": "WARNING",
+            "NO_PROXY": "*",
+        },
+        capture_output=True,
+        text=True,
+        timeout=AGENTA_TIMEOUT_S,
+        cwd=ROOT,
+    )
+    assert completed.returncode == 0, completed.stderr[-5000:]
+    assert json.loads(completed.stdout.strip().splitlines()[-1])["off_loopback"] == []
+    # AND the worker consumes what it exported
+    for _ in range(WORKER_ROUNDS):
+        if span_rows(tenant.project_id) >= 2:
+            break
+        event = receive_as_lambda_event(tracing_queue, 1)
+        if event["Records"]:
+            handler = load_handler_module("workers", "tracing").handler
+            assert handler(event, lambda_context) == {"batchItemFailures": []}
+
+    # THEN the workflow span and its tool child come back as a tree, with their inputs and outputs
+    condition = {"field": "span_name", "value": "pipeline"}
+    [root] = tenant.client.post("/api/spans/query", {"filtering": {"conditions": [condition]}}).ok()["spans"]
+    trace = tenant.client.get(f"/api/tracing/traces/{root['trace_id']}").ok()["trace"]
+    pipeline = trace["spans"]["pipeline"]
+    shout = pipeline["spans"]["shout"]
+    assert (pipeline["span_type"], shout["span_type"]) == ("workflow", "tool")
+    assert pipeline["attributes"]["ag"]["data"]["inputs"] == {
+        "question": "why is the sky blue",
+        "marker": marker,
+    }
+    assert shout["attributes"]["ag"]["data"]["inputs"] == {"text": "why is the sky blue"}
+    assert shout["attributes"]["ag"]["data"]["outputs"] == {"shouted": "WHY IS THE SKY BLUE"}
+    assert pipeline["attributes"]["ag"]["data"]["outputs"]["answer"] == {"shouted": "WHY IS THE SKY BLUE"}

@@ -70,6 +70,7 @@ TOTAL_TOKEN_KEYS = (
     "llm.usage.total_tokens",
 )
 COST_KEYS = ("ag.metrics.unit.costs.total", "gen_ai.usage.cost", "llm.cost.total")
+AGENTA_JSON_MARKER = "@ag.type=json:"
 SESSION_KEYS = ("ag.session.id", "session.id", "gen_ai.conversation.id")
 USER_KEYS = ("ag.user.id", "user.id", "enduser.id")
 
@@ -254,8 +255,15 @@ def _indexed(attributes: dict[str, Any], prefix: str, inner: str) -> list[dict[s
 
 
 def _json_or_value(value: Any) -> Any:
-    """A JSON-encoded attribute (how SDKs carry structured data in OTel strings) decoded; anything else as is."""
-    if isinstance(value, str) and value[:1] in ("{", "[", '"'):
+    """A JSON-encoded attribute (how SDKs carry structured data in OTel strings) decoded; anything else as is.
+
+    Agenta's SDK marks the values it encoded: `@ag.type=json:{...}`.
+    """
+    if isinstance(value, str):
+        if value.startswith(AGENTA_JSON_MARKER):
+            value = value[len(AGENTA_JSON_MARKER) :]
+        elif value[:1] not in ("{", "[", '"'):
+            return value
         try:
             return json.loads(value)
         except ValueError:
