@@ -398,3 +398,51 @@ def test_agenta_sdk_traces_into_lamina_unmodified(
     assert shout["attributes"]["ag"]["data"]["inputs"] == {"text": "why is the sky blue"}
     assert shout["attributes"]["ag"]["data"]["outputs"] == {"shouted": "WHY IS THE SKY BLUE"}
     assert pipeline["attributes"]["ag"]["data"]["outputs"]["answer"] == {"shouted": "WHY IS THE SKY BLUE"}
+
+
+def test_retention_deletes_spans_past_their_projects_period(
+    stack_env: dict[str, str], lambda_context: LambdaContext
+) -> None:
+    from lamina.db.unit_of_work import unit_of_work
+    from lamina.tracing.otlp import DecodedSpan
+    from lamina.tracing.retention import set_retention
+    from lamina.tracing.store import span_rows, write_spans
+
+    def span(project_id: uuid.UUID, age_days: float) -> DecodedSpan:
+        start = time.time_ns() - int(age_days * 86_400 * 1e9)
+        return DecodedSpan(
+            trace_id=uuid.uuid4().hex,
+            span_id=uuid.uuid4().hex[:16],
+            parent_id=None,
+            name=f"{age_days}-days-old",
+            kind="SPAN_KIND_INTERNAL",
+            start_unix_nano=start,
+            end_unix_nano=start + 1_000_000,
+            status_code="STATUS_CODE_OK",
+            status_message=None,
+            attributes={},
+            resource={},
+        )
+
+    # GIVEN a project keeping spans 2 days and one on the default (30 days), each with spans of 1, 5 and 40 days
+    short, default = uuid.uuid4(), uuid.uuid4()
+    with unit_of_work() as session:
+        set_retention(session, short, 2)
+        for project in (short, default):
+            write_spans(session, span_rows(project, [span(project, age) for age in (1, 5, 40)]))
+    # WHEN the retention schedule runs the cron function
+    result = load_handler_module("cron").handler({"task": "retention"}, lambda_context)
+    # THEN each project kept only the spans within its period
+    assert result["retention"]["spans_deleted"] >= 3
+    from sqlalchemy import select
+
+    from lamina.tracing.models import Span
+
+    with unit_of_work() as session:
+        kept = {
+            (row[0], row[1])
+            for row in session.execute(
+                select(Span.project_id, Span.span_name).where(Span.project_id.in_([short, default]))
+            )
+        }
+    assert kept == {(short, "1-days-old"), (default, "1-days-old"), (default, "5-days-old")}

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, Float, Index, String, Text, func, text
+from sqlalchemy import BigInteger, DateTime, Float, Index, Integer, String, Text, func, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -94,3 +94,13 @@ class Span(Base):
     events: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)
     links: Mapped[list[dict[str, Any]]] = mapped_column(JSONB)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class TracingSettings(Base):
+    """A project's tracing settings; a project without a row keeps spans TRACING_DEFAULT_RETENTION_DAYS."""
+
+    __tablename__ = "tracing_settings"
+
+    project_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    retention_days: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

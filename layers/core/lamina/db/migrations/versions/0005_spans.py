@@ -1,4 +1,4 @@
-"""spans: one row per OpenTelemetry span, keyed by (project_id, trace_id, span_id)
+"""spans: one row per OpenTelemetry span, keyed by (project_id, trace_id, span_id); tracing_settings
 
 Revision ID: 0005
 Revises: 0003 (0004 lands on another branch; the chain is fixed at merge)
@@ -72,7 +72,15 @@ def upgrade() -> None:
         postgresql_using="gin",
         postgresql_ops={"attributes": "jsonb_path_ops"},
     )
+    op.create_table(
+        "tracing_settings",
+        sa.Column("project_id", sa.Uuid(), nullable=False),
+        sa.Column("retention_days", sa.Integer(), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False),
+        sa.PrimaryKeyConstraint("project_id", name=op.f("pk_tracing_settings")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("tracing_settings")
     op.drop_table("spans")
