@@ -309,6 +309,21 @@ def test_malformed_and_oversized_bodies_are_refused_and_nothing_is_stored(
     )["Attributes"]
     assert attributes["ApproximateNumberOfMessages"] == "0"
 
+    # WHEN a body holds a span without a valid span id next to a good one
+    good = {
+        "traceId": "ab" * 16,
+        "spanId": "cd" * 8,
+        "name": "good",
+        "startTimeUnixNano": "1700000000000000000",
+    }
+    bad = {**good, "spanId": "ef", "name": "bad"}
+    body = {"resourceSpans": [{"scopeSpans": [{"spans": [good, bad]}]}]}
+    partial = httpx.post(url, json=body, headers={"Authorization": f"ApiKey {tenant.api_key}"})
+    # THEN the export is accepted with the bad span reported as rejected, and the body stored for the worker
+    assert partial.status_code == 200
+    assert partial.json()["partialSuccess"]["rejectedSpans"] == "1"
+    assert len(stored_bodies(tenant.project_id)) == 1
+
 
 def test_a_replay_restores_spans_lost_downstream(
     make_tenant: Callable[..., Tenant], lamina_http: str, tracing_queue: str, lambda_context: LambdaContext

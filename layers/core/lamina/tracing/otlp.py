@@ -71,6 +71,7 @@ class DecodedBatch:
     spans: list[DecodedSpan]
     rejected: int
     error_message: str = ""
+    accepted: int = 0
 
 
 def media_type(content_type: str | None) -> str:
@@ -131,7 +132,22 @@ def decode(request: ExportTraceServiceRequest) -> DecodedBatch:
                     continue
                 spans.append(_decoded(span, resource))
     message = f"{rejected} spans without a 16-byte trace_id and an 8-byte span_id" if rejected else ""
-    return DecodedBatch(spans=spans, rejected=rejected, error_message=message)
+    return DecodedBatch(spans=spans, rejected=rejected, error_message=message, accepted=len(spans))
+
+
+def count_spans(request: ExportTraceServiceRequest) -> DecodedBatch:
+    """What `decode` would keep and reject, without converting a span: the endpoint answers before the worker
+    decodes (the spans list stays empty; `rejected` and the message are exact)."""
+    accepted = rejected = 0
+    for resource_spans in request.resource_spans:
+        for scope_spans in resource_spans.scope_spans:
+            for span in scope_spans.spans:
+                if len(span.trace_id) != TRACE_ID_BYTES or len(span.span_id) != SPAN_ID_BYTES:
+                    rejected += 1
+                else:
+                    accepted += 1
+    message = f"{rejected} spans without a 16-byte trace_id and an 8-byte span_id" if rejected else ""
+    return DecodedBatch(spans=[], rejected=rejected, error_message=message, accepted=accepted)
 
 
 def export_response(kind: str, rejected: int, error_message: str) -> bytes:

@@ -43,17 +43,17 @@ def accept_export(
     """
     kind = otlp.media_type(content_type)
     raw = otlp.decompress(body, content_encoding)
-    batch = otlp.decode(otlp.parse_request(raw, kind))
-    if batch.spans:
+    batch = otlp.count_spans(otlp.parse_request(raw, kind))
+    if batch.accepted:
         key = raw_body_key(project_id, kind)
         aws.client("s3").put_object(
             Bucket=get_settings().bucket_name,
             Key=key,
             Body=raw,
             ContentType=kind,
-            Metadata={"project-id": str(project_id), "spans": str(len(batch.spans))},
+            Metadata={"project-id": str(project_id), "spans": str(batch.accepted)},
         )
-        enqueue_raw_body(project_id, key, kind, len(batch.spans))
+        enqueue_raw_body(project_id, key, kind, batch.accepted)
     return ExportAnswer(otlp.export_response(kind, batch.rejected, batch.error_message), kind)
 
 
