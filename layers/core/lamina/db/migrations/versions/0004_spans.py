@@ -1,6 +1,6 @@
 """spans: one row per OpenTelemetry span, keyed by (project_id, trace_id, span_id); tracing_settings
 
-Revision ID: 0005
+Revision ID: 0004
 Revises: 0003 (0004 lands on another branch; the chain is fixed at merge)
 Create Date: 2026-11-28 17:30:00.000000
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision = "0005"
+revision = "0004"
 down_revision = "0003"
 branch_labels = None
 depends_on = None
