@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from lamina.auth.deps import ProjectEditor, ProjectViewer, SessionDep
+from lamina.api.deps import ProjectEditor, ProjectViewer, SessionDep
 from lamina.errors import NotFoundError, PayloadTooLargeError
 from lamina.tracing import schemas
 
@@ -27,7 +27,8 @@ OTLP_MAX_BODY_BYTES = 5 * 1024 * 1024
 OTLP_RESPONSES: dict[int | str, dict[str, object]] = {
     200: {
         "description": "An ExportTraceServiceResponse (protobuf or JSON, as the request)",
-        "content": {"application/x-protobuf": {}, "application/json": {}},
+        "model": schemas.ExportTraceServiceResponse,
+        "content": {"application/x-protobuf": {}},
     }
 }
 

@@ -145,3 +145,16 @@ class AnalyticsBucket(BaseModel):
 class AnalyticsResponse(BaseModel):
     count: int
     buckets: list[AnalyticsBucket]
+
+
+class OtlpPartialSuccess(BaseModel):
+    """OTLP's partial success, as protobuf's JSON mapping writes it (int64 as a string, camelCase)."""
+
+    rejectedSpans: str | None = None
+    errorMessage: str | None = None
+
+
+class ExportTraceServiceResponse(BaseModel):
+    """The JSON form of OTLP's ExportTraceServiceResponse: empty when every span was accepted."""
+
+    partialSuccess: OtlpPartialSuccess | None = None
