@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import json
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -42,6 +43,7 @@ PATH_PARAMETER_KINDS = {
     "key_id": "key",
     "workspace_id": "workspace",
     "user_id": "user",
+    "trace_id": "trace",
 }
 # Body field name prefix → the kind of object it names (longest prefix first).
 FIELD_KINDS = (
@@ -93,6 +95,7 @@ def populate(tenant: Tenant) -> Objects:
     ]
     key = api.post("/api/keys/", {"name": "second"}).ok()["api_key"]
     project = api.get("/api/projects/current").ok()["project"]
+    trace_id = store_trace(tenant.project_id)
     return Objects(
         project_id=tenant.project_id,
         application_slug=slug,
@@ -106,8 +109,34 @@ def populate(tenant: Tenant) -> Objects:
             "key": key["id"],
             "workspace": project["workspace_id"],
             "user": tenant.user_id,
+            "trace": trace_id,
         },
     )
+
+
+def store_trace(project_id: str) -> str:
+    """A one-span trace in the project, written as the tracing worker writes it; its trace id."""
+    from lamina.db.unit_of_work import unit_of_work
+    from lamina.tracing.otlp import DecodedSpan
+    from lamina.tracing.store import span_row, write_spans
+
+    trace_id = uuid.uuid4().hex
+    span = DecodedSpan(
+        trace_id=trace_id,
+        span_id=uuid.uuid4().hex[:16],
+        parent_id=None,
+        name="isolation",
+        kind="SPAN_KIND_INTERNAL",
+        start_unix_nano=time.time_ns(),
+        end_unix_nano=time.time_ns(),
+        status_code="STATUS_CODE_OK",
+        status_message=None,
+        attributes={"ag.data.inputs": "{}"},
+        resource={},
+    )
+    with unit_of_work() as session:
+        write_spans(session, [span_row(uuid.UUID(project_id), span)])
+    return trace_id
 
 
 # ---------------------------------------------------------------- request generation from the OpenAPI document

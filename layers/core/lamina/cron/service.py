@@ -19,7 +19,7 @@ INBOX_RETENTION = timedelta(days=28)
 
 
 def retention() -> dict[str, Any]:
-    """Delete recorded events and inbox records past their retention periods."""
+    """Delete recorded events, inbox records and spans past their retention periods."""
     from sqlalchemy import delete
 
     from lamina.db.unit_of_work import unit_of_work
@@ -30,9 +30,12 @@ def retention() -> dict[str, Any]:
     with unit_of_work() as session:
         events = session.execute(delete(EventRecord).where(EventRecord.recorded_at < now - EVENT_RETENTION))
         inbox = session.execute(delete(InboxMessage).where(InboxMessage.claimed_at < now - INBOX_RETENTION))
+    from lamina.tracing.retention import delete_expired_spans
+
     return {
         "events_deleted": int(getattr(events, "rowcount", 0) or 0),
         "inbox_records_deleted": int(getattr(inbox, "rowcount", 0) or 0),
+        "spans_deleted": delete_expired_spans(),
     }
 
 

@@ -8,6 +8,7 @@ from lamina.events import outbox as events_outbox
 from lamina.queues import inbox as queues_inbox
 from lamina.secrets import models as secrets_models
 from lamina.tenancy import models as tenancy_models
+from lamina.tracing import models as tracing_models
 
 __all__ = [
     "Base",
@@ -18,4 +19,5 @@ __all__ = [
     "queues_inbox",
     "secrets_models",
     "tenancy_models",
+    "tracing_models",
 ]

@@ -1,0 +1,30 @@
+"""The tracing worker's handler: a stored OTLP body, from S3 into the `spans` table."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from lamina import aws
+from lamina.queues.envelope import Envelope, PoisonMessageError
+from lamina.settings import get_settings
+from lamina.tracing import otlp
+from lamina.tracing.store import span_rows, write_spans
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+logger = logging.getLogger(__name__)
+
+
+def ingest_stored_body(envelope: Envelope, session: Session) -> None:
+    """Decode the body the envelope names and upsert its spans (a redelivery inserts nothing new)."""
+    key = envelope.payload.get("key")
+    if not isinstance(key, str) or envelope.project_id is None:
+        raise PoisonMessageError("a tracing.otlp.received envelope names a key and a project")
+    stored = aws.client("s3").get_object(Bucket=get_settings().bucket_name, Key=key)
+    kind = str(envelope.payload.get("content_type") or stored.get("ContentType") or otlp.PROTOBUF)
+    batch = otlp.decode(otlp.parse_request(stored["Body"].read(), otlp.media_type(kind)))
+    rows = span_rows(envelope.project_id, batch.spans)
+    inserted = write_spans(session, rows)
+    logger.info("spans ingested", extra={"key": key, "spans": len(rows), "inserted": inserted})
