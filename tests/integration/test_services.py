@@ -23,9 +23,10 @@ from tests.integration.api_client import (
     make_tenant,
     own_events_queue,
 )
+from tests.integration.test_tracing import tracing_queue
 from tests.support import ROOT, LambdaContext, load_event
 
-__all__ = ["api_env", "cognito_pool", "make_tenant", "own_events_queue"]
+__all__ = ["api_env", "cognito_pool", "make_tenant", "own_events_queue", "tracing_queue"]
 
 PROVIDER = "fakeai"  # the custom provider secret's name, the prefix of its models
 _handler_module: Any = None
@@ -415,3 +416,27 @@ def test_provider_keys_come_from_the_vault_and_from_the_environment_only_locally
     with pytest.raises(DependencyFailedError, match="no openai key in this project's secrets"):
         resolve_model_calls(keyless, ["gpt-4o-mini"], local=False)
     assert resolve_model_calls(keyless, ["gpt-4o-mini"], local=True)[0].connection == {}
+
+
+def test_every_invocation_is_traced_into_lamina_before_the_answer(
+    make_tenant: Callable[..., Tenant], tracing_queue: str, lambda_context: Any
+) -> None:
+    from tests.integration.test_tracing import run_tracing_worker
+
+    tenant = make_tenant()
+    # WHEN chat is invoked (the mock model: tokens and no key)
+    body = invoke(
+        tenant,
+        "chat",
+        {"data": {"inputs": {"name": "Hal", "place": {"city": "Kyiv"}}, "parameters": prompt("mock/echo")}},
+    ).ok()
+    # THEN its span was handed to the tracing queue before the answer, and the worker stores it
+    run_tracing_worker(tracing_queue, 1, lambda_context)
+    trace = tenant.client.get(f"/api/traces/{body['trace_id']}").ok()["trace"]
+    span = trace["spans"]["chat"]
+    # AND the span carries the inputs, the outputs, the model and the token counts
+    assert span["span_id"] == body["span_id"] and span["span_type"] == "chat"
+    assert span["attributes"]["ag"]["data"]["inputs"] == {"name": "Hal", "place": {"city": "Kyiv"}}
+    assert span["attributes"]["ag"]["data"]["outputs"] == body["data"]["outputs"]
+    assert span["attributes"]["ag"]["meta"]["request"]["model"] == "mock/echo"
+    assert span["attributes"]["ag"]["metrics"]["tokens"]["incremental"]["total"] > 0
