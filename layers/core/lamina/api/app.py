@@ -66,9 +66,11 @@ def prime_for_snapshot() -> None:
             "lamina.auth.service",
         ):
             importlib.import_module(module)
-        from lamina.applications.responses import build_validators
+        from lamina import logs
+        from lamina.api.schemas import build_deferred_validators
 
-        build_validators()
+        build_deferred_validators()
+        logs.prime()
         from lamina import aws
         from lamina.cache import get_redis
         from lamina.db import get_engine

@@ -7,9 +7,10 @@ from collections.abc import Callable
 from typing import Literal
 
 from fastapi import APIRouter, Response
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from lamina import __version__
+from lamina.api.schemas import Model
 from lamina.settings import get_settings
 
 router = APIRouter(tags=["health"])
@@ -17,13 +18,13 @@ router = APIRouter(tags=["health"])
 MAX_ERROR_CHARS = 300
 
 
-class BackendCheck(BaseModel):
+class BackendCheck(Model):
     status: Literal["ok", "error"]
     error: str | None = Field(default=None, description="Why the backend failed; null when it is ok.")
     latency_ms: float
 
 
-class HealthReport(BaseModel):
+class HealthReport(Model):
     status: Literal["ok", "degraded"] = Field(description="`degraded` (with 503) when any check failed.")
     version: str
     checks: dict[str, BackendCheck]

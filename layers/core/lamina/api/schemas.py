@@ -13,10 +13,20 @@ MAX_WINDOW_LIMIT = 1000
 MAX_VERSION = 2**31 - 1
 
 
-class Reference(BaseModel):
+class Model(BaseModel):
+    """Base of every response shape. Its validator is built on first use, not at import: the API function's
+    cold start imports every route's models, and a warm call (or SnapStart priming) builds them.
+
+    Request bodies set `defer_build=False`: FastAPI wraps a body parameter in its own annotated type, and a
+    deferred model inside it is rebuilt with FastAPI's `Body()` metadata, which pydantic refuses."""
+
+    model_config = ConfigDict(defer_build=True)
+
+
+class Reference(Model):
     """`{id?, slug?, version?}`: any one field identifies the object."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=False)
 
     id: uuid.UUID | None = None
     slug: Annotated[str, Field(min_length=1, max_length=200)] | None = None
@@ -29,21 +39,32 @@ class Reference(BaseModel):
         return self
 
 
-class Windowing(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class Windowing(Model):
+    model_config = ConfigDict(extra="forbid", defer_build=False)
 
     next: uuid.UUID | None = None
     limit: Annotated[int, Field(ge=1, le=MAX_WINDOW_LIMIT)] = DEFAULT_WINDOW_LIMIT
     order: Literal["ascending", "descending"] = "descending"
 
 
-class Body(BaseModel):
+class Body(Model):
     """Base of every request body: unknown fields are an error, not silently ignored."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=False)
 
 
-class View(BaseModel):
+class View(Model):
     """Base of every response shape: built from ORM rows by attribute, documented in the OpenAPI."""
 
-    model_config = ConfigDict(from_attributes=True)
+    model_config = ConfigDict(from_attributes=True, defer_build=True)
+
+
+def build_deferred_validators() -> None:
+    """Build every request and response model's validator now (SnapStart priming: before the snapshot, not
+    on a first call). Only models whose modules are imported are built."""
+    pending: list[type[Model]] = [Model]
+    while pending:
+        model = pending.pop()
+        pending.extend(model.__subclasses__())
+        if model is not Model:
+            model.model_rebuild(force=True)

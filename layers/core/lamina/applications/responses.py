@@ -11,14 +11,11 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from lamina.api.schemas import Model
 
 
-class Out(BaseModel):
-    """Base of every response body. Its validator is built on first use, not at import: the API function's
-    cold start imports every route's models, and a warm call (or SnapStart priming) builds them once."""
-
-    model_config = ConfigDict(defer_build=True)
+class Out(Model):
+    """Base of every registry response body (its validator is built on first use: see `Model`)."""
 
 
 class WindowingOut(Out):
@@ -213,13 +210,3 @@ class SimpleEnvironmentOut(EnvironmentOut):
 class SimpleEnvironmentsResponse(Out):
     count: int
     environments: list[SimpleEnvironmentOut]
-
-
-def build_validators() -> None:
-    """Build every response model's validator now (SnapStart priming: before the snapshot, not on a first call)."""
-    pending: list[type[Out]] = [Out]
-    while pending:
-        model = pending.pop()
-        pending.extend(model.__subclasses__())
-        if model is not Out:
-            model.model_rebuild(force=True)

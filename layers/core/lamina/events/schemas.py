@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
+
+from lamina.api.schemas import Model
 
 
-class EventTypeDescription(BaseModel):
+class EventTypeDescription(Model):
     """One domain event type and the JSON Schema of the payload its envelopes (and webhooks) carry."""
 
-    model_config = ConfigDict(populate_by_name=True)
+    model_config = ConfigDict(populate_by_name=True, defer_build=True)
 
     type: str = Field(examples=["applications.revision.committed"])
     description: str
@@ -18,6 +20,6 @@ class EventTypeDescription(BaseModel):
     payload_schema: dict[str, Any] = Field(alias="schema")
 
 
-class EventTypeList(BaseModel):
+class EventTypeList(Model):
     count: int
     event_types: list[EventTypeDescription]

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
+from lamina.api.schemas import Model
 from lamina.applications.prompt import LlmConfig, PromptTemplate
 
 # The workflow interface version Agenta's SDK sends and expects back.
@@ -16,10 +17,10 @@ MAX_FALLBACK_CONFIGS = 5
 MAX_RETRIES_LIMIT = 5
 
 
-class RetryConfig(BaseModel):
+class RetryConfig(Model):
     """Agenta's `retry_config`: retries per model config, and the first backoff delay in milliseconds."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", defer_build=False)
 
     max_retries: Annotated[int, Field(ge=0, le=MAX_RETRIES_LIMIT)] | None = None
     base_delay: Annotated[int, Field(ge=10, le=10_000)] | None = None
@@ -38,14 +39,14 @@ class ServicePrompt(PromptTemplate):
     retry_policy: RetryPolicy | None = None
 
 
-class ServiceParameters(BaseModel):
-    model_config = ConfigDict(extra="allow")
+class ServiceParameters(Model):
+    model_config = ConfigDict(extra="allow", defer_build=False)
 
     prompt: ServicePrompt
 
 
-class InvokeData(BaseModel):
-    model_config = ConfigDict(extra="allow")
+class InvokeData(Model):
+    model_config = ConfigDict(extra="allow", defer_build=False)
 
     inputs: dict[str, Any] | None = None
     parameters: dict[str, Any] | None = None
@@ -55,8 +56,8 @@ class InvokeData(BaseModel):
     trace: dict[str, Any] | None = None
 
 
-class InvokeRequest(BaseModel):
-    model_config = ConfigDict(extra="allow")
+class InvokeRequest(Model):
+    model_config = ConfigDict(extra="allow", defer_build=False)
 
     version: str | None = SERVICE_VERSION
     data: InvokeData | None = None
@@ -66,17 +67,17 @@ class InvokeRequest(BaseModel):
     flags: dict[str, Any] | None = None
 
 
-class InvokeStatus(BaseModel):
+class InvokeStatus(Model):
     code: int = 200
     message: str = "success"
     type: str | None = None
 
 
-class InvokeResponseData(BaseModel):
+class InvokeResponseData(Model):
     outputs: Any = None
 
 
-class InvokeResponse(BaseModel):
+class InvokeResponse(Model):
     version: str = SERVICE_VERSION
     trace_id: str
     span_id: str
@@ -84,7 +85,7 @@ class InvokeResponse(BaseModel):
     data: InvokeResponseData
 
 
-class InspectResponse(BaseModel):
+class InspectResponse(Model):
     """Agenta's WorkflowInspectResponse: the revision (its data carries the schemas) and a ready request."""
 
     version: str = SERVICE_VERSION
@@ -92,8 +93,8 @@ class InspectResponse(BaseModel):
     request: dict[str, Any]
 
 
-class InspectRequest(BaseModel):
-    model_config = ConfigDict(extra="allow")
+class InspectRequest(Model):
+    model_config = ConfigDict(extra="allow", defer_build=False)
 
     version: str | None = SERVICE_VERSION
     revision: dict[str, Any] | None = None

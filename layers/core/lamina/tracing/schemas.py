@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
+
+from lamina.api.schemas import Model
 
 SPANS_QUERY_DEFAULT_LIMIT = 100
 SPANS_QUERY_MAX_LIMIT = 1000
@@ -15,10 +17,10 @@ FILTER_MAX_DEPTH = 8
 LogicalOperator = Literal["and", "or", "not", "nand", "nor"]
 
 
-class Condition(BaseModel):
+class Condition(Model):
     """One test on a span: `field` (a column, or `attributes` with a dotted `key`), an operator, a value."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=False)
 
     field: str
     key: str | None = None
@@ -27,17 +29,17 @@ class Condition(BaseModel):
     options: dict[str, Any] | None = None
 
 
-class Filtering(BaseModel):
+class Filtering(Model):
     """Agenta's filter tree: conditions and nested trees joined by a logical operator."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=False)
 
     operator: LogicalOperator = "and"
     conditions: list[Condition | Filtering] = Field(default_factory=list)
 
 
-class Windowing(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+class Windowing(Model):
+    model_config = ConfigDict(extra="ignore", defer_build=False)
 
     newest: datetime | None = None
     oldest: datetime | None = None
@@ -48,17 +50,17 @@ class Windowing(BaseModel):
     interval: int | None = Field(default=None, ge=1)
 
 
-class SpansQuery(BaseModel):
+class SpansQuery(Model):
     """`focus: span` answers matching spans; `focus: trace` the whole trees of the traces they belong to."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=False)
 
     filtering: Filtering | None = None
     windowing: Windowing | None = None
     focus: Literal["span", "trace"] = "span"
 
 
-class SpanView(BaseModel):
+class SpanView(Model):
     """A span as Agenta's `SpanOutput`; the normalised fields live under `attributes.ag` too."""
 
     trace_id: str
@@ -86,23 +88,23 @@ class SpanNode(SpanView):
     spans: dict[str, SpanNode | list[SpanNode]] | None = None
 
 
-class TraceView(BaseModel):
+class TraceView(Model):
     trace_id: str
     spans: dict[str, SpanNode | list[SpanNode]]
 
 
-class WindowingNext(BaseModel):
+class WindowingNext(Model):
     next: str
 
 
-class SpansQueryResponse(BaseModel):
+class SpansQueryResponse(Model):
     count: int
     spans: list[SpanView] | None = None
     traces: list[TraceView] | None = None
     windowing: WindowingNext | None = None
 
 
-class TraceResponse(BaseModel):
+class TraceResponse(Model):
     count: int
     trace: TraceView | None = None
 
@@ -112,29 +114,29 @@ ANALYTICS_DEFAULT_INTERVAL_MINUTES = 60
 ANALYTICS_MAX_BUCKETS = 1000
 
 
-class SpansAnalyticsQuery(BaseModel):
+class SpansAnalyticsQuery(Model):
     """Matching spans aggregated by time bucket: `windowing.interval` is the bucket width in minutes."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=False)
 
     filtering: Filtering | None = None
     windowing: Windowing | None = None
 
 
-class Analytics(BaseModel):
+class Analytics(Model):
     count: int
     duration: float
     costs: float
     tokens: int
 
 
-class Latency(BaseModel):
+class Latency(Model):
     p50: float
     p95: float
     p99: float
 
 
-class AnalyticsBucket(BaseModel):
+class AnalyticsBucket(Model):
     timestamp: datetime
     interval: int
     total: Analytics
@@ -142,19 +144,19 @@ class AnalyticsBucket(BaseModel):
     latency: Latency
 
 
-class AnalyticsResponse(BaseModel):
+class AnalyticsResponse(Model):
     count: int
     buckets: list[AnalyticsBucket]
 
 
-class OtlpPartialSuccess(BaseModel):
+class OtlpPartialSuccess(Model):
     """OTLP's partial success, as protobuf's JSON mapping writes it (int64 as a string, camelCase)."""
 
     rejectedSpans: str | None = None
     errorMessage: str | None = None
 
 
-class ExportTraceServiceResponse(BaseModel):
+class ExportTraceServiceResponse(Model):
     """The JSON form of OTLP's ExportTraceServiceResponse: empty when every span was accepted."""
 
     partialSuccess: OtlpPartialSuccess | None = None
