@@ -170,9 +170,9 @@ def _litellm_cost(model: str, prompt_tokens: int, completion_tokens: int) -> flo
 
 def unflatten(attributes: dict[str, Any]) -> dict[str, Any]:
     """`{"ag.data.inputs": x}` as `{"ag": {"data": {"inputs": x}}}`; a key that is both a leaf and a prefix
-    keeps its leaf under `""`, so nothing is lost."""
+    keeps its leaf under `""`, so nothing is lost (in whichever order the keys come)."""
     nested: dict[str, Any] = {}
-    for key in sorted(attributes):
+    for key in attributes:
         node = nested
         parts = key.split(".")
         for part in parts[:-1]:

@@ -51,10 +51,16 @@ NANOS_PER_MS = 1_000_000
 _JSON_ENCODER = json.JSONEncoder(separators=(",", ":"), default=str)
 
 
-def span_row(project_id: uuid.UUID, span: DecodedSpan, resource_json: str | None = None) -> tuple[Any, ...]:
+def span_row(
+    project_id: uuid.UUID,
+    span: DecodedSpan,
+    resource_json: str | None = None,
+    seconds_text: dict[int, str] | None = None,
+) -> tuple[Any, ...]:
     """One `spans` row (SPAN_COLUMNS order) for a decoded span, its attributes normalised.
 
-    `resource_json` is the span's resource already encoded: spans of one resource share it.
+    `resource_json` is the span's resource already encoded: spans of one resource share it; `seconds_text`
+    caches formatted timestamps across the spans of one batch.
     """
     found = normalize(span.attributes)
     return (
@@ -66,8 +72,8 @@ def span_row(project_id: uuid.UUID, span: DecodedSpan, resource_json: str | None
         found.span_type,
         span.kind,
         _text(span.name),
-        _timestamp(span.start_unix_nano),
-        _timestamp(span.end_unix_nano),
+        _timestamp(span.start_unix_nano, seconds_text),
+        _timestamp(span.end_unix_nano, seconds_text),
         max(span.end_unix_nano - span.start_unix_nano, 0) / NANOS_PER_MS,
         span.status_code,
         _text(span.status_message),
@@ -95,11 +101,12 @@ def span_rows(project_id: uuid.UUID, spans: Iterable[DecodedSpan]) -> list[tuple
 def iter_span_rows(project_id: uuid.UUID, spans: Iterable[DecodedSpan]) -> Iterator[tuple[Any, ...]]:
     """`span_rows`, one at a time: `write_spans` normalises the next rows while Postgres copies the last ones."""
     encoded: dict[int, str] = {}
+    seconds_text: dict[int, str] = {}
     for span in spans:
         resource_json = encoded.get(id(span.resource))
         if resource_json is None:
             resource_json = encoded[id(span.resource)] = _json(unflatten(span.resource)) or "{}"
-        yield span_row(project_id, span, resource_json)
+        yield span_row(project_id, span, resource_json, seconds_text)
 
 
 def write_spans(session: Session, rows: Iterable[tuple[Any, ...]]) -> int:
@@ -213,10 +220,18 @@ def _escape(value: str) -> str:
     return value
 
 
-def _timestamp(unix_nano: int) -> str:
-    """ISO 8601 in UTC to the microsecond (formatted by hand: datetime objects cost several times more)."""
+def _timestamp(unix_nano: int, seconds_text: dict[int, str] | None = None) -> str:
+    """ISO 8601 in UTC to the microsecond (formatted by hand: datetime objects cost several times more).
+
+    `seconds_text` caches the formatted second: a span's start and end, and a trace's spans, often share it.
+    """
     seconds, nanos = divmod(unix_nano, 1_000_000_000)
-    return f"{time.strftime('%Y-%m-%dT%H:%M:%S', time.gmtime(seconds))}.{nanos // NANOS_PER_MICRO:06d}+00:00"
+    whole = seconds_text.get(seconds) if seconds_text is not None else None
+    if whole is None:
+        whole = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds))
+        if seconds_text is not None:
+            seconds_text[seconds] = whole
+    return f"{whole}.{nanos // NANOS_PER_MICRO:06d}+00:00"
 
 
 def _text(value: str | None) -> str | None:
