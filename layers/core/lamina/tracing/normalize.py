@@ -88,6 +88,9 @@ class Normalized:
     cost: float | None
     session_id: str | None
     user_id: str | None
+    # The inputs and outputs as the span carried them when that was JSON text: stored as is, not re-encoded.
+    inputs_json: str | None = None
+    outputs_json: str | None = None
 
 
 def normalize(attributes: dict[str, Any]) -> Normalized:
@@ -101,11 +104,13 @@ def normalize(attributes: dict[str, Any]) -> Normalized:
     cost = _first_float(attributes, COST_KEYS)
     if cost is None and model and (prompt or completion):
         cost = price(model, prompt or 0, completion or 0)
+    inputs, inputs_json = _inputs(attributes)
+    outputs, outputs_json = _outputs(attributes)
     return Normalized(
         trace_type=_trace_type(attributes),
         span_type=_span_type(attributes, has_model=model is not None),
-        inputs=_inputs(attributes),
-        outputs=_outputs(attributes),
+        inputs=inputs,
+        outputs=outputs,
         model=model,
         prompt_tokens=prompt,
         completion_tokens=completion,
@@ -113,6 +118,8 @@ def normalize(attributes: dict[str, Any]) -> Normalized:
         cost=cost,
         session_id=_first_str(attributes, SESSION_KEYS),
         user_id=_first_str(attributes, USER_KEYS),
+        inputs_json=inputs_json,
+        outputs_json=outputs_json,
     )
 
 
@@ -163,9 +170,9 @@ def _litellm_cost(model: str, prompt_tokens: int, completion_tokens: int) -> flo
 
 def unflatten(attributes: dict[str, Any]) -> dict[str, Any]:
     """`{"ag.data.inputs": x}` as `{"ag": {"data": {"inputs": x}}}`; a key that is both a leaf and a prefix
-    keeps its leaf under `""`, so nothing is lost."""
+    keeps its leaf under `""`, so nothing is lost (in whichever order the keys come)."""
     nested: dict[str, Any] = {}
-    for key in sorted(attributes):
+    for key in attributes:
         node = nested
         parts = key.split(".")
         for part in parts[:-1]:
@@ -206,34 +213,34 @@ def _span_type(attributes: dict[str, Any], *, has_model: bool) -> str:
     return "unknown"
 
 
-def _inputs(attributes: dict[str, Any]) -> Any:
+def _inputs(attributes: dict[str, Any]) -> tuple[Any, str | None]:
     for key in ("ag.data.inputs", "traceloop.entity.input", "gen_ai.input.messages"):
         if key in attributes:
-            return _json_or_value(attributes[key])
+            return _json_and_text(attributes[key])
     flattened = _under(attributes, "ag.data.inputs.")
     if flattened:
-        return flattened
+        return flattened, None
     if "input.value" in attributes:
-        return _json_or_value(attributes["input.value"])
+        return _json_and_text(attributes["input.value"])
     messages = _indexed(attributes, "llm.input_messages.", "message.") or _indexed(
         attributes, "gen_ai.prompt.", ""
     )
-    return {"messages": messages} if messages else None
+    return ({"messages": messages} if messages else None), None
 
 
-def _outputs(attributes: dict[str, Any]) -> Any:
+def _outputs(attributes: dict[str, Any]) -> tuple[Any, str | None]:
     for key in ("ag.data.outputs", "traceloop.entity.output", "gen_ai.output.messages"):
         if key in attributes:
-            return _json_or_value(attributes[key])
+            return _json_and_text(attributes[key])
     flattened = _under(attributes, "ag.data.outputs.")
     if flattened:
-        return flattened
+        return flattened, None
     if "output.value" in attributes:
-        return _json_or_value(attributes["output.value"])
+        return _json_and_text(attributes["output.value"])
     messages = _indexed(attributes, "llm.output_messages.", "message.") or _indexed(
         attributes, "gen_ai.completion.", ""
     )
-    return {"messages": messages} if messages else None
+    return ({"messages": messages} if messages else None), None
 
 
 def _under(attributes: dict[str, Any], prefix: str) -> dict[str, Any]:
@@ -252,6 +259,15 @@ def _indexed(attributes: dict[str, Any], prefix: str, inner: str) -> list[dict[s
             continue
         items.setdefault(int(index), {})[rest[len(inner) :]] = value
     return [items[index] for index in sorted(items)]
+
+
+def _json_and_text(value: Any) -> tuple[Any, str | None]:
+    """`_json_or_value`, and the JSON text it decoded (None when the value was not JSON text)."""
+    if isinstance(value, str):
+        text = value[len(AGENTA_JSON_MARKER) :] if value.startswith(AGENTA_JSON_MARKER) else value
+        decoded = _json_or_value(value)
+        return decoded, (text if decoded is not value and decoded != text else None)
+    return value, None
 
 
 def _json_or_value(value: Any) -> Any:

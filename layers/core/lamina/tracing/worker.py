@@ -9,7 +9,7 @@ from lamina import aws
 from lamina.queues.envelope import Envelope, PoisonMessageError
 from lamina.settings import get_settings
 from lamina.tracing import otlp
-from lamina.tracing.store import span_rows, write_spans
+from lamina.tracing.store import iter_span_rows, write_spans
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -24,7 +24,8 @@ def ingest_stored_body(envelope: Envelope, session: Session) -> None:
         raise PoisonMessageError("a tracing.otlp.received envelope names a key and a project")
     stored = aws.client("s3").get_object(Bucket=get_settings().bucket_name, Key=key)
     kind = str(envelope.payload.get("content_type") or stored.get("ContentType") or otlp.PROTOBUF)
-    batch = otlp.decode(otlp.parse_request(stored["Body"].read(), otlp.media_type(kind)))
-    rows = span_rows(envelope.project_id, batch.spans)
-    inserted = write_spans(session, rows)
-    logger.info("spans ingested", extra={"key": key, "spans": len(rows), "inserted": inserted})
+    request = otlp.parse_request(stored["Body"].read(), otlp.media_type(kind))
+    # Decoded, normalised and encoded lazily: while Postgres copies one chunk of rows, the next is built.
+    inserted = write_spans(session, iter_span_rows(envelope.project_id, otlp.iter_decoded(request)))
+    spans = otlp.count_spans(request).accepted
+    logger.info("spans ingested", extra={"key": key, "spans": spans, "inserted": inserted})
