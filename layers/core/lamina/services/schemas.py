@@ -20,7 +20,7 @@ MAX_RETRIES_LIMIT = 5
 class RetryConfig(Model):
     """Agenta's `retry_config`: retries per model config, and the first backoff delay in milliseconds."""
 
-    model_config = ConfigDict(extra="allow", defer_build=False)
+    model_config = ConfigDict(extra="allow", defer_build=True)
 
     max_retries: Annotated[int, Field(ge=0, le=MAX_RETRIES_LIMIT)] | None = None
     base_delay: Annotated[int, Field(ge=10, le=10_000)] | None = None
@@ -40,13 +40,13 @@ class ServicePrompt(PromptTemplate):
 
 
 class ServiceParameters(Model):
-    model_config = ConfigDict(extra="allow", defer_build=False)
+    model_config = ConfigDict(extra="allow", defer_build=True)
 
     prompt: ServicePrompt
 
 
 class InvokeData(Model):
-    model_config = ConfigDict(extra="allow", defer_build=False)
+    model_config = ConfigDict(extra="allow", defer_build=True)
 
     inputs: dict[str, Any] | None = None
     parameters: dict[str, Any] | None = None
@@ -57,7 +57,7 @@ class InvokeData(Model):
 
 
 class InvokeRequest(Model):
-    model_config = ConfigDict(extra="allow", defer_build=False)
+    model_config = ConfigDict(extra="allow", defer_build=True)
 
     version: str | None = SERVICE_VERSION
     data: InvokeData | None = None
@@ -94,7 +94,7 @@ class InspectResponse(Model):
 
 
 class InspectRequest(Model):
-    model_config = ConfigDict(extra="allow", defer_build=False)
+    model_config = ConfigDict(extra="allow", defer_build=True)
 
     version: str | None = SERVICE_VERSION
     revision: dict[str, Any] | None = None

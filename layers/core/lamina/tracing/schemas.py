@@ -20,7 +20,7 @@ LogicalOperator = Literal["and", "or", "not", "nand", "nor"]
 class Condition(Model):
     """One test on a span: `field` (a column, or `attributes` with a dotted `key`), an operator, a value."""
 
-    model_config = ConfigDict(extra="ignore", defer_build=False)
+    model_config = ConfigDict(extra="ignore", defer_build=True)
 
     field: str
     key: str | None = None
@@ -32,14 +32,14 @@ class Condition(Model):
 class Filtering(Model):
     """Agenta's filter tree: conditions and nested trees joined by a logical operator."""
 
-    model_config = ConfigDict(extra="ignore", defer_build=False)
+    model_config = ConfigDict(extra="ignore", defer_build=True)
 
     operator: LogicalOperator = "and"
     conditions: list[Condition | Filtering] = Field(default_factory=list)
 
 
 class Windowing(Model):
-    model_config = ConfigDict(extra="ignore", defer_build=False)
+    model_config = ConfigDict(extra="ignore", defer_build=True)
 
     newest: datetime | None = None
     oldest: datetime | None = None
@@ -53,7 +53,7 @@ class Windowing(Model):
 class SpansQuery(Model):
     """`focus: span` answers matching spans; `focus: trace` the whole trees of the traces they belong to."""
 
-    model_config = ConfigDict(extra="ignore", defer_build=False)
+    model_config = ConfigDict(extra="ignore", defer_build=True)
 
     filtering: Filtering | None = None
     windowing: Windowing | None = None
@@ -117,7 +117,7 @@ ANALYTICS_MAX_BUCKETS = 1000
 class SpansAnalyticsQuery(Model):
     """Matching spans aggregated by time bucket: `windowing.interval` is the bucket width in minutes."""
 
-    model_config = ConfigDict(extra="ignore", defer_build=False)
+    model_config = ConfigDict(extra="ignore", defer_build=True)
 
     filtering: Filtering | None = None
     windowing: Windowing | None = None
