@@ -17,12 +17,9 @@ import io
 import json
 import os
 import random
-import shutil
 import sys
-import tempfile
 import time
 import uuid
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -174,29 +171,11 @@ def main() -> int:
     parser.add_argument("--body-spans", type=int, default=BODY_SPANS)
     args = parser.parse_args()
 
-    from registry_retrieve import scratch_database
+    from registry_retrieve import run_cleanups, start_scratch_stack
 
-    from lamina_local.backends import start_backends
-
-    state_dir = Path(tempfile.mkdtemp(prefix="lamina-bench-"))
-    backends = start_backends(
-        state_dir,
-        database_url=os.environ.get("DATABASE_URL"),
-        redis_url=os.environ.get("REDIS_URL"),
-        aws_endpoint_url=os.environ.get("AWS_ENDPOINT_URL"),
-    )
-    cleanups: list[Callable[[], None]] = [backends.stop, lambda: shutil.rmtree(state_dir, ignore_errors=True)]
+    _, env, cleanups = start_scratch_stack()
     try:
-        database_url, drop = scratch_database(backends.database.url)
-        cleanups.insert(0, drop)
-        env = {
-            **backends.environment(),
-            "LAMINA_ENV": "local",
-            "DATABASE_URL": database_url,
-            "AWS_REGION": "us-east-1",
-            "LAMINA_BUCKET": f"lamina-bench-{uuid.uuid4().hex[:6]}",
-            "LAMINA_LOG_LEVEL": "WARNING",
-        }
+        env["LAMINA_BUCKET"] = f"lamina-bench-{uuid.uuid4().hex[:6]}"
         os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
         from lamina import aws
         from lamina.db.migrate import upgrade
@@ -207,7 +186,7 @@ def main() -> int:
         from lamina.tracing.service import OTLP_RECEIVED, raw_body_key
 
         configure(Settings(**env))
-        upgrade(database_url)
+        upgrade(env["DATABASE_URL"])
         aws.client("s3").create_bucket(Bucket=env["LAMINA_BUCKET"])
         project_id = uuid.uuid4()
         rng = random.Random(7)
@@ -258,11 +237,7 @@ def main() -> int:
         print(f"RESULT ingest_vs_copy={worker_rate / copy_rate:.2f} goal>={GOAL_RATIO}")
         return 0
     finally:
-        for cleanup in cleanups:
-            try:
-                cleanup()
-            except Exception as error:  # housekeeping: never hide the result
-                print(f"cleanup failed: {error!r}", file=sys.stderr)
+        run_cleanups(cleanups)
 
 
 if __name__ == "__main__":

@@ -11,14 +11,10 @@ from __future__ import annotations
 import argparse
 import base64
 import importlib.util
-import os
 import random
-import shutil
 import sys
-import tempfile
 import time
 import uuid
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -37,29 +33,11 @@ def main() -> int:
     args = parser.parse_args()
 
     from ingest import Context, otlp_body
-    from registry_retrieve import forget_redis_keys, http_event, percentile, scratch_database
+    from registry_retrieve import forget_redis_keys, http_event, percentile, run_cleanups, start_scratch_stack
 
-    from lamina_local.backends import start_backends
-
-    state_dir = Path(tempfile.mkdtemp(prefix="lamina-bench-"))
-    backends = start_backends(
-        state_dir,
-        database_url=os.environ.get("DATABASE_URL"),
-        redis_url=os.environ.get("REDIS_URL"),
-        aws_endpoint_url=os.environ.get("AWS_ENDPOINT_URL"),
-    )
-    cleanups: list[Callable[[], None]] = [backends.stop, lambda: shutil.rmtree(state_dir, ignore_errors=True)]
+    _, env, cleanups = start_scratch_stack()
     try:
-        database_url, drop = scratch_database(backends.database.url)
-        cleanups.insert(0, drop)
-        env = {
-            **backends.environment(),
-            "LAMINA_ENV": "local",
-            "DATABASE_URL": database_url,
-            "AWS_REGION": "us-east-1",
-            "LAMINA_BUCKET": f"lamina-bench-{uuid.uuid4().hex[:6]}",
-            "LAMINA_LOG_LEVEL": "WARNING",
-        }
+        env["LAMINA_BUCKET"] = f"lamina-bench-{uuid.uuid4().hex[:6]}"
         from lamina import aws
         from lamina.db.migrate import upgrade
         from lamina.db.unit_of_work import unit_of_work
@@ -72,7 +50,7 @@ def main() -> int:
         queue = aws.client("sqs").create_queue(QueueName=f"lamina-bench-tracing-{uuid.uuid4().hex[:6]}")
         env["TRACING_QUEUE_URL"] = queue["QueueUrl"]
         configure(Settings(**env))
-        upgrade(database_url)
+        upgrade(env["DATABASE_URL"])
         with unit_of_work() as db:
             _, project, api_key = seed_local_user(db, f"bench-{uuid.uuid4().hex[:6]}@example.com")
         cleanups.insert(0, lambda: forget_redis_keys(str(project.id), api_key.split(".", 1)[0]))
@@ -112,11 +90,7 @@ def main() -> int:
         print(f"RESULT ingest_endpoint_p99_ms={percentile(samples, 99):.1f}")
         return 0
     finally:
-        for cleanup in cleanups:
-            try:
-                cleanup()
-            except Exception as error:  # housekeeping: never hide the result
-                print(f"cleanup failed: {error!r}", file=sys.stderr)
+        run_cleanups(cleanups)
 
 
 if __name__ == "__main__":

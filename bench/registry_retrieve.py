@@ -126,11 +126,10 @@ def scratch_database(admin_url: str) -> tuple[str, Callable[[], None]]:
     return database_url, drop
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--calls", type=int, default=CALLS)
-    args = parser.parse_args()
-
+def start_scratch_stack() -> tuple[Any, dict[str, str], list[Callable[[], None]]]:
+    """Backends (given by URL, else embedded), a scratch database on them, and the base environment a
+    function would see. Returns (backends, env, cleanups); put the caller's own cleanups in front and pass
+    the list to `run_cleanups` when done."""
     from lamina_local.backends import start_backends
 
     state = Path(tempfile.mkdtemp(prefix="lamina-bench-"))
@@ -143,15 +142,36 @@ def main() -> int:
     cleanups: list[Callable[[], None]] = [backends.stop, lambda: shutil.rmtree(state, ignore_errors=True)]
     try:
         database_url, drop = scratch_database(backends.database.url)
-        cleanups.insert(0, drop)
-        env = {
-            **backends.environment(),
-            "LAMINA_ENV": "local",
-            "DATABASE_URL": database_url,
-            "AWS_REGION": "us-east-1",
-            "LAMINA_BUCKET": f"lamina-bench-{uuid.uuid4().hex[:6]}",
-            "LAMINA_LOG_LEVEL": "WARNING",
-        }
+    except BaseException:
+        run_cleanups(cleanups)
+        raise
+    cleanups.insert(0, drop)
+    env = {
+        **backends.environment(),
+        "LAMINA_ENV": "local",
+        "DATABASE_URL": database_url,
+        "AWS_REGION": "us-east-1",
+        "LAMINA_LOG_LEVEL": "WARNING",
+    }
+    return backends, env, cleanups
+
+
+def run_cleanups(cleanups: list[Callable[[], None]]) -> None:
+    for cleanup in cleanups:
+        try:
+            cleanup()
+        except Exception as error:  # housekeeping: never hide the result
+            print(f"cleanup failed: {error!r}", file=sys.stderr)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--calls", type=int, default=CALLS)
+    args = parser.parse_args()
+
+    backends, env, cleanups = start_scratch_stack()
+    try:
+        env["LAMINA_BUCKET"] = f"lamina-bench-{uuid.uuid4().hex[:6]}"
         import boto3
 
         session = boto3.session.Session(
@@ -173,7 +193,7 @@ def main() -> int:
 
         # The library is configured through its process state, as a function's environment would configure it.
         configure(Settings(**env))
-        upgrade(database_url)
+        upgrade(env["DATABASE_URL"])
         with unit_of_work() as db:
             _, project, api_key = seed_local_user(db, f"bench-{uuid.uuid4().hex[:6]}@example.com")
         cleanups.insert(0, lambda: forget_redis_keys(str(project.id), api_key.split(".", 1)[0]))
@@ -224,11 +244,7 @@ def main() -> int:
         print(f"RESULT registry_retrieve_p99_ms={percentile(retrieve, 99):.3f} goal<={GOAL_P99_MS:g}")
         return 0
     finally:
-        for cleanup in cleanups:
-            try:
-                cleanup()
-            except Exception as error:
-                print(f"cleanup failed: {error}", file=sys.stderr)
+        run_cleanups(cleanups)
 
 
 if __name__ == "__main__":

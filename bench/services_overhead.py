@@ -17,10 +17,8 @@ import asyncio
 import importlib.util
 import json
 import os
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Callable
@@ -36,7 +34,8 @@ from bench.registry_retrieve import (  # noqa: E402
     forget_redis_keys,
     http_event,
     percentile,
-    scratch_database,
+    run_cleanups,
+    start_scratch_stack,
 )
 
 CALLS = 1000
@@ -67,28 +66,11 @@ def main() -> int:
     parser.add_argument("--profile", action="store_true", help="print where the Lamina path spends its time")
     args = parser.parse_args()
 
-    from lamina_local.backends import start_backends
     from tests.fake_openai import fake_openai_server
 
-    state = Path(tempfile.mkdtemp(prefix="lamina-bench-"))
-    backends = start_backends(
-        state,
-        database_url=os.environ.get("DATABASE_URL"),
-        redis_url=os.environ.get("REDIS_URL"),
-        aws_endpoint_url=os.environ.get("AWS_ENDPOINT_URL"),
-    )
-    cleanups: list[Callable[[], None]] = [backends.stop, lambda: shutil.rmtree(state, ignore_errors=True)]
+    _, env, cleanups = start_scratch_stack()
     try:
-        database_url, drop = scratch_database(backends.database.url)
-        cleanups.insert(0, drop)
-        env = {
-            **backends.environment(),
-            "LAMINA_ENV": "local",
-            "DATABASE_URL": database_url,
-            "AWS_REGION": "us-east-1",
-            "LAMINA_LOG_LEVEL": "WARNING",
-            "EVENTS_QUEUE_URL": "",
-        }
+        env["EVENTS_QUEUE_URL"] = ""
         from lamina.db.migrate import upgrade
         from lamina.db.unit_of_work import unit_of_work
         from lamina.secrets.schemas import SecretFields
@@ -98,7 +80,7 @@ def main() -> int:
         from lamina.tenancy.service import seed_local_user
 
         configure(Settings(**env))
-        upgrade(database_url)
+        upgrade(env["DATABASE_URL"])
         fake = cleanups_enter(cleanups, fake_openai_server())
         with unit_of_work() as db:
             _, project, api_key = seed_local_user(db, f"bench-{uuid.uuid4().hex[:6]}@example.com")
@@ -219,11 +201,7 @@ def main() -> int:
         print(f"RESULT services_overhead_p99_ms={added_p99:.3f}")
         return 0
     finally:
-        for cleanup in cleanups:
-            try:
-                cleanup()
-            except Exception as error:
-                print(f"cleanup failed: {error}", file=sys.stderr)
+        run_cleanups(cleanups)
 
 
 def cleanups_enter(cleanups: list[Callable[[], None]], manager: Any) -> Any:
