@@ -3,8 +3,12 @@ HTTP API v2 events, a moto Cognito pool, and tenants (a Cognito user + project +
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
+import socket
+import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -212,3 +216,38 @@ VALID_PROMPT: dict[str, Any] = {
 
 def prompt_data(**changes: Any) -> dict[str, Any]:
     return {"parameters": {"prompt": {**VALID_PROMPT, **changes}}}
+
+
+# How long uvicorn may take to start listening before a test gives up.
+SERVER_START_TIMEOUT_S = 20
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextlib.contextmanager
+def api_over_http() -> Iterator[str]:
+    """Lamina's API app served over HTTP on loopback (the same app the API function wraps with Mangum), for
+    real clients (Agenta's SDK, OpenTelemetry's exporter); yields its base URL."""
+    import uvicorn
+
+    from lamina.api.app import create_app
+
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(), host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    )
+    thread = threading.Thread(target=server.run, name="lamina-http", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + SERVER_START_TIMEOUT_S
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)

@@ -8,10 +8,7 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
-import threading
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -19,14 +16,20 @@ from typing import Any
 import pytest
 
 from tests.integration.agenta_sdk_scenario import PROMPT_V1, PROMPT_V2
-from tests.integration.api_client import Tenant, api_env, cognito_pool, make_tenant, own_events_queue
+from tests.integration.api_client import (
+    Tenant,
+    api_env,
+    api_over_http,
+    cognito_pool,
+    make_tenant,
+    own_events_queue,
+)
 from tests.support import ROOT
 
 __all__ = ["api_env", "cognito_pool", "make_tenant", "own_events_queue"]  # fixtures used by the tests below
 
 SDK_PYTHON = ROOT / ".venv-agenta" / "bin" / "python"
 SCENARIO = ROOT / "tests" / "integration" / "agenta_sdk_scenario.py"
-SERVER_START_TIMEOUT_S = 20
 SCENARIO_TIMEOUT_S = 240
 # Each manager call is made with the sync method, then (on another application) with its async twin.
 MODES = ("sync", "async")
@@ -39,32 +42,11 @@ SDK_ENV = {
 }
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture
 def lamina_http(api_env: dict[str, str]) -> Iterator[str]:
-    """Lamina's API app served over HTTP on loopback (the same app the API function wraps with Mangum)."""
-    import uvicorn
-
-    from lamina.api.app import create_app
-
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(), host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-    )
-    thread = threading.Thread(target=server.run, name="lamina-http", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + SERVER_START_TIMEOUT_S
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    """Lamina's API app served over HTTP on loopback."""
+    with api_over_http() as url:
+        yield url
 
 
 def run_scenario(host: str, api_key: str, prefix: str) -> dict[str, Any]:

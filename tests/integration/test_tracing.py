@@ -7,9 +7,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
-import socket
 import subprocess
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -18,22 +16,22 @@ from typing import Any
 
 import pytest
 
-from tests.integration.api_client import Tenant, api_env, cognito_pool, make_tenant, own_events_queue
+from tests.integration.api_client import (
+    Tenant,
+    api_env,
+    api_over_http,
+    cognito_pool,
+    make_tenant,
+    own_events_queue,
+)
 from tests.integration.test_api_health import load_handler_module
 from tests.integration.test_events_worker import receive_as_lambda_event
 from tests.support import ROOT, LambdaContext
 
 __all__ = ["api_env", "cognito_pool", "make_tenant", "own_events_queue"]  # fixtures used by the tests below
 
-SERVER_START_TIMEOUT_S = 20
 MODEL = "gpt-4o-mini"
 PROMPT_TOKENS, COMPLETION_TOKENS = 1200, 300
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture
@@ -52,24 +50,9 @@ def tracing_queue(api_env: dict[str, str]) -> Iterator[str]:
 
 @pytest.fixture
 def lamina_http(tracing_queue: str) -> Iterator[str]:
-    """Lamina's API app served over HTTP on loopback (the app the API function wraps with Mangum)."""
-    import uvicorn
-
-    from lamina.api.app import create_app
-
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(), host="127.0.0.1", port=port, log_level="warning", lifespan="off")
-    )
-    thread = threading.Thread(target=server.run, name="lamina-http", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + SERVER_START_TIMEOUT_S
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    """Lamina's API app served over HTTP on loopback."""
+    with api_over_http() as url:
+        yield url
 
 
 def export_nested_spans(endpoint: str, api_key: str, session_id: str) -> str:
