@@ -19,6 +19,7 @@ from sqlalchemy.dialects.postgresql import insert
 from lamina.db.base import utcnow
 from lamina.events.outbox import stage_message
 from lamina.queues.names import Queue
+from lamina.triggers.errors import InvalidScheduleError
 from lamina.triggers.mapping import resolve, resolve_inputs
 from lamina.triggers.models import TriggerDelivery, TriggerSchedule, TriggerSubscription
 from lamina.triggers.ticks import Cadence, cadence
@@ -203,7 +204,13 @@ def fire_due_schedules(now: datetime | None = None) -> dict[str, Any]:
                 ).scalars()
             )
             for schedule in schedules:
-                fired_now, skipped_now = _fire(session, schedule, now)
+                try:
+                    fired_now, skipped_now = _fire(session, schedule, now)
+                except InvalidScheduleError:
+                    # Valid when saved, unreadable now (a time zone gone from tzdata): park it, keep the rest.
+                    logger.exception("schedule can no longer fire", extra={"schedule_id": str(schedule.id)})
+                    schedule.next_tick_at = None
+                    continue
                 fired += fired_now
                 skipped += skipped_now
         if len(schedules) < DUE_BATCH:
