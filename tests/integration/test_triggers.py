@@ -121,7 +121,7 @@ def test_schedules_are_validated_at_create_in_their_time_zone_and_window(tenant:
     assert edited["data"]["schedule"] == "*/10 * * * *"
     listed = api.post("/api/triggers/schedules/query", {"schedule": {"name": "nightly"}}).ok()
     assert [s["id"] for s in listed["schedules"]] == [schedule_id]
-    assert api.delete(f"/api/triggers/schedules/{schedule_id}").ok()["count"] == 0
+    assert api.delete(f"/api/triggers/schedules/{schedule_id}").ok()["schedule"]["id"] == schedule_id
     assert api.get(f"/api/triggers/schedules/{schedule_id}").status == 404
 
 
@@ -299,6 +299,17 @@ def test_evaluation_triggers_request_a_run_and_bad_subscriptions_are_400s(
             },
         )
     ]
+
+    # AND a delivery staged before its trigger was stopped is skipped, not run
+    later = envelope.model_copy(update={"id": uuid.uuid4()})
+    with unit_of_work() as session:
+        assert len(fan_out_event(later, session)) == 1
+    api.post(f"/api/triggers/subscriptions/{subscription['id']}/stop").ok()
+    load_handler_module("workers", "triggers").handler(
+        receive_as_lambda_event(own_queues["triggers"], expected=1), lambda_context
+    )
+    statuses = [d["status"]["message"] for d in deliveries(tenant, subscription_id=subscription["id"])]
+    assert statuses == ["skipped", "dispatched"]
 
     # AND bad subscriptions are refused with a message naming what is wrong
     for data, named in (

@@ -70,8 +70,7 @@ def edit_schedule(
 def delete_schedule(
     schedule_id: uuid.UUID, session: SessionDep, principal: ProjectEditor
 ) -> schemas.ScheduleResponse:
-    service.delete_schedule(session, principal, schedule_id)
-    return schemas.ScheduleResponse(count=0)
+    return _schedule(service.delete_schedule(session, principal, schedule_id))
 
 
 @router.post("/schedules/{schedule_id}/start", response_model=schemas.ScheduleResponse)
@@ -134,8 +133,7 @@ def edit_subscription(
 def delete_subscription(
     subscription_id: uuid.UUID, session: SessionDep, principal: ProjectEditor
 ) -> schemas.SubscriptionResponse:
-    service.delete_subscription(session, principal, subscription_id)
-    return schemas.SubscriptionResponse(count=0)
+    return _subscription(service.delete_subscription(session, principal, subscription_id))
 
 
 @router.post("/subscriptions/{subscription_id}/start", response_model=schemas.SubscriptionResponse)

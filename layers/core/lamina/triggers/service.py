@@ -157,9 +157,14 @@ def toggle_schedule(
     return schedule_view(row)
 
 
-def delete_schedule(session: Session, principal: Principal, schedule_id: uuid.UUID) -> None:
-    """Delete the schedule; its deliveries stay in the log until retention removes them."""
-    session.delete(fetch_schedule(session, principal, schedule_id))
+def delete_schedule(
+    session: Session, principal: Principal, schedule_id: uuid.UUID
+) -> schemas.TriggerScheduleView:
+    """Delete the schedule (answered as it was); its deliveries stay in the log until retention."""
+    row = fetch_schedule(session, principal, schedule_id)
+    view = schedule_view(row)
+    session.delete(row)
+    return view
 
 
 def query_schedules(
@@ -242,8 +247,14 @@ def toggle_subscription(
     return subscription_view(row)
 
 
-def delete_subscription(session: Session, principal: Principal, subscription_id: uuid.UUID) -> None:
-    session.delete(fetch_subscription(session, principal, subscription_id))
+def delete_subscription(
+    session: Session, principal: Principal, subscription_id: uuid.UUID
+) -> schemas.TriggerSubscriptionView:
+    """Delete the subscription (answered as it was); its deliveries stay in the log until retention."""
+    row = fetch_subscription(session, principal, subscription_id)
+    view = subscription_view(row)
+    session.delete(row)
+    return view
 
 
 def query_subscriptions(

@@ -21,8 +21,16 @@ from lamina.errors import LaminaError
 from lamina.events.outbox import stage_message
 from lamina.queues.names import Queue
 from lamina.queues.worker import queue_worker
-from lamina.triggers.dispatch import DELIVERY_REQUESTED, DISPATCHED, FAILURE, PENDING, STATUS_CODES, SUCCESS
-from lamina.triggers.models import TriggerDelivery
+from lamina.triggers.dispatch import (
+    DELIVERY_REQUESTED,
+    DISPATCHED,
+    FAILURE,
+    PENDING,
+    SKIPPED,
+    STATUS_CODES,
+    SUCCESS,
+)
+from lamina.triggers.models import TriggerDelivery, TriggerSchedule, TriggerSubscription
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -55,6 +63,9 @@ def run_delivery(envelope: Envelope, session: Session) -> None:
         return
     delivery.attempts += 1
     data = dict(delivery.data)
+    if not _trigger_is_active(session, delivery):
+        _finish(delivery, data, SKIPPED, "the trigger was stopped or deleted before it ran")
+        return
     try:
         if data.get("evaluation") is not None:
             stage_message(
@@ -82,6 +93,15 @@ def run_delivery(envelope: Envelope, session: Session) -> None:
         logger.exception("trigger delivery failed", extra={"delivery_id": str(delivery.id)})
         data["error"] = f"{type(error).__name__}: {error}"[:ERROR_MAX_CHARS]
         _finish(delivery, data, FAILURE, "internal error", code="500")
+
+
+def _trigger_is_active(session: Session, delivery: TriggerDelivery) -> bool:
+    trigger: TriggerSchedule | TriggerSubscription | None = (
+        session.get(TriggerSchedule, delivery.schedule_id)
+        if delivery.schedule_id is not None
+        else session.get(TriggerSubscription, delivery.subscription_id)
+    )
+    return trigger is not None and trigger.is_active
 
 
 def _finish(
