@@ -157,7 +157,13 @@ class Turn:
         if parent is not None:
             parent.mkdir(parents=True, exist_ok=True)
         self._directory = Path(tempfile.mkdtemp(prefix=f"ws-{self.request.session_id}-", dir=parent))
-        client = workspace_client(settings, credentials)
+        if credentials is None:
+            # One pooled client for the runner's life: building one costs more than a small turn's sync.
+            from lamina.state import current
+
+            client = current().memo("runner:workspace-s3", lambda: workspace_client(settings))
+        else:
+            client = workspace_client(settings, credentials)
         return Workspace(client, settings.bucket_name, prefix, self._directory / "workspace")
 
     def _argv_and_env(self, root: Path) -> tuple[list[str], dict[str, str]]:
@@ -186,7 +192,8 @@ class Turn:
         process.stdin.write((json.dumps(self.request.harness_input()) + "\n").encode())
         with contextlib.suppress(ConnectionError):
             await process.stdin.drain()
-        checkpoints = asyncio.create_task(self._checkpoints(workspace))
+        stop_checkpoints = asyncio.Event()
+        checkpoints = asyncio.create_task(self._checkpoints(workspace, stop_checkpoints))
         deadline = time.monotonic() + timeout_s
         try:
             await asyncio.wait_for(self._pump(process), timeout=max(0.0, deadline - time.monotonic()))
@@ -197,9 +204,9 @@ class Turn:
             self.error = f"the turn exceeded its {timeout_s:g}s time limit"
             self.emit({"type": "error", "message": self.error})
         finally:
-            checkpoints.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await checkpoints
+            # Not cancelled: a checkpoint in flight finishes (and reports its files) before the final sync.
+            stop_checkpoints.set()
+            await checkpoints
             sandbox.kill_group(process)
             await process.wait()
         if self.status == "running":
@@ -274,9 +281,12 @@ class Turn:
         with contextlib.suppress(ConnectionError):
             await process.stdin.drain()
 
-    async def _checkpoints(self, workspace: Any) -> None:
+    async def _checkpoints(self, workspace: Any, stop: asyncio.Event) -> None:
         while True:
-            await asyncio.sleep(self.config.checkpoint_interval_s)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=self.config.checkpoint_interval_s)
+            if stop.is_set():
+                return
             try:
                 self._file_events(await asyncio.to_thread(workspace.checkpoint))
             except Exception:
