@@ -23,6 +23,8 @@ SYSTEM_PATH = "/usr/local/bin:/usr/bin:/bin"
 CPU_SLACK_S = 5
 PR_SET_PDEATHSIG = 1
 PR_SET_DUMPABLE = 4
+ENV_START_FIELD = 50
+ENV_END_FIELD = 51
 # Room for one event line: a file's content read by a tool can be large.
 STREAM_LIMIT = 16 * 1024 * 1024
 
@@ -36,8 +38,28 @@ def _prctl(option: int, value: int) -> None:
 
 
 def harden_runner_process() -> None:
-    """Make this process non-dumpable: same-user processes can no longer read its environ or memory."""
+    """Keep the runner's secrets from the harnesses it starts.
+
+    Non-dumpable: a same-user process can no longer read the runner's /proc files or attach to it. And the
+    initial environment block (what /proc/<pid>/environ shows, even to root) is zeroed: Python copied it
+    into `os.environ` at startup, which is where the runner reads its settings from; only C-level
+    `getenv` loses it, and every child the runner starts gets an explicit environment.
+    """
     _prctl(PR_SET_DUMPABLE, 0)
+    wipe_initial_environment()
+
+
+def wipe_initial_environment() -> None:
+    if sys.platform != "linux":
+        return
+    import ctypes
+
+    stat = Path("/proc/self/stat").read_text()
+    fields = stat[stat.rindex(")") + 2 :].split()
+    # Fields 50 and 51 of /proc/<pid>/stat (Linux 3.5+): where the environment block starts and ends.
+    start, end = int(fields[ENV_START_FIELD - 3]), int(fields[ENV_END_FIELD - 3])
+    if 0 < start < end:
+        ctypes.memset(start, 0, end - start)
 
 
 def code_path() -> str:
