@@ -47,14 +47,14 @@ class RunnerProcess:
     process: subprocess.Popen[bytes]
     token: str
 
-    def run(self, body: dict[str, Any]) -> list[dict[str, Any]]:
+    def run(self, body: dict[str, Any], timeout_s: float = TURN_TIMEOUT_S) -> list[dict[str, Any]]:
         """POST /run streaming NDJSON; every line, the result last."""
-        return list(self.stream(body))
+        return list(self.stream(body, timeout_s))
 
-    def stream(self, body: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    def stream(self, body: dict[str, Any], timeout_s: float = TURN_TIMEOUT_S) -> Iterator[dict[str, Any]]:
         headers = {"Authorization": f"Bearer {self.token}", "Accept": "application/x-ndjson"}
         with httpx.stream(
-            "POST", f"{self.url}/run", json=body, headers=headers, timeout=TURN_TIMEOUT_S
+            "POST", f"{self.url}/run", json=body, headers=headers, timeout=timeout_s
         ) as response:
             assert response.status_code == 200, response.read().decode()
             for line in response.iter_lines():

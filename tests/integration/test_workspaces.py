@@ -83,5 +83,7 @@ def test_session_policy_scopes_credentials_to_the_prefix(stack_env: dict[str, st
         RoleName=f"ws-{uuid.uuid4().hex[:8]}",
         AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []}),
     )["Role"]["Arn"]
-    credentials = assume_scoped_role(aws.client("sts"), role_arn=role, bucket="bucket", prefix=prefix, session_id="s")
+    credentials = assume_scoped_role(
+        aws.client("sts"), role_arn=role, bucket="bucket", prefix=prefix, session_id="s"
+    )
     assert credentials.session_token and credentials.access_key_id != os.environ.get("AWS_ACCESS_KEY_ID")
