@@ -184,3 +184,23 @@ def test_admission_limit_and_kill_with_sync(runner: RunnerProcess, scripts: dict
     assert events[-1]["files"]["uploaded"] == 2
     after = runner.run(command_turn(session_id, scripts["cat_files"], turn_index=1))
     assert output(after) == {"before.txt": "kept", "dir/nested.txt": "nested"}
+
+
+def test_sigterm_ends_running_turns_with_their_files_synced(
+    sandbox_env: dict[str, str], scripts: dict[str, list[str]]
+) -> None:
+    # GIVEN a runner with a turn in progress
+    session_id = uuid.uuid4()
+    events: list[dict[str, Any]] = []
+    with running_runner(sandbox_env) as stopping:
+        for event in stopping.stream(command_turn(session_id, scripts["write_then_hang"])):
+            events.append(event)
+            if event["type"] == "message":
+                # WHEN ECS stops the task (SIGTERM)
+                stopping.process.send_signal(signal.SIGTERM)
+        # THEN the turn ends as killed by the shutdown, its files synced, and the runner exits
+        # (uvicorn re-raises the signal once it has shut down gracefully)
+        assert stopping.process.wait(timeout=30) in (0, -signal.SIGTERM)
+    result = events[-1]
+    assert (result["type"], result["status"], result["killed_by"]) == ("result", "killed", "shutdown")
+    assert result["files"]["uploaded"] == 2
