@@ -46,4 +46,6 @@ def test_the_agent_harness_calls_a_provider_over_litellm_with_the_declared_key(r
     assert events[-1]["output"] == "fake says: hello"
     headers = {k.lower(): v for k, v in fake.requests[0]["headers"].items()}
     assert headers["authorization"] == "Bearer sk-declared-key"
+    # AND the answer streamed as it was written, a delta per chunk
+    assert [e["text"] for e in events if e["type"] == "message.delta"] == ["fake", " says:", " hello"]
     assert [e["type"] for e in events if e["type"] in ("usage", "message")] == ["usage", "message"]

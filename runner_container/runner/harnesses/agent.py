@@ -94,8 +94,18 @@ def complete(
             kwargs[key] = model[key]
     if os.environ.get(API_KEY_ENV):
         kwargs["api_key"] = os.environ[API_KEY_ENV]
-    response = litellm.completion(**kwargs)
-    return response.model_dump()
+    # Streamed, so the client sees the answer as it is written; the chunks are then assembled into the
+    # same response (tool calls and usage included) the loop would have had without streaming.
+    chunks = []
+    for chunk in litellm.completion(**kwargs, stream=True, stream_options={"include_usage": True}):
+        chunks.append(chunk)
+        text = chunk.choices[0].delta.content if chunk.choices else None
+        if text:
+            emit({"type": "message.delta", "text": text})
+    built = litellm.stream_chunk_builder(chunks, messages=messages)
+    response: dict[str, Any] = built.model_dump()
+    response["streamed"] = True
+    return response
 
 
 def _arguments(call: dict[str, Any]) -> dict[str, Any]:
@@ -156,7 +166,7 @@ def main() -> None:
         if raw.get("tool_calls"):
             message["tool_calls"] = raw["tool_calls"]
         messages.append(message)
-        if message["content"]:
+        if message["content"] and not response.get("streamed"):
             emit({"type": "message.delta", "text": message["content"]})
         emit({"type": "message", "message": message})
         if not raw.get("tool_calls"):
