@@ -352,3 +352,30 @@ def test_server_side_tools_are_relayed_with_a_project_token(
     assert tenant.project_id in result and "service:runner-tools" in result
     # AND the stray call-back was refused without being called
     assert "not under the API URL" in next(e for e in stray if e["type"] == "tool.result")["content"]
+
+
+def test_a_turn_requested_through_the_api_runs_on_the_runner(
+    sessions_env: dict[str, str],
+    runners: tuple[RunnerProcess, RunnerProcess],
+    make_tenant: Callable[..., Tenant],
+) -> None:
+    from lamina import state
+
+    # GIVEN a tenant and a runner the interactions worker reaches
+    tenant = make_tenant()
+    state.configure(state.current().settings.model_copy(update={"runner_url": runners[1].url}))
+    # WHEN the tenant asks the API for a turn of a new session
+    run = {
+        "messages": [{"role": "user", "content": "api.txt"}],
+        "tools": [WRITE_FILE_TOOL],
+        "harness": {"tool_choice": choose("write_file")},
+    }
+    queued = tenant.client.post("/api/sessions/turns/run", {"run": run}).ok()
+    assert queued["status"] == "queued"
+    # AND the interactions worker takes the request off its queue
+    assert drain(sessions_env["INTERACTIONS_QUEUE_URL"], "interactions") == 1
+    # THEN the turn ran on the runner under the id the API answered, in the session's workspace
+    assert workspace_keys(tenant.project_id, queued["session_id"]) == {"api.txt": b"api.txt"}
+    drain(sessions_env["RECORDS_QUEUE_URL"], "records")
+    turn = tenant.client.get(f"/api/sessions/turns/{queued['turn_id']}").ok()["turn"]
+    assert (turn["session_id"], turn["turn_index"], turn["status"]) == (queued["session_id"], 0, "completed")

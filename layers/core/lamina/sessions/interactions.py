@@ -71,22 +71,17 @@ def respond(
 
 def resume_request(session: Session, row: SessionInteraction, turn_id: uuid.UUID) -> dict[str, Any]:
     """The runner request that continues the paused session with the interaction's answer."""
-    from lamina.services.providers import resolve_model_calls
     from lamina.sessions.models import AgentSession
-    from lamina.settings import get_settings
+    from lamina.sessions.runs import model_connection
 
     owner = session.get(AgentSession, row.session_id)
     if owner is None:
         raise PoisonMessageError(f"session {row.session_id} not found")
     spec = dict(owner.spec or {})
-    model_name = str((spec.get("model") or {}).get("model") or "mock/echo")
-    call = resolve_model_calls(row.project_id, [model_name], local=get_settings().is_local)[0]
-    model: dict[str, Any] = {"model": call.litellm_model}
-    for key in ("api_base", "api_key", "api_version"):
-        if call.connection.get(key):
-            model[key] = call.connection[key]
-    if not call.connection.get("api_base") and (spec.get("model") or {}).get("api_base"):
-        model["api_base"] = spec["model"]["api_base"]
+    declared = spec.get("model") or {}
+    model = model_connection(
+        row.project_id, str(declared.get("model") or "mock/echo"), declared.get("api_base")
+    )
     answer = row.answer or {}
     return {
         "session_id": str(row.session_id),

@@ -12,12 +12,13 @@ from lamina.api.deps import ProjectEditor, ProjectViewer, SessionDep
 from lamina.sessions import schemas
 
 if TYPE_CHECKING:
-    from lamina.sessions import interactions
+    from lamina.sessions import interactions, runs
     from lamina.sessions import service as sessions
 else:
     from lamina.lazy import lazy_module
 
     sessions = lazy_module("lamina.sessions.service")
+    runs = lazy_module("lamina.sessions.runs")
     interactions = lazy_module("lamina.sessions.interactions")
 
 router = APIRouter(tags=["sessions"])
@@ -29,6 +30,13 @@ def query_sessions(
 ) -> schemas.SessionsResponse:
     views = [schemas.SessionView.of(row) for row in sessions.query_sessions(session, principal, body)]
     return schemas.SessionsResponse(count=len(views), sessions=views)
+
+
+@router.post("/sessions/turns/run")
+def run_turn(body: schemas.TurnRun, session: SessionDep, principal: ProjectEditor) -> schemas.TurnRequested:
+    """Queue a session's next turn on the runner; its events arrive as the session's records."""
+    session_id, turn_id = runs.request_turn(session, principal, body)
+    return schemas.TurnRequested(count=1, session_id=session_id, turn_id=turn_id)
 
 
 @router.post("/sessions/turns/query")

@@ -71,6 +71,24 @@ class InteractionRespond(Body):
     answer: Annotated[dict[str, Any], Field(max_length=MAX_ANSWER_KEYS)]
 
 
+class TurnSpec(Body):
+    """What the next turn runs: the harness, the model (its credentials come from the project's vault),
+    new messages (after the session's conversation so far), the system prompt and the tools."""
+
+    model: Annotated[str, Field(min_length=1, max_length=300)] = "mock/echo"
+    harness: dict[str, Any] = Field(default_factory=dict)
+    messages: Annotated[list[dict[str, Any]], Field(max_length=1000)] = Field(default_factory=list)
+    system_prompt: Annotated[str, Field(max_length=200_000)] | None = None
+    tools: Annotated[list[dict[str, Any]], Field(max_length=200)] = Field(default_factory=list)
+
+
+class TurnRun(Body):
+    """Start a session's next turn (a new session when session_id is omitted)."""
+
+    session_id: uuid.UUID | None = None
+    run: TurnSpec
+
+
 class ToolCall(Body):
     """A server-side tool call relayed by the runner (with its short-lived project token)."""
 
@@ -247,6 +265,13 @@ class InteractionResponse(View):
 class InteractionsResponse(View):
     count: int
     interactions: list[InteractionView]
+
+
+class TurnRequested(View):
+    count: int
+    session_id: uuid.UUID
+    turn_id: uuid.UUID
+    status: Literal["queued"] = "queued"
 
 
 class ToolResult(View):

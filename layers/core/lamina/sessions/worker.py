@@ -12,6 +12,7 @@ if TYPE_CHECKING:
 
 RECORDS_BATCH = "records.batch"
 INTERACTION_RESPONDED = "interactions.responded"
+TURN_REQUESTED = "sessions.turn.requested"
 
 
 def ingest_records(envelope: Envelope, session: Session) -> None:
@@ -26,5 +27,11 @@ def resume_session(envelope: Envelope, session: Session) -> None:
     resume(envelope, session)
 
 
+def run_turn(envelope: Envelope, session: Session) -> None:
+    from lamina.sessions.runs import run_requested_turn
+
+    run_requested_turn(envelope, session)
+
+
 RECORDS_HANDLERS = {RECORDS_BATCH: ingest_records}
-INTERACTIONS_HANDLERS = {INTERACTION_RESPONDED: resume_session}
+INTERACTIONS_HANDLERS = {INTERACTION_RESPONDED: resume_session, TURN_REQUESTED: run_turn}
