@@ -44,6 +44,10 @@ PATH_PARAMETER_KINDS = {
     "workspace_id": "workspace",
     "user_id": "user",
     "trace_id": "trace",
+    "session_id": "session",
+    "turn_id": "turn",
+    "record_id": "record",
+    "interaction_id": "interaction",
 }
 # Body field name prefix → the kind of object it names (longest prefix first).
 FIELD_KINDS = (
@@ -58,6 +62,8 @@ FIELD_KINDS = (
     ("workflow_variant", "variant"),
     ("workflow_revision", "revision"),
     ("workflow", "application"),
+    ("session", "session"),
+    ("turn", "turn"),
 )
 
 # A reference that needs another one to name something complete (an environment serves many applications).
@@ -96,6 +102,7 @@ def populate(tenant: Tenant) -> Objects:
     key = api.post("/api/keys/", {"name": "second"}).ok()["api_key"]
     project = api.get("/api/projects/current").ok()["project"]
     trace_id = store_trace(tenant.project_id)
+    agent_session = store_agent_session(tenant.project_id)
     return Objects(
         project_id=tenant.project_id,
         application_slug=slug,
@@ -110,6 +117,7 @@ def populate(tenant: Tenant) -> Objects:
             "workspace": project["workspace_id"],
             "user": tenant.user_id,
             "trace": trace_id,
+            **agent_session,
         },
     )
 
@@ -137,6 +145,37 @@ def store_trace(project_id: str) -> str:
     with unit_of_work() as session:
         write_spans(session, [span_row(uuid.UUID(project_id), span)])
     return trace_id
+
+
+def store_agent_session(project_id: str) -> dict[str, str]:
+    """A paused agent session (a turn, its records, a pending interaction), as the records worker stores it."""
+    from lamina.db.unit_of_work import unit_of_work
+    from lamina.queues.envelope import Envelope
+    from lamina.sessions.ingest import ingest_records, interaction_id
+    from lamina.sessions.models import SessionRecord
+
+    session_id, turn_id, token = uuid.uuid4(), uuid.uuid4(), str(uuid.uuid4())
+    records = [
+        {"type": "turn.started", "sequence": 1, "turn_index": 0, "spec": {}},
+        {"type": "interaction.request", "sequence": 2, "interaction_id": token, "kind": "user_approval"},
+        {"type": "result", "sequence": 3, "status": "paused", "turn_index": 0, "messages": []},
+    ]
+    envelope = Envelope(
+        type="records.batch",
+        payload={"session_id": str(session_id), "turn_id": str(turn_id), "records": records},
+        project_id=uuid.UUID(project_id),
+    )
+    with unit_of_work() as session:
+        ingest_records(envelope, session)
+        session.flush()
+        record = session.query(SessionRecord).filter_by(turn_id=turn_id, sequence=1).one()
+        record_id = str(record.id)
+    return {
+        "session": str(session_id),
+        "turn": str(turn_id),
+        "record": record_id,
+        "interaction": str(interaction_id(turn_id, token)),
+    }
 
 
 # ---------------------------------------------------------------- request generation from the OpenAPI document

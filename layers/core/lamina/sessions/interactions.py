@@ -36,13 +36,8 @@ def get_interaction(
 
 
 def _normalised_answer(kind: str, answer: dict[str, Any]) -> dict[str, Any]:
-    if kind == "user_approval":
-        verdict = answer.get("verdict")
-        if verdict is None and isinstance(answer.get("approved"), bool):
-            verdict = "approved" if answer["approved"] else "denied"
-        if verdict not in VERDICTS:
-            raise ValidationFailedError('an approval answer needs "verdict": "approved" or "denied"')
-        return {**answer, "verdict": verdict}
+    if answer.get("verdict") not in VERDICTS:
+        raise ValidationFailedError('an answer needs "verdict": "approved" or "denied"')
     return answer
 
 

@@ -89,7 +89,7 @@ def respond_interaction(
     interaction_id: uuid.UUID, body: schemas.InteractionRespond, session: SessionDep, principal: ProjectEditor
 ) -> schemas.InteractionResponse:
     """Answer a paused turn; the interactions worker resumes the session in a new turn."""
-    row = interactions.respond(session, principal, interaction_id, body.answer)
+    row = interactions.respond(session, principal, interaction_id, body.answer.model_dump(exclude_none=True))
     return schemas.InteractionResponse(count=1, interaction=schemas.InteractionView.of(row))
 
 

@@ -16,7 +16,6 @@ if TYPE_CHECKING:
 SessionStatus = Literal["running", "paused", "completed", "failed", "killed"]
 InteractionKind = Literal["user_approval", "user_input", "client_tool"]
 InteractionStatus = Literal["pending", "responded", "resolved", "cancelled"]
-MAX_ANSWER_KEYS = 50
 
 
 # ---------------------------------------------------------------- requests
@@ -65,10 +64,18 @@ class InteractionsQuery(Body):
     windowing: Windowing | None = None
 
 
-class InteractionRespond(Body):
-    """`{"answer": {"verdict": "approved" | "denied"}}` for an approval, `{"answer": {"text": ...}}` for input."""
+class InteractionAnswer(Body):
+    """The verdict on the paused call (Agenta's resolution); for a `user_input` interaction, also the text."""
 
-    answer: Annotated[dict[str, Any], Field(max_length=MAX_ANSWER_KEYS)]
+    model_config = ConfigDict(extra="allow", defer_build=True)
+    verdict: Literal["approved", "denied"]
+    text: Annotated[str, Field(max_length=100_000)] | None = None
+
+
+class InteractionRespond(Body):
+    """`{"answer": {"verdict": "approved"}}`; for input `{"answer": {"verdict": "approved", "text": ...}}`."""
+
+    answer: InteractionAnswer
 
 
 class TurnSpec(Body):

@@ -99,6 +99,9 @@ def query_interactions(
 
 def call_server_tool(session: Session, principal: Principal, call: schemas.ToolCall) -> Any:
     """Run a server-side tool for an agent. The registry is small for now: tools that read the session."""
+    existing = session.get(AgentSession, call.session_id)
+    if existing is not None and existing.project_id != principal.project_id:
+        raise NotFoundError(f"session {call.session_id} not found")
     if call.name == "session_info":
         # The session's rows may not be stored yet (records trail the run): answer from the call itself.
         return {
