@@ -85,8 +85,11 @@ def scripts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, list[str]]:
     return commands
 
 
-def command_turn(session_id: uuid.UUID, command: list[str], **fields: Any) -> dict[str, Any]:
-    return turn_body(PROJECT, session_id, "go", harness={"kind": "command", "command": command}, **fields)
+def command_turn(
+    session_id: uuid.UUID, command: list[str], harness_limits: dict[str, Any] | None = None, **fields: Any
+) -> dict[str, Any]:
+    harness = {"kind": "command", "command": command, **(harness_limits or {})}
+    return turn_body(PROJECT, session_id, "go", harness=harness, **fields)
 
 
 def output(events: list[dict[str, Any]]) -> Any:
@@ -204,3 +207,17 @@ def test_sigterm_ends_running_turns_with_their_files_synced(
     result = events[-1]
     assert (result["type"], result["status"], result["killed_by"]) == ("result", "killed", "shutdown")
     assert result["files"]["uploaded"] == 2
+
+
+def test_time_and_memory_limits_end_the_harness(runner: RunnerProcess, scripts: dict[str, list[str]]) -> None:
+    # GIVEN a harness that writes files then hangs, run with a five-second limit
+    hung = runner.run(command_turn(uuid.uuid4(), scripts["write_then_hang"], harness_limits={"timeout_s": 5}))
+    # THEN the runner kills it at the limit and still syncs what it wrote
+    result = hung[-1]
+    assert (result["status"], result["killed_by"]) == ("failed", "timeout")
+    assert "time limit" in result["error"] and result["files"]["uploaded"] == 2
+    # GIVEN a harness that allocates more than its address-space limit
+    greedy = [sys.executable, "-c", "import sys; sys.stdin.readline(); x = bytearray(512 * 1024 * 1024)"]
+    result = runner.run(command_turn(uuid.uuid4(), greedy, harness_limits={"memory_mb": 128}))[-1]
+    # THEN it fails, and the turn says so
+    assert result["status"] == "failed" and "exited with 1" in result["error"]
