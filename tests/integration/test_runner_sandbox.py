@@ -221,3 +221,28 @@ def test_time_and_memory_limits_end_the_harness(runner: RunnerProcess, scripts: 
     result = runner.run(command_turn(uuid.uuid4(), greedy, harness_limits={"memory_mb": 128}))[-1]
     # THEN it fails, and the turn says so
     assert result["status"] == "failed" and "exited with 1" in result["error"]
+
+
+def test_a_turn_paused_for_user_input_resumes_with_the_answer(runner: RunnerProcess) -> None:
+    # GIVEN a turn whose agent asks the user a question (the built-in `ask_user` tool)
+    session_id = uuid.uuid4()
+    ask = {"type": "function", "function": {"name": "ask_user", "parameters": {"type": "object"}}}
+    harness = {"tool_choice": {"type": "function", "function": {"name": "ask_user"}}}
+    paused = runner.run(turn_body(PROJECT, session_id, "favourite colour?", tools=[ask], harness=harness))[-1]
+    assert paused["status"] == "paused" and paused["interaction"]["kind"] == "user_input"
+    # WHEN the next turn resumes it with the person's answer
+    resume = {
+        "interaction_id": paused["interaction"]["interaction_id"],
+        "tool_call_id": paused["interaction"]["tool_call_id"],
+        "kind": "user_input",
+        "answer": "blue",
+    }
+    body = {
+        **turn_body(PROJECT, session_id, "", tools=[ask]),
+        "messages": paused["messages"],
+        "resume": resume,
+    }
+    events = runner.run({**body, "turn_index": 1})
+    # THEN the answer is the paused call's result, and the turn completes
+    assert [e["content"] for e in events if e["type"] == "tool.result"] == ["blue"]
+    assert events[-1]["status"] == "completed"
