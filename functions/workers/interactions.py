@@ -1,11 +1,8 @@
-"""InteractionsWorkerFunction: consumes the `interactions` queue.
-
-The interactions domain registers its envelope handlers here when it lands; until then every message fails with
-"no handler", is redriven to the DLQ after its retries and can be replayed with `lamina dlq replay interactions`.
-"""
+"""InteractionsWorkerFunction: consumes the `interactions` queue (answers → a new turn on the runner)."""
 
 from lamina.logs import lambda_handler
 from lamina.queues.names import Queue
 from lamina.queues.worker import queue_worker
+from lamina.sessions.worker import INTERACTIONS_HANDLERS
 
-handler = lambda_handler(queue_worker(Queue.INTERACTIONS, {}))
+handler = lambda_handler(queue_worker(Queue.INTERACTIONS, INTERACTIONS_HANDLERS))

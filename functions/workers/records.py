@@ -1,11 +1,8 @@
-"""RecordsWorkerFunction: consumes the `records` queue.
-
-The records domain registers its envelope handlers here when it lands; until then every message fails with
-"no handler", is redriven to the DLQ after its retries and can be replayed with `lamina dlq replay records`.
-"""
+"""RecordsWorkerFunction: consumes the `records` queue (the runner's event batches → session records)."""
 
 from lamina.logs import lambda_handler
 from lamina.queues.names import Queue
 from lamina.queues.worker import queue_worker
+from lamina.sessions.worker import RECORDS_HANDLERS
 
-handler = lambda_handler(queue_worker(Queue.RECORDS, {}))
+handler = lambda_handler(queue_worker(Queue.RECORDS, RECORDS_HANDLERS))

@@ -47,6 +47,10 @@ PATH_PARAMETER_KINDS = {
     "schedule_id": "schedule",
     "subscription_id": "subscription",
     "delivery_id": "delivery",
+    "session_id": "session",
+    "turn_id": "turn",
+    "record_id": "record",
+    "interaction_id": "interaction",
 }
 # `data` of a body that is not a registry revision's: a valid one that names nothing of any tenant.
 NEUTRAL_DATA: dict[str, dict[str, Any]] = {
@@ -66,6 +70,8 @@ FIELD_KINDS = (
     ("workflow_variant", "variant"),
     ("workflow_revision", "revision"),
     ("workflow", "application"),
+    ("session", "session"),
+    ("turn", "turn"),
 )
 
 # A reference that needs another one to name something complete (an environment serves many applications).
@@ -105,6 +111,7 @@ def populate(tenant: Tenant) -> Objects:
     project = api.get("/api/projects/current").ok()["project"]
     trace_id = store_trace(tenant.project_id)
     triggers = store_triggers(tenant)
+    agent_session = store_agent_session(tenant.project_id)
     return Objects(
         project_id=tenant.project_id,
         application_slug=slug,
@@ -120,6 +127,7 @@ def populate(tenant: Tenant) -> Objects:
             "user": tenant.user_id,
             "trace": trace_id,
             **triggers,
+            **agent_session,
         },
     )
 
@@ -183,6 +191,37 @@ def store_trace(project_id: str) -> str:
     with unit_of_work() as session:
         write_spans(session, [span_row(uuid.UUID(project_id), span)])
     return trace_id
+
+
+def store_agent_session(project_id: str) -> dict[str, str]:
+    """A paused agent session (a turn, its records, a pending interaction), as the records worker stores it."""
+    from lamina.db.unit_of_work import unit_of_work
+    from lamina.queues.envelope import Envelope
+    from lamina.sessions.ingest import ingest_records, interaction_id
+    from lamina.sessions.models import SessionRecord
+
+    session_id, turn_id, token = uuid.uuid4(), uuid.uuid4(), str(uuid.uuid4())
+    records = [
+        {"type": "turn.started", "sequence": 1, "turn_index": 0, "spec": {}},
+        {"type": "interaction.request", "sequence": 2, "interaction_id": token, "kind": "user_approval"},
+        {"type": "result", "sequence": 3, "status": "paused", "turn_index": 0, "messages": []},
+    ]
+    envelope = Envelope(
+        type="records.batch",
+        payload={"session_id": str(session_id), "turn_id": str(turn_id), "records": records},
+        project_id=uuid.UUID(project_id),
+    )
+    with unit_of_work() as session:
+        ingest_records(envelope, session)
+        session.flush()
+        record = session.query(SessionRecord).filter_by(turn_id=turn_id, sequence=1).one()
+        record_id = str(record.id)
+    return {
+        "session": str(session_id),
+        "turn": str(turn_id),
+        "record": record_id,
+        "interaction": str(interaction_id(turn_id, token)),
+    }
 
 
 # ---------------------------------------------------------------- request generation from the OpenAPI document

@@ -68,6 +68,13 @@ class Settings(BaseSettings):
     # Signs the short-lived internal service tokens (function-to-function, runner call-backs).
     secret_key: str = Field(default=LOCAL_ONLY_SECRET, validation_alias="LAMINA_SECRET_KEY")
     runner_url: str = Field(default="http://127.0.0.1:8765", validation_alias="LAMINA_RUNNER_URL")
+    # The bearer token the API presents to the runner; empty derives one from secret_key (both sides hold it).
+    runner_token: str = Field(default="", validation_alias="LAMINA_RUNNER_TOKEN", repr=False)
+    # The API's base URL, for the runner's server-side tool call-backs.
+    api_url: str = Field(default="", validation_alias="LAMINA_API_URL")
+    # A role the runner assumes, narrowed by a session policy to one session's workspace prefix; empty uses
+    # the runner's own credentials (locally, the emulator's).
+    workspace_role_arn: str = Field(default="", validation_alias="LAMINA_WORKSPACE_ROLE_ARN")
     log_level: str = Field(default="INFO", validation_alias="LAMINA_LOG_LEVEL")
     # How long recorded events and trigger deliveries are kept, unless a project sets its own
     # (`PUT /api/events/settings`).
@@ -114,6 +121,16 @@ class Settings(BaseSettings):
             raise KeyError(f"unknown queue {queue!r}") from None
         url: str = getattr(self, f"{name.value}_queue_url")
         return url
+
+    @property
+    def runner_bearer_token(self) -> str:
+        """The runner token: LAMINA_RUNNER_TOKEN, else an HMAC of secret_key under a label of its own."""
+        if self.runner_token:
+            return self.runner_token
+        import hashlib
+        import hmac
+
+        return hmac.new(self.secret_key.encode(), b"lamina-runner-token", hashlib.sha256).hexdigest()
 
     @property
     def cognito_issuer(self) -> str:

@@ -12,6 +12,7 @@ from lamina.applications import routes as applications
 from lamina.applications import workflows
 from lamina.events import routes as events
 from lamina.secrets import routes as secrets
+from lamina.sessions import routes as sessions
 from lamina.tenancy import routes as tenancy
 from lamina.tracing import routes as tracing
 from lamina.triggers import routes as triggers
@@ -43,6 +44,7 @@ def create_app() -> FastAPI:
     app.include_router(applications.simple_router, prefix=API_PREFIX)
     app.include_router(workflows.router, prefix=API_PREFIX)
     app.include_router(secrets.router, prefix=API_PREFIX)
+    app.include_router(sessions.router, prefix=API_PREFIX)
     app.include_router(events.router, prefix=API_PREFIX)
     app.include_router(tracing.router, prefix=API_PREFIX)
     app.include_router(triggers.router, prefix=API_PREFIX)

@@ -7,6 +7,7 @@ from lamina.events import models as events_models
 from lamina.events import outbox as events_outbox
 from lamina.queues import inbox as queues_inbox
 from lamina.secrets import models as secrets_models
+from lamina.sessions import models as sessions_models
 from lamina.tenancy import models as tenancy_models
 from lamina.tracing import models as tracing_models
 from lamina.triggers import models as triggers_models
@@ -19,6 +20,7 @@ __all__ = [
     "events_outbox",
     "queues_inbox",
     "secrets_models",
+    "sessions_models",
     "tenancy_models",
     "tracing_models",
     "triggers_models",
