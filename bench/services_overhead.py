@@ -154,9 +154,10 @@ def main() -> int:
             print(f"resolve_model_calls: {(time.perf_counter() - began) * 1000 / args.calls:.3f} ms per call")
             profiler = cProfile.Profile()
             profiler.runcall(lambda: [through_lamina() for _ in range(args.calls)])
-            pstats.Stats(profiler).sort_stats(os.environ.get("BENCH_SORT", "cumulative")).print_stats(
-                int(os.environ.get("BENCH_TOP", "40"))
-            )
+            stats = pstats.Stats(profiler).sort_stats(os.environ.get("BENCH_SORT", "cumulative"))
+            stats.print_stats(int(os.environ.get("BENCH_TOP", "40")))
+            for name in filter(None, os.environ.get("BENCH_CALLERS", "").split(",")):
+                stats.print_callers(name)
             return 0
         mock_body = {"data": {"inputs": INPUTS, "parameters": {"prompt": {**PROMPT, "llm_config": MOCK_LLM}}}}
         mock_event = http_event("POST", "/services/completion/v0/invoke", mock_body, f"ApiKey {api_key}")
