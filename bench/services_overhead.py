@@ -155,7 +155,8 @@ def main() -> int:
             profiler = cProfile.Profile()
             profiler.runcall(lambda: [through_lamina() for _ in range(args.calls)])
             stats = pstats.Stats(profiler).sort_stats(os.environ.get("BENCH_SORT", "cumulative"))
-            stats.print_stats(int(os.environ.get("BENCH_TOP", "40")))
+            # BENCH_FILTER narrows to one layer (e.g. "lamina|fastapi|starlette|mangum"), BENCH_TOP to the top N.
+            stats.print_stats(os.environ.get("BENCH_FILTER", "."), int(os.environ.get("BENCH_TOP", "40")))
             for name in filter(None, os.environ.get("BENCH_CALLERS", "").split(",")):
                 stats.print_callers(name)
             return 0

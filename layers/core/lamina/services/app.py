@@ -25,11 +25,11 @@ from lamina.services.schemas import (
 )
 
 if TYPE_CHECKING:
-    from lamina.services import interface, service, streaming
-    from lamina.tenancy.principal import Principal
+    from lamina.services import callers, interface, service, streaming
 else:
     from lamina.lazy import lazy_module
 
+    callers = lazy_module("lamina.services.callers")
     interface = lazy_module("lamina.services.interface")
     service = lazy_module("lamina.services.service")
     streaming = lazy_module("lamina.services.streaming")
@@ -59,23 +59,6 @@ def _inspect_route(kind: ServiceKind) -> Callable[..., dict[str, Any]]:
     return inspect
 
 
-def invoking_principal(request: Request) -> Principal:
-    """The caller, allowed to view the project it acts in (what an invoke needs).
-
-    Done on the event loop, not in a worker thread: a warm API key is verified from Redis in well under a
-    millisecond, less than a thread hop costs, and a Lambda container serves one request at a time, so
-    nothing else waits on the loop meanwhile. A database session is opened only if the credential needs one.
-    """
-    from lamina.api.deps import current_principal
-    from lamina.db.unit_of_work import unit_of_work
-    from lamina.tenancy.roles import Permission, check_permission
-
-    with unit_of_work() as session:
-        principal = current_principal(request, session)
-    check_permission(principal, Permission.VIEW)
-    return principal
-
-
 def traced_error(error: LaminaError, trace: service.TraceContext) -> JSONResponse:
     """An invoke's error answer, linked to the failed run's trace like a success is."""
     body = error_body(error.status_code, error.code, error.message, error.details)
@@ -87,7 +70,7 @@ def _invoke_route(kind: ServiceKind) -> Callable[..., Any]:
     async def invoke(body: InvokeRequest, request: Request, response: Response) -> Any:
         from lamina.settings import get_settings
 
-        principal = invoking_principal(request)
+        principal = callers.invoking_principal(request)
         trace = service.trace_context(request.headers.get(TRACEPARENT_HEADER))
         local = get_settings().is_local
         wire = streaming.requested_stream(request.headers.get("accept"), body.flags)
