@@ -3,6 +3,10 @@
 What it answers depends on the request, so one server covers every case:
 - model `...-401`: 401 with OpenAI's error body; model `...-429`: 429 (rate limited); model `...-500`: 500;
 - `stream: true`: server-sent event chunks (a word each), a last one with the finish reason, `data: [DONE]`;
+  model `...-gated`: after the first chunk the server waits for the test to open `stream_gate` (so a test
+  proves its client saw that chunk before the stream ended) and records in `gate_opened` whether it was;
+- Azure's path (`/openai/deployments/<name>/chat/completions?api-version=...`) answers like OpenAI's;
+- Bedrock's Converse API (`POST /model/<id>/converse`): the same answer in Converse's shape;
 - tools and a tool_choice other than "none"/"auto": a call of the first (or chosen) tool;
 - response_format json_object / json_schema: a JSON object as the content;
 - otherwise: `fake says: <last user message>`.
@@ -13,6 +17,7 @@ from __future__ import annotations
 
 import json
 import threading
+import urllib.parse
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -21,12 +26,15 @@ from typing import Any
 
 AUTH_ERROR_MESSAGE = "Incorrect API key provided: sk-bad***. You can find your API key at the fake dashboard."
 RATE_LIMIT_MESSAGE = "Rate limit reached for fake-model in organization org-fake on requests per min."
+GATE_TIMEOUT_S = 10.0
 
 
 @dataclass
 class FakeOpenAI:
     url: str
     requests: list[dict[str, Any]] = field(default_factory=list)
+    stream_gate: threading.Event = field(default_factory=threading.Event)
+    gate_opened: list[bool] = field(default_factory=list)
 
     @property
     def api_base(self) -> str:
@@ -35,9 +43,22 @@ class FakeOpenAI:
 
 def _last_user_text(messages: list[dict[str, Any]]) -> str:
     for message in reversed(messages):
-        if message.get("role") == "user" and isinstance(message.get("content"), str):
-            return str(message["content"])
+        content = message.get("content")
+        if message.get("role") == "user" and isinstance(content, str):
+            return content
+        if message.get("role") == "user" and isinstance(content, list):  # Converse's content blocks
+            return " ".join(str(block.get("text")) for block in content if block.get("text"))
     return ""
+
+
+def _converse(body: dict[str, Any]) -> dict[str, Any]:
+    text = _last_user_text(body.get("messages") or [])
+    return {
+        "output": {"message": {"role": "assistant", "content": [{"text": f"fake says: {text}"}]}},
+        "stopReason": "end_turn",
+        "usage": {"inputTokens": 11, "outputTokens": 7, "totalTokens": 18},
+        "metrics": {"latencyMs": 1},
+    }
 
 
 def _completion(body: dict[str, Any]) -> dict[str, Any]:
@@ -95,7 +116,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def _send_stream(self, completion: dict[str, Any]) -> None:
+    def _send_stream(self, completion: dict[str, Any], gated: bool = False) -> None:
         self.send_response(200)
         self.send_header("content-type", "text/event-stream")
         self.end_headers()
@@ -110,6 +131,9 @@ class _Handler(BaseHTTPRequestHandler):
                 "choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}],
             }
             self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+            if gated and index == 0:
+                self.wfile.flush()
+                self.server.fake.gate_opened.append(self.server.fake.stream_gate.wait(GATE_TIMEOUT_S))
         finish = {
             "id": completion["id"],
             "object": "chat.completion.chunk",
@@ -126,10 +150,16 @@ class _Handler(BaseHTTPRequestHandler):
         self.server.fake.requests.append(
             {"path": self.path, "headers": {k.lower(): v for k, v in self.headers.items()}, "body": body}
         )
-        if not self.path.rstrip("/").endswith("/chat/completions"):
+        path = urllib.parse.urlsplit(self.path).path.rstrip("/")
+        if path.startswith("/model/") and path.endswith("/converse"):
+            self._send_json(200, _converse(body))
+            return
+        if not path.endswith("/chat/completions"):
             self._send_json(404, {"error": {"message": f"no route {self.path}"}})
             return
-        model = str(body.get("model") or "")
+        # Azure names the deployment in the path, not in the body.
+        deployment = path.split("/deployments/", 1)[1].split("/", 1)[0] if "/deployments/" in path else ""
+        model = str(body.get("model") or deployment)
         if model.endswith("-401"):
             self._send_json(*_error(401, AUTH_ERROR_MESSAGE, "invalid_request_error", "invalid_api_key"))
         elif model.endswith("-429"):
@@ -137,7 +167,7 @@ class _Handler(BaseHTTPRequestHandler):
         elif model.endswith("-500"):
             self._send_json(*_error(500, "The fake server had an error.", "server_error", "server_error"))
         elif body.get("stream"):
-            self._send_stream(_completion(body))
+            self._send_stream(_completion(body), gated=model.endswith("-gated"))
         else:
             self._send_json(200, _completion(body))
 

@@ -229,12 +229,14 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def api_over_http() -> Iterator[str]:
-    """Lamina's API app served over HTTP on loopback (the same app the API function wraps with Mangum), for
-    real clients (Agenta's SDK, OpenTelemetry's exporter); yields its base URL."""
+def api_over_http(create_app: Callable[[], Any] | None = None) -> Iterator[str]:
+    """Lamina's API app (or the app `create_app` builds, e.g. the Services app) served over HTTP on loopback
+    (the same app the function wraps with Mangum), for real clients (Agenta's SDK, OpenTelemetry's exporter,
+    a streaming reader); yields its base URL."""
     import uvicorn
 
-    from lamina.api.app import create_app
+    if create_app is None:
+        from lamina.api.app import create_app
 
     port = free_port()
     server = uvicorn.Server(

@@ -3,6 +3,7 @@ local OpenAI-compatible fake server configured as a custom provider in the proje
 
 from __future__ import annotations
 
+import base64
 import importlib.util
 import json
 import subprocess
@@ -64,7 +65,12 @@ def call_services(
     _ensure_event_loop()
     raw = services_handler()(event, LambdaContext())
     text = raw.get("body") or ""
-    return Response(raw["statusCode"], json.loads(text) if text else None, raw.get("headers") or {})
+    if raw.get("isBase64Encoded"):  # Mangum encodes what is not text/* or JSON (NDJSON); API Gateway decodes
+        text = base64.b64decode(text).decode()
+    headers = raw.get("headers") or {}
+    if "json" not in headers.get("content-type", "application/json") or "ndjson" in headers["content-type"]:
+        return Response(raw["statusCode"], text, headers)  # a stream's events, as the client receives them
+    return Response(raw["statusCode"], json.loads(text) if text else None, headers)
 
 
 def prompt(

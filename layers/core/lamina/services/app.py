@@ -9,12 +9,13 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal, get_args
 
 from fastapi import FastAPI, Request, Response
+from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel
 
 from lamina import __version__
 from lamina.api.body import BodyGuard
-from lamina.api.deps import ProjectViewer, SessionDep
-from lamina.api.errors import install_error_handlers
+from lamina.api.errors import error_body, install_error_handlers
+from lamina.errors import LaminaError
 from lamina.services.schemas import (
     InspectRequest,
     InspectResponse,
@@ -24,12 +25,14 @@ from lamina.services.schemas import (
 )
 
 if TYPE_CHECKING:
-    from lamina.services import interface, service
+    from lamina.services import callers, interface, service, streaming
 else:
     from lamina.lazy import lazy_module
 
+    callers = lazy_module("lamina.services.callers")
     interface = lazy_module("lamina.services.interface")
     service = lazy_module("lamina.services.service")
+    streaming = lazy_module("lamina.services.streaming")
 
 SERVICES_PREFIX = "/services"
 SERVICE_KINDS: tuple[ServiceKind, ...] = get_args(ServiceKind)
@@ -56,31 +59,48 @@ def _inspect_route(kind: ServiceKind) -> Callable[..., dict[str, Any]]:
     return inspect
 
 
-def _invoke_route(kind: ServiceKind) -> Callable[..., Any]:
-    async def invoke(
-        body: InvokeRequest,
-        request: Request,
-        response: Response,
-        session: SessionDep,
-        principal: ProjectViewer,
-    ) -> InvokeResponse:
-        from starlette.concurrency import run_in_threadpool
+def traced_error(error: LaminaError, trace: service.TraceContext) -> JSONResponse:
+    """An invoke's error answer, linked to the failed run's trace like a success is."""
+    body = error_body(error.status_code, error.code, error.message, error.details)
+    body.update(trace_id=trace.trace_id, span_id=trace.span_id)
+    return JSONResponse(body, status_code=error.status_code, headers={TRACEPARENT_HEADER: trace.traceparent})
 
-        from lamina.db.unit_of_work import commit
+
+def _invoke_route(kind: ServiceKind) -> Callable[..., Any]:
+    async def invoke(body: InvokeRequest, request: Request, response: Response) -> Any:
         from lamina.settings import get_settings
 
-        # Authentication is done: end its transaction (if it needed one) so no pooled connection waits on
-        # the model. Usually it did not: API keys are verified from Redis.
-        if session.in_transaction():
-            await run_in_threadpool(commit, session)
+        principal = callers.invoking_principal(request)
         trace = service.trace_context(request.headers.get(TRACEPARENT_HEADER))
+        local = get_settings().is_local
+        wire = streaming.requested_stream(request.headers.get("accept"), body.flags)
+        try:
+            if wire is not None:
+                opened = await streaming.open_invocation_stream(kind, body, principal, trace, local=local)
+                return StreamingResponse(
+                    streaming.framed(opened.events(), wire),
+                    media_type=streaming.MEDIA_TYPES[wire],
+                    headers={TRACEPARENT_HEADER: trace.traceparent, **streaming.STREAM_HEADERS},
+                )
+            result: InvokeResponse = await service.invoke(kind, body, principal, trace, local=local)
+        except LaminaError as error:
+            return traced_error(error, trace)
         response.headers[TRACEPARENT_HEADER] = trace.traceparent
-        result: InvokeResponse = await service.invoke(
-            kind, body, principal, trace, local=get_settings().is_local
-        )
         return result
 
     return invoke
+
+
+STREAM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The invocation's answer; streamed events under `Accept: text/event-stream` "
+        "(`data: <json>` frames) or `application/x-ndjson`, or with `flags.stream`.",
+        "content": {
+            "text/event-stream": {"schema": {"type": "string"}},
+            "application/x-ndjson": {"schema": {"type": "string"}},
+        },
+    }
+}
 
 
 def create_app() -> FastAPI:
@@ -99,9 +119,13 @@ def create_app() -> FastAPI:
         app.post(f"{base}/inspect", tags=[kind], name=f"{kind}_inspect", response_model=InspectResponse)(
             _inspect_route(kind)
         )
-        app.post(f"{base}/invoke", tags=[kind], name=f"{kind}_invoke", response_model=InvokeResponse)(
-            _invoke_route(kind)
-        )
+        app.post(
+            f"{base}/invoke",
+            tags=[kind],
+            name=f"{kind}_invoke",
+            response_model=InvokeResponse,
+            responses=STREAM_RESPONSES,
+        )(_invoke_route(kind))
     return app
 
 

@@ -11,9 +11,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from types import ModuleType
-from typing import Any
+from typing import Any, TypeVar
 
 from lamina.errors import DependencyFailedError, LaminaError, RateLimitedError
 from lamina.services.providers import ModelCall
@@ -41,6 +42,10 @@ LLM_PARAMETERS = (
     "reasoning_effort",
 )
 AVAILABILITY_STATUSES = frozenset({500, 502, 503, 504, 529})
+# What a streamed chunk's delta may carry that a client renders.
+DELTA_FIELDS = ("role", "content", "tool_calls", "refusal")
+
+Answer = TypeVar("Answer")
 
 
 def litellm() -> ModuleType:
@@ -145,13 +150,107 @@ async def _call_once(call: ModelCall, messages: list[dict[str, Any]], llm_config
     return assembled.model_dump()
 
 
+class ProviderStream:
+    """A provider's answer as it streams: deltas for the client, then the assembled OpenAI-shaped answer.
+
+    Opened only once its first chunk arrived, so a refused call (401, 429, ...) fails before the caller
+    commits to a streamed 200 and is retried or falls back like any call.
+    """
+
+    def __init__(
+        self,
+        first: Any,
+        rest: AsyncIterator[Any],
+        assemble: Callable[[list[Any]], dict[str, Any]],
+        call: ModelCall,
+    ) -> None:
+        self._first: Any = first
+        self._rest = rest
+        self._assemble = assemble
+        self._chunks: list[Any] = []
+        self.call = call
+
+    async def deltas(self) -> AsyncIterator[dict[str, Any]]:
+        """Each chunk's delta (what it adds to the message), as the provider sends them."""
+        try:
+            while True:
+                if self._first is not None:
+                    chunk, self._first = self._first, None
+                else:
+                    try:
+                        chunk = await self._rest.__anext__()
+                    except StopAsyncIteration:
+                        return
+                self._chunks.append(chunk)
+                data = chunk if isinstance(chunk, dict) else chunk.model_dump()
+                choices = data.get("choices") or [{}]
+                delta = {
+                    key: value
+                    for key, value in (choices[0].get("delta") or {}).items()
+                    if key in DELTA_FIELDS and value
+                }
+                if delta.get("content") or delta.get("tool_calls") or delta.get("refusal"):
+                    yield delta
+        except LaminaError:
+            raise
+        except Exception as error:  # the provider broke off mid-stream
+            raise provider_error(self.call, error) from error
+
+    def assembled(self) -> dict[str, Any]:
+        """The whole answer, once `deltas` is exhausted."""
+        answer = self._assemble(self._chunks)
+        if not answer:
+            raise DependencyFailedError(f"{self.call.requested}: the provider streamed no chunks")
+        return answer
+
+
+async def _mock_chunks(response: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
+    message = response["choices"][0]["message"]
+    content = message.get("content") or ""
+    words = content.split(" ") if content else []
+    for index, word in enumerate(words):
+        yield {"choices": [{"index": 0, "delta": {"content": word if index == 0 else f" {word}"}}]}
+    if message.get("tool_calls"):
+        calls = [{"index": index, **call} for index, call in enumerate(message["tool_calls"])]
+        yield {"choices": [{"index": 0, "delta": {"tool_calls": calls}}]}
+
+
+async def _open_stream_once(
+    call: ModelCall, messages: list[dict[str, Any]], llm_config: dict[str, Any]
+) -> ProviderStream:
+    if call.is_mock:
+        from lamina.services.mock import mock_completion
+
+        response = mock_completion(call.requested, messages, llm_config)
+        mock = _mock_chunks(response)
+        first = await anext(mock, None)
+        return ProviderStream(first, mock, lambda _: response, call)
+    module = litellm()
+    arguments = completion_arguments(call, llm_config)
+    stream = await module.acompletion(messages=messages, stream=True, **arguments)
+    iterator = stream.__aiter__()
+    first = await anext(iterator, None)
+    if first is None:
+        raise DependencyFailedError(f"{call.requested}: the provider streamed no chunks")
+
+    def assemble(chunks: list[Any]) -> dict[str, Any]:
+        built = module.stream_chunk_builder(chunks, messages=messages)
+        return built.model_dump() if built is not None else {}
+
+    return ProviderStream(first, iterator, assemble, call)
+
+
 async def _call_with_retries(
-    call: ModelCall, messages: list[dict[str, Any]], llm_config: dict[str, Any], retry: RetrySettings
-) -> Any:
+    call: ModelCall,
+    messages: list[dict[str, Any]],
+    llm_config: dict[str, Any],
+    retry: RetrySettings,
+    once: Callable[[ModelCall, list[dict[str, Any]], dict[str, Any]], Awaitable[Answer]],
+) -> Answer:
     attempt = 0
     while True:
         try:
-            return await _call_once(call, messages, llm_config)
+            return await once(call, messages, llm_config)
         except LaminaError:
             raise
         except Exception as error:
@@ -175,10 +274,30 @@ async def chat_completion(
     retry: RetrySettings,
 ) -> tuple[ModelCall, dict[str, Any]]:
     """The first model (of the primary and its fallbacks) that answers, and its OpenAI-shaped response."""
+    return await _first_answer(calls, messages, llm_configs, retry, _call_once)
+
+
+async def open_stream(
+    calls: list[ModelCall],
+    messages: list[dict[str, Any]],
+    llm_configs: list[dict[str, Any]],
+    retry: RetrySettings,
+) -> tuple[ModelCall, ProviderStream]:
+    """The first model that starts streaming (retries and fallbacks as for `chat_completion`)."""
+    return await _first_answer(calls, messages, llm_configs, retry, _open_stream_once)
+
+
+async def _first_answer(
+    calls: list[ModelCall],
+    messages: list[dict[str, Any]],
+    llm_configs: list[dict[str, Any]],
+    retry: RetrySettings,
+    once: Callable[[ModelCall, list[dict[str, Any]], dict[str, Any]], Awaitable[Answer]],
+) -> tuple[ModelCall, Answer]:
     last: LaminaError | None = None
     for call, llm_config in zip(calls, llm_configs, strict=True):
         try:
-            return call, await _call_with_retries(call, messages, llm_config, retry)
+            return call, await _call_with_retries(call, messages, llm_config, retry, once)
         except LaminaError as error:
             last = error
             status = (error.details or {}).get("provider_status") if isinstance(error.details, dict) else None

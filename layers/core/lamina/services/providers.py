@@ -3,8 +3,12 @@
 Two kinds of secret feed a call:
 - a provider key: `kind="provider_key"`, `provider="openai"` (or named after the provider), value the key;
 - a custom provider: `kind="custom"`, named after the prefix models use (`my-llm/gpt-x`), its value a JSON
-  object `{"provider": "openai", "api_base": "http://...", "api_key": "...", "api_version": "..."}`:
-  an OpenAI-compatible server (or Azure, ...) reached through litellm with those connection settings.
+  object of connection settings for litellm: an OpenAI-compatible server
+  `{"provider": "openai", "api_base": "http://...", "api_key": "..."}`, an Azure deployment
+  `{"provider": "azure", "api_base": "https://<resource>.openai.azure.com", "api_key": "...",
+  "api_version": "2024-06-01"}` (models name the deployment: `my-azure/<deployment>`), or Bedrock
+  `{"provider": "bedrock", "aws_region_name": "us-east-1", "aws_access_key_id": "...",
+  "aws_secret_access_key": "..."}` (`api_base` optional: a VPC endpoint or a proxy).
 
 Only the secrets a call needs are decrypted (one KMS call each). The process environment is consulted (by
 litellm itself) only in local mode; deployed, a model without a key in the vault is a 424 that says so.
@@ -25,8 +29,19 @@ MOCK_PROVIDER = "mock"
 CUSTOM_PROVIDER_KIND = "custom"
 PROVIDER_KEY_KIND = "provider_key"
 # Connection settings a custom provider secret may carry, passed to litellm as they are.
-CUSTOM_PROVIDER_SETTINGS = ("api_base", "api_key", "api_version", "organization")
+CUSTOM_PROVIDER_SETTINGS = (
+    "api_base",
+    "api_key",
+    "api_version",
+    "organization",
+    "aws_access_key_id",
+    "aws_secret_access_key",
+    "aws_session_token",
+    "aws_region_name",
+)
 DEFAULT_CUSTOM_PROVIDER = "openai"
+# Providers whose endpoint follows from their other settings (Bedrock's from its region).
+PROVIDERS_WITHOUT_BASE = frozenset({"bedrock"})
 DECRYPTED_SECRET_TTL_S = 300.0
 DECRYPTED_SECRETS_MAX = 1024
 # How long a warm function reuses a project's vault listing before reading it again: the bound on how long a
@@ -129,11 +144,15 @@ def _custom_connection(name: str, value: str) -> tuple[str, dict[str, Any]]:
         raise DependencyFailedError(
             f"custom provider secret {name!r} must hold a JSON object with api_base (and api_key)"
         ) from error
-    if not isinstance(settings, dict) or not (settings.get("api_base") or settings.get("url")):
-        raise DependencyFailedError(f"custom provider secret {name!r} has no api_base")
+    if not isinstance(settings, dict):
+        raise DependencyFailedError(f"custom provider secret {name!r} must hold a JSON object")
+    provider = str(settings.get("provider") or settings.get("kind") or DEFAULT_CUSTOM_PROVIDER)
     connection = {key: settings[key] for key in CUSTOM_PROVIDER_SETTINGS if settings.get(key)}
-    connection.setdefault("api_base", settings.get("url"))
-    return str(settings.get("provider") or settings.get("kind") or DEFAULT_CUSTOM_PROVIDER), connection
+    if settings.get("url") and not connection.get("api_base"):
+        connection["api_base"] = settings["url"]
+    if not connection.get("api_base") and provider not in PROVIDERS_WITHOUT_BASE:
+        raise DependencyFailedError(f"custom provider secret {name!r} has no api_base")
+    return provider, connection
 
 
 def _list_vault(project_id: uuid.UUID) -> list[VaultEntry]:

@@ -8,17 +8,23 @@ response format, the tool calls when the model called tools), chat returns the a
 
 from __future__ import annotations
 
-import json
+import asyncio
+import contextvars
+import functools
 import re
 import secrets
 import time
+import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import ValidationError
 
 from lamina.applications.prompt import Message
-from lamina.errors import DependencyFailedError, LaminaError, ValidationFailedError
+from lamina.errors import LaminaError, ValidationFailedError
+from lamina.services.llm import RetrySettings
+from lamina.services.providers import ModelCall
 from lamina.services.rendering import render_messages
 from lamina.services.schemas import (
     InvokeRequest,
@@ -26,8 +32,14 @@ from lamina.services.schemas import (
     InvokeResponseData,
     ServiceKind,
     ServiceParameters,
+    ServicePrompt,
 )
 from lamina.tenancy.principal import Principal
+
+if TYPE_CHECKING:
+    from lamina.services.tracing import InvocationSpan
+
+Result = TypeVar("Result")
 
 CONVERSATION_INPUT = "messages"
 MAX_CONVERSATION_MESSAGES = 1000
@@ -85,12 +97,10 @@ async def service_parameters(request: InvokeRequest, principal: Principal) -> Se
         raise MissingParametersError(
             "send data.parameters (a prompt: messages and llm_config) or references to an application"
         )
-    from starlette.concurrency import run_in_threadpool
-
     from lamina.services.references import resolve_parameters
 
     key = (request.selector or {}).get("key")
-    resolved = await run_in_threadpool(resolve_parameters, principal, request.references, key)
+    resolved = await run_blocking(resolve_parameters, principal, request.references, key)
     return _validated_parameters(resolved, "application_revision.data.parameters")
 
 
@@ -110,50 +120,55 @@ def conversation(inputs: dict[str, Any]) -> list[dict[str, Any]]:
     return messages
 
 
-def _parse_json(call_model: str, content: str | None) -> Any:
-    try:
-        return json.loads(content or "")
-    except ValueError as error:
-        raise DependencyFailedError(
-            f"{call_model}: asked for JSON, the model answered text that is not JSON: {str(content)[:200]!r}"
-        ) from error
+@dataclass(frozen=True)
+class PreparedInvocation:
+    """Everything an invocation needs before the provider is called: what to send, to whom, how to retry."""
+
+    kind: ServiceKind
+    project_id: uuid.UUID
+    messages: list[dict[str, Any]]
+    llm_configs: list[dict[str, Any]]
+    calls: list[ModelCall]
+    retry: RetrySettings
+
+    def config_of(self, call: ModelCall) -> dict[str, Any]:
+        return self.llm_configs[self.calls.index(call)]
 
 
-def shape_outputs(kind: ServiceKind, model: str, response: dict[str, Any], wants_json: bool) -> Any:
-    choices = response.get("choices") or []
-    if not choices:
-        raise DependencyFailedError(f"{model}: the provider answered with no choices")
-    message: dict[str, Any] = choices[0].get("message") or {}
-    tool_calls = message.get("tool_calls") or None
-    if kind == "chat":
-        shaped = {"role": message.get("role") or "assistant", "content": message.get("content")}
-        if tool_calls:
-            shaped["tool_calls"] = tool_calls
-        return shaped
-    if tool_calls and not message.get("content"):
-        return tool_calls
-    if wants_json:
-        return _parse_json(model, message.get("content"))
-    return message.get("content") or message.get("refusal") or ""
+def _retry_settings(prompt: ServicePrompt) -> RetrySettings:
+    config = prompt.retry_config
+    return RetrySettings(
+        max_retries=(
+            config.max_retries if config and config.max_retries is not None else RetrySettings.max_retries
+        ),
+        base_delay_s=(
+            config.base_delay / 1000
+            if config and config.base_delay is not None
+            else RetrySettings.base_delay_s
+        ),
+        retry_policy=prompt.retry_policy,
+        fallback_policy=prompt.fallback_policy,
+    )
 
 
-def _strip_tool_calls(tool_calls: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [
-        {"id": call.get("id"), "type": call.get("type") or "function", "function": call.get("function")}
-        for call in tool_calls
-    ]
+async def run_blocking(function: Callable[..., Result], /, *args: Any, **kwargs: Any) -> Result:
+    """`function` on the event loop's default executor, with the caller's context (log correlation).
+
+    Not starlette's `run_in_threadpool`: anyio ties its worker threads to the calling root task, and under
+    Mangum every invocation is a new root task, so each hop would start (and later stop) a thread.
+    """
+    context = contextvars.copy_context()
+    bound = functools.partial(context.run, function, *args, **kwargs)
+    return await asyncio.get_running_loop().run_in_executor(None, bound)
 
 
-async def invoke(
-    kind: ServiceKind, request: InvokeRequest, principal: Principal, trace: TraceContext, *, local: bool
-) -> InvokeResponse:
-    from starlette.concurrency import run_in_threadpool
-
-    from lamina.services.llm import RetrySettings, chat_completion
+async def prepare(
+    kind: ServiceKind, request: InvokeRequest, principal: Principal, *, local: bool
+) -> PreparedInvocation:
+    """Parameters resolved, messages rendered, models resolved to providers and credentials."""
+    from lamina.services.outputs import response_schema, schema_validator
     from lamina.services.providers import needs_io, resolve_model_calls
-    from lamina.services.tracing import InvocationSpan, export_span, tracing_enabled
 
-    started_ns = time.time_ns()
     project_id = principal.project_id
     parameters = await service_parameters(request, principal)
     prompt = parameters.prompt
@@ -162,52 +177,93 @@ async def invoke(
     if kind == "chat":
         inputs.pop(CONVERSATION_INPUT, None)
     messages = render_messages(prompt.messages, prompt.template_format, inputs) + history
-
     llm_configs = [
         config.model_dump(mode="json", exclude_none=True, by_alias=True)
         for config in [prompt.llm_config, *(prompt.fallback_configs or [])]
     ]
+    for config in llm_configs:  # a broken response schema is the prompt's error, found before any call
+        schema = response_schema(config)
+        if schema is not None:
+            schema_validator(schema)
     models = [config["model"] for config in llm_configs]
     if needs_io(project_id, models):
-        calls = await run_in_threadpool(resolve_model_calls, project_id, models, local=local)
+        calls = await run_blocking(resolve_model_calls, project_id, models, local=local)
     else:  # a warm function's memory of the vault: no thread hop for a lookup
         calls = resolve_model_calls(project_id, models, local=local)
-    retry = RetrySettings(
-        max_retries=(
-            prompt.retry_config.max_retries
-            if prompt.retry_config and prompt.retry_config.max_retries is not None
-            else RetrySettings.max_retries
-        ),
-        base_delay_s=(
-            prompt.retry_config.base_delay / 1000
-            if prompt.retry_config and prompt.retry_config.base_delay is not None
-            else RetrySettings.base_delay_s
-        ),
-        retry_policy=prompt.retry_policy,
-        fallback_policy=prompt.fallback_policy,
+    return PreparedInvocation(kind, project_id, messages, llm_configs, calls, _retry_settings(prompt))
+
+
+def _request_inputs(request: InvokeRequest) -> dict[str, Any]:
+    return dict((request.data.inputs if request.data else None) or {})
+
+
+def invocation_span(
+    kind: ServiceKind,
+    request: InvokeRequest,
+    trace: TraceContext,
+    started_ns: int,
+    *,
+    model: str | None,
+    outputs: Any = None,
+    usage: dict[str, Any] | None = None,
+    error: BaseException | None = None,
+) -> InvocationSpan:
+    """The invocation's span: its outputs and usage, or the failure it answered."""
+    from lamina.services.tracing import InvocationSpan
+
+    failure = error if isinstance(error, LaminaError) else None
+    return InvocationSpan(
+        trace_id=trace.trace_id,
+        span_id=trace.span_id,
+        parent_span_id=trace.parent_span_id,
+        kind=kind,
+        started_ns=started_ns,
+        ended_ns=time.time_ns(),
+        inputs=_request_inputs(request),
+        outputs=outputs,
+        model=model,
+        usage=usage or {},
+        # An unexpected failure is traced without its text: that may hold what only the logs should.
+        error=(failure.message if failure else "internal error") if error is not None else None,
+        error_status=(failure.status_code if failure else 500) if error is not None else None,
+        error_type=(failure.code if failure else "internal_error") if error is not None else None,
     )
-    call, response = await chat_completion(calls, messages, llm_configs, retry)
-    used_config = llm_configs[calls.index(call)]
-    response_format = (used_config.get("response_format") or {}).get("type")
-    outputs = shape_outputs(kind, call.requested, response, response_format in ("json_object", "json_schema"))
-    if isinstance(outputs, list):
-        outputs = _strip_tool_calls(outputs)
-    elif isinstance(outputs, dict) and outputs.get("tool_calls"):
-        outputs["tool_calls"] = _strip_tool_calls(outputs["tool_calls"])
+
+
+async def record_span(project_id: uuid.UUID, span: InvocationSpan) -> None:
+    """Hand the span to the trace ingest before the answer leaves (a failure to is logged, not raised)."""
+    from lamina.services.tracing import export_span, tracing_enabled
+
     if tracing_enabled():
-        span = InvocationSpan(
-            trace_id=trace.trace_id,
-            span_id=trace.span_id,
-            parent_span_id=trace.parent_span_id,
-            kind=kind,
-            started_ns=started_ns,
-            ended_ns=time.time_ns(),
-            inputs=dict((request.data.inputs if request.data else None) or {}),
-            outputs=outputs,
-            model=call.requested,
-            usage=response.get("usage") or {},
+        await run_blocking(export_span, project_id, span)
+
+
+async def invoke(
+    kind: ServiceKind, request: InvokeRequest, principal: Principal, trace: TraceContext, *, local: bool
+) -> InvokeResponse:
+    """Run the service once; a failure raises its LaminaError after the failed span was traced too."""
+    from lamina.services.llm import chat_completion
+    from lamina.services.outputs import shape_outputs
+
+    started_ns = time.time_ns()
+    model: str | None = None
+    try:
+        prepared = await prepare(kind, request, principal, local=local)
+        model = prepared.calls[0].requested
+        call, response = await chat_completion(
+            prepared.calls, prepared.messages, prepared.llm_configs, prepared.retry
         )
-        await run_in_threadpool(export_span, project_id, span)
+        model = call.requested
+        outputs = shape_outputs(kind, call.requested, response, prepared.config_of(call))
+    except Exception as error:
+        await record_span(
+            principal.project_id, invocation_span(kind, request, trace, started_ns, model=model, error=error)
+        )
+        raise
+    span = invocation_span(
+        kind, request, trace, started_ns, model=model, outputs=outputs, usage=response.get("usage")
+    )
+    await record_span(principal.project_id, span)
     return InvokeResponse(
         trace_id=trace.trace_id, span_id=trace.span_id, data=InvokeResponseData(outputs=outputs)
     )

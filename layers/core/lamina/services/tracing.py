@@ -42,6 +42,9 @@ class InvocationSpan:
     model: str | None
     usage: dict[str, Any]
     error: str | None = None
+    # The HTTP status the failure answered (a 424, a 429, a 400...), for a reader of a failed run's trace.
+    error_status: int | None = None
+    error_type: str | None = None
 
 
 def _value(value: Any) -> dict[str, Any]:
@@ -83,6 +86,21 @@ def otlp_document(span: InvocationSpan) -> dict[str, Any]:
     }
     if span.parent_span_id:
         otlp_span["parentSpanId"] = span.parent_span_id
+    if span.error:
+        # OpenTelemetry's exception event: what a trace viewer shows for a failed span.
+        otlp_span["events"] = [
+            {
+                "name": "exception",
+                "timeUnixNano": str(span.ended_ns),
+                "attributes": _attributes(
+                    {
+                        "exception.type": span.error_type,
+                        "exception.message": span.error,
+                        "http.response.status_code": span.error_status,
+                    }
+                ),
+            }
+        ]
     return {
         "resourceSpans": [
             {
