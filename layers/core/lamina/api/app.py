@@ -14,6 +14,7 @@ from lamina.events import routes as events
 from lamina.secrets import routes as secrets
 from lamina.tenancy import routes as tenancy
 from lamina.tracing import routes as tracing
+from lamina.webhooks import routes as webhooks
 
 API_PREFIX = "/api"
 API_DESCRIPTION = (
@@ -44,6 +45,7 @@ def create_app() -> FastAPI:
     app.include_router(secrets.router, prefix=API_PREFIX)
     app.include_router(events.router, prefix=API_PREFIX)
     app.include_router(tracing.router, prefix=API_PREFIX)
+    app.include_router(webhooks.router, prefix=API_PREFIX)
     return app
 
 

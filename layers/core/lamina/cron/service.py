@@ -31,8 +31,10 @@ def retention() -> dict[str, Any]:
         events = session.execute(delete(EventRecord).where(EventRecord.recorded_at < now - EVENT_RETENTION))
         inbox = session.execute(delete(InboxMessage).where(InboxMessage.claimed_at < now - INBOX_RETENTION))
     from lamina.tracing.retention import delete_expired_spans
+    from lamina.webhooks.retention import delete_expired_delivery_attempts
 
     return {
+        "webhook_delivery_attempts_deleted": delete_expired_delivery_attempts(),
         "events_deleted": int(getattr(events, "rowcount", 0) or 0),
         "inbox_records_deleted": int(getattr(inbox, "rowcount", 0) or 0),
         "spans_deleted": delete_expired_spans(),

@@ -9,6 +9,7 @@ from lamina.queues import inbox as queues_inbox
 from lamina.secrets import models as secrets_models
 from lamina.tenancy import models as tenancy_models
 from lamina.tracing import models as tracing_models
+from lamina.webhooks import models as webhooks_models
 
 __all__ = [
     "Base",
@@ -20,4 +21,5 @@ __all__ = [
     "secrets_models",
     "tenancy_models",
     "tracing_models",
+    "webhooks_models",
 ]
