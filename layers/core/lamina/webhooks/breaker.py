@@ -40,8 +40,11 @@ class Admission(StrEnum):
     REJECT = "reject"  # open, or another delivery is probing: fail fast
 
 
-def admit(subscription_id: uuid.UUID, state: str, *, backoff_scale: float) -> Admission:
-    """Whether a delivery may be sent now, given the breaker `state` read at the start of the batch."""
+def admit(subscription_id: uuid.UUID, state: str, *, cooldown_floor_s: float = 0.0) -> Admission:
+    """Whether deliveries may be sent now, given the breaker `state` read at the start of the batch.
+
+    Asked once per subscription and batch: PROBE means exactly one of the batch's deliveries may be sent.
+    """
     if state == BreakerState.CLOSED:
         return Admission.SEND
     from lamina.db.unit_of_work import unit_of_work
@@ -63,9 +66,10 @@ def admit(subscription_id: uuid.UUID, state: str, *, backoff_scale: float) -> Ad
             .values(
                 breaker_state=BreakerState.HALF_OPEN.value,
                 breaker_probe_expires_at=now
-                + timedelta(seconds=WEBHOOK_BREAKER_PROBE_LEASE_S * backoff_scale),
+                + timedelta(seconds=max(WEBHOOK_BREAKER_PROBE_LEASE_S, 2 * cooldown_floor_s)),
             )
             .returning(table.id)
+            .execution_options(synchronize_session=False)
         ).scalar_one_or_none()
         if taken is not None:
             return Admission.PROBE
@@ -79,7 +83,7 @@ def record_success(session: Session, subscription_id: uuid.UUID) -> None:
     """Close the breaker and clear the failure count (a no-op row match when it is already clean)."""
     table = WebhookSubscription
     session.execute(
-        update(table)
+        update(WebhookSubscription)
         .where(
             table.id == subscription_id,
             or_(table.breaker_state != BreakerState.CLOSED.value, table.consecutive_failures != 0),
@@ -90,21 +94,29 @@ def record_success(session: Session, subscription_id: uuid.UUID) -> None:
             breaker_open_until=None,
             breaker_probe_expires_at=None,
         )
+        .execution_options(synchronize_session=False)
     )
 
 
 def record_failure(
-    session: Session, subscription_id: uuid.UUID, *, probe: bool, backoff_scale: float
+    session: Session, subscription_id: uuid.UUID, *, probe: bool, backoff_scale: float, count: int = 1
 ) -> None:
-    """Count a failed request; open the breaker at the threshold, or again when the probe failed."""
+    """Count `count` failed requests; open the breaker at the threshold, or again when the probe failed.
+
+    The cooldown scales with the retry schedule (tests) but never falls below one request timeout.
+    """
+    from lamina.settings import get_settings
+
     table = WebhookSubscription
-    failures = table.consecutive_failures + 1
+    failures = table.consecutive_failures + count
     trips = or_(failures >= WEBHOOK_BREAKER_FAILURES, literal(probe))
     # Already open: a straggler's failure (sent before it opened) must not push the cooldown further.
     opens = and_(trips, table.breaker_state != BreakerState.OPEN.value)
-    cooldown = timedelta(seconds=WEBHOOK_BREAKER_COOLDOWN_S * backoff_scale)
+    cooldown = timedelta(
+        seconds=max(WEBHOOK_BREAKER_COOLDOWN_S * backoff_scale, get_settings().webhook_timeout_s)
+    )
     session.execute(
-        update(table)
+        update(WebhookSubscription)
         .where(table.id == subscription_id)
         .values(
             consecutive_failures=failures,
@@ -113,4 +125,29 @@ def record_failure(
             breaker_probe_expires_at=case((opens, None), else_=table.breaker_probe_expires_at),
             breaker_trips=case((opens, table.breaker_trips + 1), else_=table.breaker_trips),
         )
+        .execution_options(synchronize_session=False)
     )
+
+
+def record_outcomes(
+    session: Session, outcomes: list[tuple[uuid.UUID, bool, bool]], *, backoff_scale: float
+) -> None:
+    """A batch's requests, as (subscription id, succeeded, was the probe): one update per subscription.
+
+    Requests of a batch run concurrently, so their order is unknown: one success in the batch means the
+    receiver is alive (the count is reset); failures count only when every request to it failed.
+    """
+    tally: dict[uuid.UUID, tuple[int, int, bool]] = {}
+    for subscription_id, succeeded, probe in outcomes:
+        successes, failures, probe_failed = tally.get(subscription_id, (0, 0, False))
+        if succeeded:
+            tally[subscription_id] = (successes + 1, failures, probe_failed)
+        else:
+            tally[subscription_id] = (successes, failures + 1, probe_failed or probe)
+    for subscription_id, (successes, failures, probe_failed) in tally.items():
+        if successes:
+            record_success(session, subscription_id)
+        else:
+            record_failure(
+                session, subscription_id, probe=probe_failed, backoff_scale=backoff_scale, count=failures
+            )

@@ -161,55 +161,131 @@ def _read_prefix(response: httpx.Response, limit: int) -> str:
     return collected[:limit].decode("utf-8", errors="replace")
 
 
-def deliver(envelope: Envelope, session: Session, target: Target | None, client: httpx.Client) -> None:
-    """Handle one attempt command: send (or fail fast on an open breaker), log it, schedule what follows."""
+@dataclass(frozen=True)
+class Step:
+    """What one attempt did before anything is written: the network part, run without a database session."""
+
+    command: DeliveryCommand
+    action: str  # dropped | cancelled | deferred | sent | rejected
+    outcome: Outcome | None = None
+    probe: bool = False
+    remaining_s: float = 0.0
+
+
+def is_due(command: DeliveryCommand) -> bool:
+    """Whether the command is (nearly) due: one that came early by more than EARLY_WAIT_MAX_S is re-staged."""
+    if command.not_before is None:
+        return True
+    return (command.not_before - utcnow()).total_seconds() <= EARLY_WAIT_MAX_S
+
+
+def perform(
+    envelope: Envelope,
+    target: Target | None,
+    client: httpx.Client,
+    admission: breaker.Admission | None = None,
+) -> Step:
+    """Wait out a slightly early command, ask the breaker (unless the batch did), send: all but the writes."""
     from lamina.settings import get_settings
 
     command = DeliveryCommand.model_validate(envelope.payload)
-    scale = get_settings().webhook_backoff_scale
+    if target is None:
+        return Step(command, "dropped")
+    if not target.is_active:
+        return Step(command, "cancelled", Outcome(None, None, "subscription stopped", None))
+    if command.not_before is not None:
+        remaining = (command.not_before - utcnow()).total_seconds()
+        if remaining > EARLY_WAIT_MAX_S:
+            return Step(command, "deferred", remaining_s=remaining)
+        if remaining > 0:
+            time.sleep(remaining)
+    if admission is None:
+        admission = breaker.admit(
+            target.id, target.breaker_state, cooldown_floor_s=get_settings().webhook_timeout_s
+        )
+    if admission is breaker.Admission.REJECT:
+        return Step(
+            command, "rejected", Outcome(None, None, "circuit open: the receiver keeps failing", None)
+        )
+    return Step(command, "sent", send(client, target, command), probe=admission is breaker.Admission.PROBE)
+
+
+def admissions(
+    envelopes: list[Envelope], targets: dict[uuid.UUID, Target]
+) -> dict[uuid.UUID, breaker.Admission]:
+    """The breaker's answer for each due delivery of a batch: one question per subscription whose breaker is
+    not closed, and at most one probe per subscription (the others fail fast)."""
+    from lamina.settings import get_settings
+
+    answers: dict[uuid.UUID, breaker.Admission] = {}
+    per_subscription: dict[uuid.UUID, breaker.Admission] = {}
+    for envelope in envelopes:
+        command = DeliveryCommand.model_validate(envelope.payload)
+        target = targets.get(command.subscription_id)
+        if target is None or not target.is_active or not is_due(command):
+            continue
+        if target.id not in per_subscription:
+            per_subscription[target.id] = breaker.admit(
+                target.id, target.breaker_state, cooldown_floor_s=get_settings().webhook_timeout_s
+            )
+            answers[envelope.id] = per_subscription[target.id]
+        elif per_subscription[target.id] is breaker.Admission.PROBE:
+            answers[envelope.id] = breaker.Admission.REJECT  # the probe went to the first one
+        else:
+            answers[envelope.id] = per_subscription[target.id]
+    return answers
+
+
+def record(session: Session, envelope: Envelope, target: Target | None, step: Step) -> None:
+    """Write what the attempt did (in the handler's transaction): its log row, the next attempt or the DLQ.
+
+    The breaker is updated separately, once per subscription and batch (`record_breaker`).
+    """
+    from lamina.settings import get_settings
+
+    command, outcome = step.command, step.outcome
     if target is None:
         logger.info("subscription deleted: delivery dropped", extra={"event_id": str(command.event_id)})
         return
-    if not target.is_active:
-        log_attempt(session, target, command, "cancelled", Outcome(None, None, "subscription stopped", None))
+    if step.action == "deferred":
+        _stage(session, envelope, command, step.remaining_s)
         return
-    if command.not_before is not None and _wait_or_defer(session, envelope, command):
+    assert outcome is not None
+    if step.action == "cancelled":
+        log_attempt(session, target, command, "cancelled", outcome)
         return
-    admission = breaker.admit(target.id, target.breaker_state, backoff_scale=scale)
-    if admission is breaker.Admission.REJECT:
-        outcome = Outcome(None, None, "circuit open: the receiver keeps failing", None)
-    else:
-        outcome = send(client, target, command)
-        if outcome.succeeded:
-            breaker.record_success(session, target.id)
-        else:
-            breaker.record_failure(
-                session, target.id, probe=admission is breaker.Admission.PROBE, backoff_scale=scale
-            )
+    scale = get_settings().webhook_backoff_scale
     if outcome.succeeded:
         log_attempt(session, target, command, "succeeded", outcome)
     elif command.attempt < WEBHOOK_MAX_ATTEMPTS:
         delay = retry_delay_s(command.attempt, scale=scale)
         due = utcnow() + timedelta(seconds=delay)
         log_attempt(session, target, command, "retrying", outcome, next_attempt_at=due)
-        nxt = command.model_copy(update={"attempt": command.attempt + 1, "not_before": due})
-        _stage(session, envelope, nxt, delay)
+        following = command.model_copy(update={"attempt": command.attempt + 1, "not_before": due})
+        _stage(session, envelope, following, delay)
     else:
         log_attempt(session, target, command, "failed", outcome)
         dead_letter(envelope, command)
 
 
-def _wait_or_defer(session: Session, envelope: Envelope, command: DeliveryCommand) -> bool:
-    """True when the command came early and was re-staged for later; a short wait is slept off."""
-    assert command.not_before is not None
-    remaining = (command.not_before - utcnow()).total_seconds()
-    if remaining <= 0:
-        return False
-    if remaining <= EARLY_WAIT_MAX_S:
-        time.sleep(remaining)
-        return False
-    _stage(session, envelope, command, remaining)
-    return True
+def record_breaker(session: Session, steps: list[tuple[Target | None, Step]]) -> None:
+    """Feed the requests that were actually sent to their subscriptions' breakers."""
+    from lamina.settings import get_settings
+
+    outcomes = [
+        (target.id, step.outcome.succeeded, step.probe)
+        for target, step in steps
+        if target is not None and step.action == "sent" and step.outcome is not None
+    ]
+    if outcomes:
+        breaker.record_outcomes(session, outcomes, backoff_scale=get_settings().webhook_backoff_scale)
+
+
+def deliver(envelope: Envelope, session: Session, target: Target | None, client: httpx.Client) -> None:
+    """Handle one attempt command as an inbox handler: perform it, then record it in `session`."""
+    step = perform(envelope, target, client)
+    record_breaker(session, [(target, step)])
+    record(session, envelope, target, step)
 
 
 def _stage(session: Session, envelope: Envelope, command: DeliveryCommand, delay_s: float) -> None:

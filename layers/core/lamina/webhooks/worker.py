@@ -1,28 +1,33 @@
 """The webhooks worker: each batch's deliveries sent concurrently, each handled once through the inbox.
 
-Concurrency inside a batch: a delivery spends nearly all of its time waiting on the receiver, so the records
-of a batch run on WEBHOOK_BATCH_CONCURRENCY threads sharing one pooled, SSRF-guarded HTTP client. The
-subscriptions (and their decrypted secrets) are read once per batch, before any request is sent; a handler's
-database session is first used after its request, so no connection is held while a receiver is slow.
+Concurrency inside a batch: a delivery spends nearly all of its time waiting on the receiver, so the requests
+of a batch go out on WEBHOOK_BATCH_CONCURRENCY threads sharing one pooled, SSRF-guarded HTTP client, and
+the database work is done for the whole batch at once: one claim statement, one read of the subscriptions
+(secrets decrypted once per container), one transaction that writes every attempt's log row, breaker
+update and follow-up and completes every claim. No connection is held while a receiver is slow.
 """
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
-from lamina.queues.batch import SqsRecord, process_sqs_batch
+from pydantic import ValidationError
+
+from lamina.queues.batch import BatchProcessingError, SqsRecord
 from lamina.queues.envelope import Envelope, PoisonMessageError
-from lamina.queues.inbox import process_once
 from lamina.queues.names import Queue
 from lamina.queues.worker import lease_for
 
 if TYPE_CHECKING:
     import httpx
-    from sqlalchemy.orm import Session
 
-    from lamina.webhooks.delivery import Target
+    from lamina.webhooks.delivery import Step, Target
+
+logger = logging.getLogger(__name__)
 
 WEBHOOK_BATCH_CONCURRENCY = 10
 
@@ -46,38 +51,86 @@ def webhook_client() -> httpx.Client:
     return client
 
 
-def _subscription_ids(records: list[SqsRecord]) -> set[uuid.UUID]:
-    from lamina.webhooks.delivery import DELIVERY_COMMAND
-
+def _subscription_ids(envelopes: list[Envelope]) -> set[uuid.UUID]:
     ids: set[uuid.UUID] = set()
-    for record in records:
+    for envelope in envelopes:
         try:
-            envelope = record.envelope()
-            if envelope.type == DELIVERY_COMMAND:
-                ids.add(uuid.UUID(str(envelope.payload["subscription_id"])))
-        except (PoisonMessageError, KeyError, ValueError):
-            continue  # reported by its own record's handler
+            ids.add(uuid.UUID(str(envelope.payload["subscription_id"])))
+        except (KeyError, ValueError):
+            continue  # its command fails validation when it runs
     return ids
 
 
 def handler(event: Mapping[str, Any], context: Any) -> dict[str, list[dict[str, str]]]:
+    """Deliver a batch: claim all (one statement), send concurrently, record all and complete (one commit).
+
+    The inbox protocol of `process_once`, a batch at a time: an envelope another consumer holds, or a poison
+    message, fails alone; an envelope already completed is acknowledged without running. If recording fails,
+    every claim is released and the batch's deliveries fail together (SQS retries them; the receivers'
+    idempotency keys absorb a repeated request).
+    """
     from lamina.db.unit_of_work import unit_of_work
-    from lamina.webhooks.delivery import DELIVERY_COMMAND, deliver, targets_for
+    from lamina.queues.inbox import claim_many, complete_many, release_many
+    from lamina.webhooks.delivery import (
+        DELIVERY_COMMAND,
+        DeliveryCommand,
+        admissions,
+        perform,
+        record,
+        record_breaker,
+        targets_for,
+    )
 
     records = [SqsRecord.from_event_record(raw) for raw in event.get("Records", [])]
-    with unit_of_work() as session:
-        targets = targets_for(session, _subscription_ids(records))
-    client = webhook_client()
-    lease = lease_for(context)
+    failed: list[str] = []
+    by_message: dict[str, Envelope] = {}
+    for item in records:
+        try:
+            envelope = item.envelope()
+            if envelope.type != DELIVERY_COMMAND:
+                raise PoisonMessageError(f"no handler for envelope type {envelope.type!r}")
+            DeliveryCommand.model_validate(envelope.payload)
+            by_message[item.message_id] = envelope
+        except (PoisonMessageError, ValidationError) as error:
+            logger.warning("poison message", extra={"message_id": item.message_id, "error": str(error)})
+            failed.append(item.message_id)
+    claims, _, held = claim_many(Queue.WEBHOOKS, list(by_message.values()), lease_s=lease_for(context))
+    failed += [message_id for message_id, envelope in by_message.items() if envelope.id in held]
+    to_run = {envelope.id: envelope for envelope in by_message.values() if envelope.id in claims}
+    try:
+        with unit_of_work() as session:
+            targets = targets_for(session, _subscription_ids(list(to_run.values())))
+        client = webhook_client()
+        answers = admissions(list(to_run.values()), targets)
 
-    def handle(envelope: Envelope, session: Session) -> None:
-        target: Target | None = targets.get(uuid.UUID(str(envelope.payload.get("subscription_id"))))
-        deliver(envelope, session, target, client)
+        def run(envelope: Envelope) -> tuple[Envelope, Target | None, Step]:
+            target = targets.get(uuid.UUID(str(envelope.payload.get("subscription_id"))))
+            return envelope, target, perform(envelope, target, client, answers.get(envelope.id))
 
-    def record_handler(record: SqsRecord) -> None:
-        envelope = record.envelope()
-        if envelope.type != DELIVERY_COMMAND:
-            raise PoisonMessageError(f"no handler for envelope type {envelope.type!r}")
-        process_once(Queue.WEBHOOKS, envelope, handle, lease_s=lease)
+        steps = (
+            list(_pool().map(run, to_run.values())) if len(to_run) > 1 else [run(e) for e in to_run.values()]
+        )
+        with unit_of_work() as session:
+            record_breaker(session, [(target, step) for _, target, step in steps])
+            for envelope, target, step in steps:
+                record(session, envelope, target, step)
+            complete_many(
+                session, Queue.WEBHOOKS, {envelope_id: claims[envelope_id] for envelope_id in to_run}
+            )
+    except Exception as error:
+        release_many(Queue.WEBHOOKS, {envelope_id: claims[envelope_id] for envelope_id in to_run}, error)
+        logger.warning("webhook batch failed", extra={"error": repr(error)}, exc_info=True)
+        failed += [message_id for message_id, envelope in by_message.items() if envelope.id in to_run]
+    if records and len(failed) == len(records):
+        raise BatchProcessingError(f"all {len(records)} records failed")
+    return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in failed]}
 
-    return process_sqs_batch(event, record_handler, max_workers=WEBHOOK_BATCH_CONCURRENCY)
+
+def _pool() -> ThreadPoolExecutor:
+    """The process's delivery threads (kept between invocations, like the HTTP client)."""
+    from lamina.state import current
+
+    pool: ThreadPoolExecutor = current().memo(
+        "webhooks:threads", lambda: ThreadPoolExecutor(WEBHOOK_BATCH_CONCURRENCY, "webhook")
+    )
+    return pool
