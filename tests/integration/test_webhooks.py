@@ -30,7 +30,6 @@ SECRET = "whsec_test_" + "s" * 32
 BACKOFF_SCALE = 0.0001  # the ~28 h schedule in ~10 s
 TIMEOUT_S = 2.0
 HANG_S = 3.0
-PROGRESS: Any = None
 
 
 @dataclass
@@ -256,8 +255,6 @@ def drain(
                 messages = sqs.receive_message(
                     QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0, AttributeNames=["All"]
                 ).get("Messages", [])
-                if PROGRESS:
-                    print(f"{time.monotonic() - deadline + deadline_s:.1f}s got {len(messages)} {PROGRESS()}")
                 if not messages:
                     if until():
                         done.set()
@@ -404,20 +401,14 @@ def test_500_events_through_a_flaky_receiver_arrive_once_each_signed_with_backof
 
     # WHEN 500 events' deliveries are staged (as the events worker's fan-out does; the next test runs the
     # events worker itself) and delivered by three webhooks worker instances
-    t0 = time.monotonic()
     event_ids = stage_deliveries(tenant, flaky["id"], 500)
-    print(f"staged in {time.monotonic() - t0:.1f} s")
     keys = {str(delivery_id(event_id, uuid.UUID(flaky["id"]))): event_id for event_id in event_ids}
-    global PROGRESS
-    PROGRESS = lambda: (len(receiver.accepted), len(receiver.requests))  # noqa: E731
-    started = time.monotonic()
     drain(
         fake_sqs["WEBHOOKS_QUEUE_URL"],
         webhooks_worker,
         until=lambda: set(receiver.accepted) >= set(keys),
         deadline_s=45,
     )
-    print(f"delivered in {time.monotonic() - started:.1f} s, {len(receiver.requests)} requests")
 
     # THEN each event was accepted exactly once under its idempotency key, every request signed correctly
     assert set(receiver.accepted) == set(keys) and set(receiver.accepted.values()) == {1}
@@ -459,7 +450,7 @@ def test_a_dead_receiver_ends_in_the_dlq_and_trips_its_breaker_without_slowing_t
     # GIVEN a receiver that always hangs then fails, and a healthy one, subscribed to the same events
     tenant = make_tenant()
     dead = subscribe(tenant, receiver.url("/dead"), ["secrets.*"], secret=SECRET)
-    healthy = subscribe(tenant, receiver.url("/ok"), [], secret=SECRET)
+    healthy = subscribe(tenant, receiver.url("/ok"), ["secrets.secret.created"], secret=SECRET)
     event_ids = stage_events(tenant, 20)
 
     # WHEN the events are delivered until every dead delivery is out of attempts
