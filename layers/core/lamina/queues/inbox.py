@@ -239,39 +239,47 @@ def claim_many(
     queue: Queue, envelopes: list[Envelope], *, lease_s: float = DEFAULT_LEASE_S
 ) -> tuple[dict[uuid.UUID, uuid.UUID], set[uuid.UUID], set[uuid.UUID]]:
     """Claim each envelope as `claim` does: (tokens of the claimed, ids already completed, ids held elsewhere)."""
+    with unit_of_work() as session:
+        return claim_many_in(session, queue, envelopes, lease_s=lease_s)
+
+
+def claim_many_in(
+    session: Session, queue: Queue, envelopes: list[Envelope], *, lease_s: float = DEFAULT_LEASE_S
+) -> tuple[dict[uuid.UUID, uuid.UUID], set[uuid.UUID], set[uuid.UUID]]:
+    """`claim_many` in the caller's transaction, which must commit before the handlers run (and only reads
+    besides: it commits without waiting for the disk)."""
     unique = {envelope.id: envelope for envelope in envelopes}
     if not unique:
         return {}, set(), set()
     tokens = {envelope_id: uuid7() for envelope_id in unique}
-    with unit_of_work() as session:
-        _without_waiting_for_the_disk(session)
-        returned = session.execute(
-            text(_CLAIM_MANY),
-            {
-                "queue": str(queue),
-                "lease_s": max(float(lease_s), MIN_LEASE_S),
-                "ids": [str(envelope_id) for envelope_id in unique],
-                "types": [envelope.type for envelope in unique.values()],
-                "tokens": [str(tokens[envelope_id]) for envelope_id in unique],
-            },
-        ).all()
-        claimed = {
-            uuid.UUID(str(row[0])): uuid.UUID(str(row[1]))
-            for row in returned
-            if tokens.get(uuid.UUID(str(row[0]))) == uuid.UUID(str(row[1]))
-        }
-        others = [envelope_id for envelope_id in unique if envelope_id not in claimed]
-        completed: set[uuid.UUID] = set()
-        if others:
-            completed = set(
-                session.execute(
-                    select(InboxMessage.envelope_id).where(
-                        InboxMessage.queue == str(queue),
-                        InboxMessage.envelope_id.in_(others),
-                        InboxMessage.status == InboxStatus.COMPLETED.value,
-                    )
-                ).scalars()
-            )
+    _without_waiting_for_the_disk(session)
+    returned = session.execute(
+        text(_CLAIM_MANY),
+        {
+            "queue": str(queue),
+            "lease_s": max(float(lease_s), MIN_LEASE_S),
+            "ids": [str(envelope_id) for envelope_id in unique],
+            "types": [envelope.type for envelope in unique.values()],
+            "tokens": [str(tokens[envelope_id]) for envelope_id in unique],
+        },
+    ).all()
+    claimed = {
+        uuid.UUID(str(row[0])): uuid.UUID(str(row[1]))
+        for row in returned
+        if tokens.get(uuid.UUID(str(row[0]))) == uuid.UUID(str(row[1]))
+    }
+    others = [envelope_id for envelope_id in unique if envelope_id not in claimed]
+    completed: set[uuid.UUID] = set()
+    if others:
+        completed = set(
+            session.execute(
+                select(InboxMessage.envelope_id).where(
+                    InboxMessage.queue == str(queue),
+                    InboxMessage.envelope_id.in_(others),
+                    InboxMessage.status == InboxStatus.COMPLETED.value,
+                )
+            ).scalars()
+        )
     return claimed, completed, {envelope_id for envelope_id in others if envelope_id not in completed}
 
 
