@@ -30,6 +30,7 @@ SECRET = "whsec_test_" + "s" * 32
 BACKOFF_SCALE = 0.0001  # the ~28 h schedule in ~10 s
 TIMEOUT_S = 2.0
 HANG_S = 3.0
+DEAD_EVENTS = 12
 
 
 @dataclass
@@ -451,7 +452,7 @@ def test_a_dead_receiver_ends_in_the_dlq_and_trips_its_breaker_without_slowing_t
     tenant = make_tenant()
     dead = subscribe(tenant, receiver.url("/dead"), ["secrets.*"], secret=SECRET)
     healthy = subscribe(tenant, receiver.url("/ok"), ["secrets.secret.created"], secret=SECRET)
-    event_ids = stage_events(tenant, 20)
+    event_ids = stage_events(tenant, DEAD_EVENTS)
 
     # WHEN the events are delivered until every dead delivery is out of attempts
     fan_out(webhooks_env, event_ids)
@@ -463,14 +464,19 @@ def test_a_dead_receiver_ends_in_the_dlq_and_trips_its_breaker_without_slowing_t
         )["Attributes"]
         return int(attributes["ApproximateNumberOfMessages"])
 
-    drain(webhooks_env["WEBHOOKS_QUEUE_URL"], webhooks_worker, until=lambda: dlq_depth() >= 20, deadline_s=45)
+    drain(
+        webhooks_env["WEBHOOKS_QUEUE_URL"],
+        webhooks_worker,
+        until=lambda: dlq_depth() >= DEAD_EVENTS,
+        deadline_s=45,
+    )
 
     # THEN each dead delivery made every attempt and went to the DLQ, restarted at attempt 1 for a replay
     dead_rows = attempts_of(dead["id"])
-    assert len(dead_rows) == 20 * WEBHOOK_MAX_ATTEMPTS
+    assert len(dead_rows) == DEAD_EVENTS * WEBHOOK_MAX_ATTEMPTS
     assert Counter(row.status for row in dead_rows) == {
-        "retrying": 20 * (WEBHOOK_MAX_ATTEMPTS - 1),
-        "failed": 20,
+        "retrying": DEAD_EVENTS * (WEBHOOK_MAX_ATTEMPTS - 1),
+        "failed": DEAD_EVENTS,
     }
     dead_letters = sqs.receive_message(QueueUrl=webhooks_env["WEBHOOKS_DLQ_URL"], MaxNumberOfMessages=10)
     payload = json.loads(dead_letters["Messages"][0]["Body"])["payload"]
@@ -483,7 +489,7 @@ def test_a_dead_receiver_ends_in_the_dlq_and_trips_its_breaker_without_slowing_t
     assert state["state"] in ("open", "half_open")
     # AND the healthy subscription got every event on its first attempt, quickly
     healthy_rows = attempts_of(healthy["id"])
-    assert [row.status for row in healthy_rows] == ["succeeded"] * 20
+    assert [row.status for row in healthy_rows] == ["succeeded"] * DEAD_EVENTS
     assert max(row.latency_ms for row in healthy_rows) < HANG_S * 1000 / 2
 
 
