@@ -67,7 +67,9 @@ def start_receiver() -> tuple[subprocess.Popen[str], int]:
     return process, int(process.stdout.readline())
 
 
-def delivery_batches(subscription_id: uuid.UUID, project_id: uuid.UUID, count: int) -> list[dict[str, Any]]:
+def delivery_batches(
+    subscription_id: uuid.UUID, project_id: uuid.UUID, count: int, batch: int = BATCH
+) -> list[dict[str, Any]]:
     """SQS events as Lambda hands them to the worker: batches of 10 fresh delivery commands."""
     from lamina.db.base import utcnow
     from lamina.queues.envelope import Envelope
@@ -94,7 +96,7 @@ def delivery_batches(subscription_id: uuid.UUID, project_id: uuid.UUID, count: i
                 "eventSourceARN": arn,
             }
         )
-    return [{"Records": records[start : start + BATCH]} for start in range(0, count, BATCH)]
+    return [{"Records": records[start : start + batch]} for start in range(0, count, batch)]
 
 
 def bodies_of(batches: list[dict[str, Any]]) -> list[bytes]:
@@ -147,6 +149,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--deliveries", type=int, default=DELIVERIES)
     parser.add_argument("--rounds", type=int, default=ROUNDS)
+    parser.add_argument(
+        "--batch", type=int, default=BATCH, help="records per SQS batch (the template's BatchSize)"
+    )
     args = parser.parse_args()
 
     backends, env, cleanups = start_scratch_stack()
@@ -199,7 +204,7 @@ def main() -> int:
 
         worker_rates, bare_rates, bare_threaded_rates = [], [], []
         for _ in range(args.rounds):
-            batches = delivery_batches(subscription.id, project.id, args.deliveries)
+            batches = delivery_batches(subscription.id, project.id, args.deliveries, args.batch)
             bodies = bodies_of(batches)
             bare_rates.append(len(bodies) / run_bare_httpx(url, bodies))
             bare_threaded_rates.append(len(bodies) / run_bare_httpx(url, bodies, WEBHOOK_BATCH_CONCURRENCY))
@@ -218,7 +223,7 @@ def main() -> int:
         worker = statistics.median(worker_rates)
         bare = statistics.median(bare_rates)
         bare_threaded = statistics.median(bare_threaded_rates)
-        print(f"deliveries per round: {args.deliveries}, rounds: {args.rounds}, batch: {BATCH}")
+        print(f"deliveries per round: {args.deliveries}, rounds: {args.rounds}, batch: {args.batch}")
         print(f"bare httpx, sequential          {bare:8.1f} /s  (rounds: {[round(r) for r in bare_rates]})")
         print(
             f"bare httpx, {WEBHOOK_BATCH_CONCURRENCY} threads           {bare_threaded:8.1f} /s  "
