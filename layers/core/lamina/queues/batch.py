@@ -57,21 +57,19 @@ RecordHandler = Callable[[SqsRecord], None]
 
 
 def process_sqs_batch(
-    event: Mapping[str, Any], record_handler: RecordHandler, *, max_workers: int = 1
+    event: Mapping[str, Any], record_handler: RecordHandler
 ) -> dict[str, list[dict[str, str]]]:
     """Run `record_handler` on each record; return the `batchItemFailures` response SQS expects.
 
     A record that raises is reported as failed and retried by SQS (then redriven to its DLQ after the queue's
     maxReceiveCount), without holding back the rest of its batch, which SQS deletes. Raises
-    BatchProcessingError only when every record failed. With `max_workers` > 1 the records run on that many
-    threads (for handlers that mostly wait on the network, like webhook deliveries).
+    BatchProcessingError only when every record failed.
     """
     records = [SqsRecord.from_event_record(raw) for raw in event.get("Records", [])]
-
-    def run(record: SqsRecord) -> dict[str, str] | None:
+    failures: list[dict[str, str]] = []
+    for record in records:
         try:
             record_handler(record)
-            return None
         except Exception as error:
             logger.warning(
                 "record failed",
@@ -82,16 +80,7 @@ def process_sqs_batch(
                 },
             )
             logger.debug("record failure detail", exc_info=True)
-            return {"itemIdentifier": record.message_id}
-
-    if max_workers > 1 and len(records) > 1:
-        from concurrent.futures import ThreadPoolExecutor
-
-        with ThreadPoolExecutor(max_workers=min(max_workers, len(records))) as pool:
-            outcomes = list(pool.map(run, records))
-    else:
-        outcomes = [run(record) for record in records]
-    failures = [failure for failure in outcomes if failure is not None]
+            failures.append({"itemIdentifier": record.message_id})
     if records and len(failures) == len(records):
         raise BatchProcessingError(f"all {len(records)} records failed")
     return {"batchItemFailures": failures}
