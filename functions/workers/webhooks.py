@@ -1,11 +1,6 @@
-"""WebhooksWorkerFunction: consumes the `webhooks` queue.
-
-The webhooks domain registers its envelope handlers here when it lands; until then every message fails with
-"no handler", is redriven to the DLQ after its retries and can be replayed with `lamina dlq replay webhooks`.
-"""
+"""WebhooksWorkerFunction: consumes the `webhooks` queue (signed deliveries, retries, the DLQ)."""
 
 from lamina.logs import lambda_handler
-from lamina.queues.names import Queue
-from lamina.queues.worker import queue_worker
+from lamina.webhooks.worker import handler as deliver_batch
 
-handler = lambda_handler(queue_worker(Queue.WEBHOOKS, {}))
+handler = lambda_handler(deliver_batch)

@@ -16,6 +16,7 @@ from lamina.sessions import routes as sessions
 from lamina.tenancy import routes as tenancy
 from lamina.tracing import routes as tracing
 from lamina.triggers import routes as triggers
+from lamina.webhooks import routes as webhooks
 
 API_PREFIX = "/api"
 API_DESCRIPTION = (
@@ -48,6 +49,7 @@ def create_app() -> FastAPI:
     app.include_router(events.router, prefix=API_PREFIX)
     app.include_router(tracing.router, prefix=API_PREFIX)
     app.include_router(triggers.router, prefix=API_PREFIX)
+    app.include_router(webhooks.router, prefix=API_PREFIX)
     return app
 
 

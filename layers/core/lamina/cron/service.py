@@ -30,10 +30,12 @@ def retention() -> dict[str, Any]:
     with unit_of_work() as session:
         inbox = session.execute(delete(InboxMessage).where(InboxMessage.claimed_at < now - INBOX_RETENTION))
     from lamina.tracing.retention import delete_expired_spans
+    from lamina.webhooks.retention import delete_expired_delivery_attempts
 
     return {
         "events_deleted": delete_expired("events", "recorded_at"),
         "trigger_deliveries_deleted": delete_expired("trigger_deliveries", "created_at"),
+        "webhook_delivery_attempts_deleted": delete_expired_delivery_attempts(),
         "inbox_records_deleted": int(getattr(inbox, "rowcount", 0) or 0),
         "spans_deleted": delete_expired_spans(),
     }

@@ -31,6 +31,7 @@ class EventType(StrEnum):
     SECRET_CREATED = "secrets.secret.created"
     SECRET_UPDATED = "secrets.secret.updated"
     SECRET_DELETED = "secrets.secret.deleted"
+    WEBHOOK_SUBSCRIPTION_TESTED = "webhooks.subscriptions.tested"
 
 
 class EventPayload(BaseModel):
@@ -81,6 +82,17 @@ class SecretChanged(EventPayload):
     name: str
 
 
+# ---------------------------------------------------------------- webhooks
+
+
+class WebhookSubscriptionTested(EventPayload):
+    """Sent by `POST /api/webhooks/subscriptions/test` to that subscription only, to check the receiver."""
+
+    subscription_id: uuid.UUID
+    name: str | None = None
+    tested_by: str | None = None
+
+
 # ---------------------------------------------------------------- the catalog
 
 
@@ -104,6 +116,11 @@ _CATALOG: dict[str, EventSpec] = {
         EventSpec(EventType.SECRET_CREATED, SecretChanged, "A secret was created."),
         EventSpec(EventType.SECRET_UPDATED, SecretChanged, "A secret's value or description changed."),
         EventSpec(EventType.SECRET_DELETED, SecretChanged, "A secret was deleted."),
+        EventSpec(
+            EventType.WEBHOOK_SUBSCRIPTION_TESTED,
+            WebhookSubscriptionTested,
+            "A webhook subscription was tested (delivered to that subscription only).",
+        ),
     )
 }
 

@@ -52,6 +52,8 @@ class OutboxEvent(Base):
     payload: Mapped[dict[str, Any]] = mapped_column(JSONB)
     occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # SQS DelaySeconds for the message (a webhook retry's backoff); 0 for everything else.
+    delay_s: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     last_error: Mapped[str | None] = mapped_column(Text)
 
 
@@ -73,12 +75,18 @@ def stage_event(
 
 
 def stage_message(
-    session: Session, queue: Queue, type: str, payload: Mapping[str, Any], *, project_id: uuid.UUID | None
+    session: Session,
+    queue: Queue,
+    type: str,
+    payload: Mapping[str, Any],
+    *,
+    project_id: uuid.UUID | None,
+    delay_s: int = 0,
 ) -> uuid.UUID:
     """Record an envelope for `queue` in the caller's transaction; it is sent once that transaction commits.
 
     For commands to a worker (domain events use `stage_event`, which checks them against the catalog).
-    Returns the envelope id.
+    `delay_s` (at most SQS's 900) delays its delivery. Returns the envelope id.
     """
     from lamina.db.unit_of_work import after_commit
 
@@ -89,6 +97,7 @@ def stage_message(
         type=type,
         payload=dict(payload),
         occurred_at=utcnow(),
+        delay_s=delay_s,
     )
     session.add(row)
     staged: list[uuid.UUID] | None = session.info.get("lamina_outbox")
@@ -125,19 +134,19 @@ def publish_outbox_events(ids: list[uuid.UUID] | None = None, *, limit: int = FL
         rows = list(session.execute(query).scalars())
         if not rows:
             return 0
-        by_queue: dict[str, list[OutboxEvent]] = {}
+        by_queue: dict[tuple[str, int], list[OutboxEvent]] = {}
         for row in rows:
-            by_queue.setdefault(row.queue, []).append(row)
+            by_queue.setdefault((row.queue, row.delay_s or 0), []).append(row)
         sent: list[uuid.UUID] = []
-        for queue, queued in by_queue.items():
-            if _send(queue, queued):
+        for (queue, delay_s), queued in by_queue.items():
+            if _send(queue, queued, delay_s):
                 sent += [row.id for row in queued]
         if sent:
             session.execute(delete(OutboxEvent).where(OutboxEvent.id.in_(sent)))
         return len(sent)
 
 
-def _send(queue: str, rows: list[OutboxEvent]) -> bool:
+def _send(queue: str, rows: list[OutboxEvent], delay_s: int = 0) -> bool:
     """Publish one queue's rows; on failure note it on them (they stay for the cron) and return False."""
     from lamina.queues.envelope import Envelope
     from lamina.queues.publish import publish_many
@@ -153,7 +162,7 @@ def _send(queue: str, rows: list[OutboxEvent]) -> bool:
         for row in rows
     ]
     try:
-        publish_many(Queue(queue), envelopes)
+        publish_many(Queue(queue), envelopes, delay_s=delay_s)
     except Exception as error:
         # Left in the outbox for the cron; the change itself is committed and stays.
         for row in rows:

@@ -1,4 +1,4 @@
-"""The events worker: record every domain event, then fan it out to the triggers that match it."""
+"""The events worker: record every domain event, then fan it out to matching webhooks and triggers."""
 
 from __future__ import annotations
 
@@ -16,8 +16,11 @@ if TYPE_CHECKING:
 
 
 def handle_event(envelope: Envelope, session: Session) -> None:
-    """Record the event and stage its trigger deliveries, in one transaction with the inbox record."""
+    """Record the event and stage its webhook and trigger deliveries, in one transaction with the inbox record."""
+    from lamina.webhooks.fanout import stage_webhook_deliveries
+
     record_event(envelope, session)
+    stage_webhook_deliveries(envelope, session)
     fan_out_event(envelope, session)
 
 

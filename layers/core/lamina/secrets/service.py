@@ -81,18 +81,36 @@ def encrypt_value(project_id: uuid.UUID, secret_id: uuid.UUID, value: str) -> tu
 
 
 def decrypt_value(secret: Secret) -> str:
+    return decrypt_parts(
+        secret.project_id,
+        secret.id,
+        secret.ciphertext,
+        secret.encrypted_data_key,
+        secret.kms_key_id,
+        label=f"secret {secret.name!r}",
+    )
+
+
+def decrypt_parts(
+    project_id: uuid.UUID,
+    owner_id: uuid.UUID,
+    ciphertext: bytes,
+    wrapped_key: bytes,
+    key_id: str,
+    *,
+    label: str,
+) -> str:
+    """Decrypt what `encrypt_value(project_id, owner_id, ...)` returned (a secret, a webhook's signing key)."""
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
     try:
         unwrapped = aws.client("kms").decrypt(
-            CiphertextBlob=secret.encrypted_data_key,
-            EncryptionContext=_context(secret.project_id, secret.id),
-            KeyId=secret.kms_key_id,
+            CiphertextBlob=wrapped_key, EncryptionContext=_context(project_id, owner_id), KeyId=key_id
         )
     except Exception as error:
-        raise UnavailableError(f"KMS refused to decrypt secret {secret.name!r}: {error}") from error
-    nonce, ciphertext = secret.ciphertext[:NONCE_BYTES], secret.ciphertext[NONCE_BYTES:]
-    plaintext = AESGCM(unwrapped["Plaintext"]).decrypt(nonce, ciphertext, _aad(secret.project_id, secret.id))
+        raise UnavailableError(f"KMS refused to decrypt {label}: {error}") from error
+    nonce, sealed = ciphertext[:NONCE_BYTES], ciphertext[NONCE_BYTES:]
+    plaintext = AESGCM(unwrapped["Plaintext"]).decrypt(nonce, sealed, _aad(project_id, owner_id))
     return plaintext.decode()
 
 

@@ -1,0 +1,410 @@
+"""Delivering one event to one subscription: sign, send through the SSRF guard, log, retry or dead-letter.
+
+Each attempt is one `webhooks.delivery.attempt` command on the `webhooks` queue, handled once (the inbox). A
+failed attempt stages the next one in the same transaction as its log row, delayed by exponential backoff
+with jitter through SQS's DelaySeconds; SQS caps that at 900 s, so a longer wait is chained: the command
+carries `not_before` and a copy that arrives early is re-staged for the time left. After
+WEBHOOK_MAX_ATTEMPTS (over more than 24 hours) the command goes to the queue's DLQ, from which
+`lamina dlq replay webhooks` restarts it. A receiver sees the same `Idempotency-Key` (the delivery id,
+deterministic per event x subscription) on every attempt and replay, so it can act once.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import random
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, ConfigDict
+
+from lamina.db.base import utcnow
+from lamina.webhooks import breaker, signing
+
+if TYPE_CHECKING:
+    import httpx
+    from sqlalchemy.orm import Session
+
+    from lamina.queues.envelope import Envelope
+    from lamina.webhooks.models import WebhookDeliveryAttempt, WebhookSubscription
+
+logger = logging.getLogger(__name__)
+
+DELIVERY_COMMAND = "webhooks.delivery.attempt"
+# Delay before retry n (after attempt n failed); the sum, about 27.7 h, keeps a delivery alive beyond 24 h.
+WEBHOOK_RETRY_DELAYS_S = (10, 30, 120, 600, 1800, 3600, 7200, 14400, 28800, 43200)
+WEBHOOK_MAX_ATTEMPTS = len(WEBHOOK_RETRY_DELAYS_S) + 1
+# Jitter only lengthens a delay (up to +25%): receivers recovering from an outage are not hit in lockstep,
+# and the schedule never falls short of its 24 hours.
+WEBHOOK_RETRY_JITTER = 0.25
+SQS_MAX_DELAY_S = 900
+# An early copy with less than this left waits it out in the handler instead of another trip through SQS.
+EARLY_WAIT_MAX_S = 1.0
+RESPONSE_BODY_MAX_CHARS = 1000
+ERROR_MAX_CHARS = 1000
+USER_AGENT = "Lamina-Webhooks/1"
+# Decrypted signing secrets kept per container (each one KMS call to fill).
+SECRET_CACHE_MAX = 1000
+
+
+class DeliveryCommand(BaseModel):
+    """The payload of a `webhooks.delivery.attempt` envelope: everything needed to send without a lookup."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    subscription_id: uuid.UUID
+    event_id: uuid.UUID
+    event_type: str
+    event_occurred_at: datetime
+    event_payload: dict[str, Any]
+    attempt: int = 1
+    not_before: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Target:
+    """A subscription as a delivery needs it, loaded once per batch (its secret decrypted, cached)."""
+
+    id: uuid.UUID
+    project_id: uuid.UUID
+    url: str
+    headers: dict[str, str]
+    is_active: bool
+    secret: str
+    breaker_state: str
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status_code: int | None
+    latency_ms: int | None
+    error: str | None
+    response_body: str | None
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status_code is not None and 200 <= self.status_code < 300
+
+
+def retry_delay_s(attempt: int, *, scale: float) -> float:
+    """How long to wait after failed attempt `attempt` (1-based) before the next one."""
+    base = WEBHOOK_RETRY_DELAYS_S[min(attempt, len(WEBHOOK_RETRY_DELAYS_S)) - 1]
+    return base * (1 + random.random() * WEBHOOK_RETRY_JITTER) * scale
+
+
+def event_body(command: DeliveryCommand, project_id: uuid.UUID) -> bytes:
+    """The request body: the event as `GET /api/events/types` documents it, the same bytes on every attempt."""
+    document = {
+        "id": str(command.event_id),
+        "type": command.event_type,
+        "occurred_at": command.event_occurred_at.isoformat(),
+        "project_id": str(project_id),
+        "data": command.event_payload,
+    }
+    return json.dumps(document, separators=(",", ":"), sort_keys=True).encode()
+
+
+def request_headers(target: Target, command: DeliveryCommand, body: bytes) -> dict[str, str]:
+    delivery = str(signing.delivery_id(command.event_id, target.id))
+    system = {
+        "Content-Type": "application/json",
+        "User-Agent": USER_AGENT,
+        signing.SIGNATURE_HEADER: signing.sign(target.secret, body),
+        signing.EVENT_ID_HEADER: str(command.event_id),
+        signing.EVENT_TYPE_HEADER: command.event_type,
+        signing.DELIVERY_ID_HEADER: delivery,
+        signing.ATTEMPT_HEADER: str(command.attempt),
+        signing.IDEMPOTENCY_KEY_HEADER: delivery,
+    }
+    from lamina.webhooks.schemas import is_system_header
+
+    # Refused at write time already; dropped here too, so no stored row can override a system header.
+    custom = {name: value for name, value in target.headers.items() if not is_system_header(name)}
+    return {**custom, **system}
+
+
+def send(client: httpx.Client, target: Target, command: DeliveryCommand) -> Outcome:
+    """POST the event once; never raises for what the receiver or the network did."""
+    import httpx
+
+    from lamina.outbound import OutboundRefusedError
+
+    body = event_body(command, target.project_id)
+    started = time.perf_counter()
+    try:
+        with client.stream(
+            "POST", target.url, content=body, headers=request_headers(target, command, body)
+        ) as response:
+            text = _read_prefix(response, RESPONSE_BODY_MAX_CHARS)
+            latency = int((time.perf_counter() - started) * 1000)
+            error = None if response.is_success else f"HTTP {response.status_code}"
+            return Outcome(response.status_code, latency, error, text)
+    except OutboundRefusedError as error:
+        return Outcome(None, None, f"refused: {error.message}", None)
+    except httpx.HTTPError as error:
+        latency = int((time.perf_counter() - started) * 1000)
+        return Outcome(None, latency, f"{type(error).__name__}: {error}"[:ERROR_MAX_CHARS], None)
+
+
+def _read_prefix(response: httpx.Response, limit: int) -> str:
+    """At most `limit` characters of the body: a receiver cannot make the worker buffer megabytes."""
+    collected = b""
+    for chunk in response.iter_bytes():
+        collected += chunk
+        if len(collected) >= limit:
+            break
+    return collected[:limit].decode("utf-8", errors="replace")
+
+
+@dataclass(frozen=True)
+class Step:
+    """What one attempt did before anything is written: the network part, run without a database session."""
+
+    command: DeliveryCommand
+    action: str  # dropped | cancelled | deferred | sent | rejected
+    outcome: Outcome | None = None
+    probe: bool = False
+    remaining_s: float = 0.0
+
+
+def is_due(command: DeliveryCommand) -> bool:
+    """Whether the command is (nearly) due: one that came early by more than EARLY_WAIT_MAX_S is re-staged."""
+    if command.not_before is None:
+        return True
+    return (command.not_before - utcnow()).total_seconds() <= EARLY_WAIT_MAX_S
+
+
+def perform(
+    envelope: Envelope,
+    target: Target | None,
+    client: httpx.Client,
+    admission: breaker.Admission | None = None,
+) -> Step:
+    """Wait out a slightly early command, ask the breaker (unless the batch did), send: all but the writes."""
+    from lamina.settings import get_settings
+
+    command = DeliveryCommand.model_validate(envelope.payload)
+    if target is None:
+        return Step(command, "dropped")
+    if not target.is_active:
+        return Step(command, "cancelled", Outcome(None, None, "subscription stopped", None))
+    if command.not_before is not None:
+        remaining = (command.not_before - utcnow()).total_seconds()
+        if remaining > EARLY_WAIT_MAX_S:
+            return Step(command, "deferred", remaining_s=remaining)
+        if remaining > 0:
+            time.sleep(remaining)
+    if admission is None:
+        admission = breaker.admit(
+            target.id, target.breaker_state, cooldown_floor_s=get_settings().webhook_timeout_s
+        )
+    if admission is breaker.Admission.REJECT:
+        return Step(
+            command, "rejected", Outcome(None, None, "circuit open: the receiver keeps failing", None)
+        )
+    return Step(command, "sent", send(client, target, command), probe=admission is breaker.Admission.PROBE)
+
+
+def admissions(
+    envelopes: list[Envelope], targets: dict[uuid.UUID, Target]
+) -> dict[uuid.UUID, breaker.Admission]:
+    """The breaker's answer for each due delivery of a batch: one question per subscription whose breaker is
+    not closed, and at most one probe per subscription (the others fail fast)."""
+    from lamina.settings import get_settings
+
+    answers: dict[uuid.UUID, breaker.Admission] = {}
+    per_subscription: dict[uuid.UUID, breaker.Admission] = {}
+    for envelope in envelopes:
+        command = DeliveryCommand.model_validate(envelope.payload)
+        target = targets.get(command.subscription_id)
+        if target is None or not target.is_active or not is_due(command):
+            continue
+        if target.id not in per_subscription:
+            per_subscription[target.id] = breaker.admit(
+                target.id, target.breaker_state, cooldown_floor_s=get_settings().webhook_timeout_s
+            )
+            answers[envelope.id] = per_subscription[target.id]
+        elif per_subscription[target.id] is breaker.Admission.PROBE:
+            answers[envelope.id] = breaker.Admission.REJECT  # the probe went to the first one
+        else:
+            answers[envelope.id] = per_subscription[target.id]
+    return answers
+
+
+def record(session: Session, envelope: Envelope, target: Target | None, step: Step) -> None:
+    """Write what the attempt did (in the handler's transaction): its log row, the next attempt or the DLQ.
+
+    The breaker is updated separately, once per subscription and batch (`record_breaker`).
+    """
+    from lamina.settings import get_settings
+
+    command, outcome = step.command, step.outcome
+    if target is None:
+        logger.info("subscription deleted: delivery dropped", extra={"event_id": str(command.event_id)})
+        return
+    if step.action == "deferred":
+        _stage(session, envelope, command, step.remaining_s)
+        return
+    assert outcome is not None
+    if step.action == "cancelled":
+        log_attempt(session, target, command, "cancelled", outcome)
+        return
+    scale = get_settings().webhook_backoff_scale
+    if outcome.succeeded:
+        log_attempt(session, target, command, "succeeded", outcome)
+    elif command.attempt < WEBHOOK_MAX_ATTEMPTS:
+        delay = retry_delay_s(command.attempt, scale=scale)
+        due = utcnow() + timedelta(seconds=delay)
+        log_attempt(session, target, command, "retrying", outcome, next_attempt_at=due)
+        following = command.model_copy(update={"attempt": command.attempt + 1, "not_before": due})
+        _stage(session, envelope, following, delay)
+    else:
+        log_attempt(session, target, command, "failed", outcome)
+        dead_letter(envelope, command)
+
+
+def record_breaker(session: Session, steps: list[tuple[Target | None, Step]]) -> None:
+    """Feed the requests that were actually sent to their subscriptions' breakers."""
+    from lamina.settings import get_settings
+
+    outcomes = [
+        (target.id, step.outcome.succeeded, step.probe)
+        for target, step in steps
+        if target is not None and step.action == "sent" and step.outcome is not None
+    ]
+    if outcomes:
+        breaker.record_outcomes(session, outcomes, backoff_scale=get_settings().webhook_backoff_scale)
+
+
+def deliver(envelope: Envelope, session: Session, target: Target | None, client: httpx.Client) -> None:
+    """Handle one attempt command as an inbox handler: perform it, then record it in `session`."""
+    step = perform(envelope, target, client)
+    record_breaker(session, [(target, step)])
+    record(session, envelope, target, step)
+
+
+def _stage(session: Session, envelope: Envelope, command: DeliveryCommand, delay_s: float) -> None:
+    from lamina.events.outbox import stage_message
+    from lamina.queues.names import Queue
+
+    stage_message(
+        session,
+        Queue.WEBHOOKS,
+        DELIVERY_COMMAND,
+        command.model_dump(mode="json"),
+        project_id=envelope.project_id,
+        # Under a second (only a test's scaled schedule): no SQS delay, the handler sleeps it off.
+        delay_s=min(math.ceil(delay_s), SQS_MAX_DELAY_S) if delay_s >= EARLY_WAIT_MAX_S else 0,
+    )
+
+
+def log_attempt(
+    session: Session,
+    target: Target,
+    command: DeliveryCommand,
+    status: str,
+    outcome: Outcome,
+    *,
+    next_attempt_at: datetime | None = None,
+) -> WebhookDeliveryAttempt:
+    """Add the attempt's row to the delivery log (in the handler's transaction)."""
+    from lamina.webhooks.models import WebhookDeliveryAttempt
+
+    row = WebhookDeliveryAttempt(
+        project_id=target.project_id,
+        subscription_id=target.id,
+        event_id=command.event_id,
+        event_type=command.event_type,
+        delivery_id=signing.delivery_id(command.event_id, target.id),
+        attempt=command.attempt,
+        status=status,
+        url=target.url,
+        status_code=outcome.status_code,
+        latency_ms=outcome.latency_ms,
+        error=outcome.error,
+        response_body=outcome.response_body,
+        attempted_at=utcnow(),
+        next_attempt_at=next_attempt_at,
+    )
+    session.add(row)
+    return row
+
+
+def dead_letter(envelope: Envelope, command: DeliveryCommand) -> None:
+    """Put the delivery in the webhooks queue's DLQ, restarted at attempt 1 for `lamina dlq replay`.
+
+    Sent before the handler's commit: if the commit then fails, the redelivered command runs its last attempt
+    again and may dead-letter twice, which the receiver's idempotency key absorbs.
+    """
+    from lamina.queues.envelope import Envelope as Message
+    from lamina.state import current
+    from lamina.webhooks.dlq import dead_letter_queue_url
+
+    restarted = command.model_copy(update={"attempt": 1, "not_before": None})
+    message = Message(
+        type=DELIVERY_COMMAND, payload=restarted.model_dump(mode="json"), project_id=envelope.project_id
+    )
+    url = dead_letter_queue_url()
+    current().aws_client("sqs").send_message(QueueUrl=url, MessageBody=message.to_body())
+    logger.warning(
+        "webhook delivery dead-lettered",
+        extra={"event_id": str(command.event_id), "subscription_id": str(command.subscription_id)},
+    )
+
+
+def targets_for(session: Session, subscription_ids: set[uuid.UUID]) -> dict[uuid.UUID, Target]:
+    """The subscriptions a batch delivers to, in one query, with their secrets decrypted (cached)."""
+    from sqlalchemy import select
+
+    from lamina.webhooks.models import WebhookSubscription
+
+    if not subscription_ids:
+        return {}
+    rows = session.execute(
+        select(WebhookSubscription).where(WebhookSubscription.id.in_(subscription_ids))
+    ).scalars()
+    return {
+        row.id: Target(
+            id=row.id,
+            project_id=row.project_id,
+            url=row.url,
+            headers=dict(row.headers or {}),
+            is_active=row.is_active,
+            secret=signing_secret(row),
+            breaker_state=row.breaker_state,
+        )
+        for row in rows
+    }
+
+
+def signing_secret(row: WebhookSubscription) -> str:
+    """The plaintext secret; cached per process by the ciphertext, so a rotation is seen at once.
+
+    One KMS call per subscription and container instead of one per delivery.
+    """
+    import hashlib
+
+    from lamina.secrets.service import decrypt_parts
+    from lamina.state import current
+
+    cache: dict[tuple[uuid.UUID, str], str] = current().memo("webhooks:signing_secrets", dict)
+    key = (row.id, hashlib.sha256(row.secret_ciphertext).hexdigest())
+    secret = cache.get(key)
+    if secret is None:
+        secret = decrypt_parts(
+            row.project_id,
+            row.id,
+            row.secret_ciphertext,
+            row.secret_data_key,
+            row.secret_kms_key_id,
+            label=f"the signing secret of webhook {row.id}",
+        )
+        if len(cache) > SECRET_CACHE_MAX:
+            cache.clear()
+        cache[key] = secret
+    return secret

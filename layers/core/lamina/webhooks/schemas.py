@@ -1,0 +1,246 @@
+"""Request bodies and response shapes of `/api/webhooks/...` (Agenta's shapes; the secret shown once)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated, Any
+
+from pydantic import Field, field_validator
+
+from lamina.api.schemas import Body, View, Windowing
+
+if TYPE_CHECKING:
+    from lamina.webhooks.models import WebhookDeliveryAttempt, WebhookSubscription
+
+MAX_HEADERS = 20
+MAX_HEADER_VALUE_CHARS = 2000
+MAX_EVENT_TYPES = 100
+# Headers the delivery sets itself: a subscription's custom headers may not name them.
+SYSTEM_HEADERS = frozenset(
+    {
+        "content-type",
+        "content-length",
+        "host",
+        "user-agent",
+        "idempotency-key",
+        "transfer-encoding",
+        "connection",
+    }
+)
+SYSTEM_HEADER_PREFIX = "x-lamina-"
+
+HeaderName = Annotated[str, Field(pattern=r"^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,100}$")]
+EventTypeName = Annotated[str, Field(pattern=r"^[a-z0-9_]+(\.[a-z0-9_*]+){1,4}$", max_length=200)]
+Secret = Annotated[str, Field(min_length=16, max_length=500)]
+
+
+def is_system_header(name: str) -> bool:
+    lowered = name.lower()
+    return lowered in SYSTEM_HEADERS or lowered.startswith(SYSTEM_HEADER_PREFIX)
+
+
+class SubscriptionData(Body):
+    url: Annotated[str, Field(min_length=1, max_length=2048)]
+    headers: dict[HeaderName, Annotated[str, Field(max_length=MAX_HEADER_VALUE_CHARS)]] | None = None
+    event_types: Annotated[list[EventTypeName], Field(max_length=MAX_EVENT_TYPES)] | None = None
+
+    @field_validator("headers")
+    @classmethod
+    def _no_system_headers(cls, headers: dict[str, str] | None) -> dict[str, str] | None:
+        if headers is None:
+            return None
+        if len(headers) > MAX_HEADERS:
+            raise ValueError(f"at most {MAX_HEADERS} custom headers")
+        clashing = sorted(name for name in headers if is_system_header(name))
+        if clashing:
+            raise ValueError(f"custom headers may not set system headers: {', '.join(clashing)}")
+        return headers
+
+
+class SubscriptionFlags(Body):
+    is_active: bool | None = None
+
+
+class SubscriptionFields(Body):
+    name: Annotated[str, Field(max_length=200)] | None = None
+    description: Annotated[str, Field(max_length=2000)] | None = None
+    data: SubscriptionData
+    secret: Secret | None = Field(default=None, description="Generated when omitted; shown once.")
+    flags: SubscriptionFlags | None = None
+    tags: dict[str, Any] | None = None
+    meta: dict[str, Any] | None = None
+
+
+class SubscriptionCreate(Body):
+    subscription: SubscriptionFields
+
+
+class SubscriptionEdit(Body):
+    subscription: SubscriptionFields
+
+
+class SubscriptionFilter(Body):
+    name: Annotated[str, Field(max_length=200)] | None = None
+    flags: SubscriptionFlags | None = None
+
+
+class SubscriptionQuery(Body):
+    subscription: SubscriptionFilter | None = None
+    include_archived: bool | None = None
+    windowing: Windowing | None = None
+
+
+class SubscriptionTest(Body):
+    subscription_id: uuid.UUID
+
+
+class DeliveryFilter(Body):
+    subscription_id: uuid.UUID | None = None
+    event_id: uuid.UUID | None = None
+    delivery_id: uuid.UUID | None = None
+    status: Annotated[str, Field(max_length=20)] | None = None
+
+
+class DeliveryQuery(Body):
+    delivery: DeliveryFilter | None = None
+    windowing: Windowing | None = None
+
+
+# ---------------------------------------------------------------- responses
+
+
+class SubscriptionDataView(View):
+    url: str
+    headers: dict[str, str]
+    event_types: list[str]
+
+
+class SubscriptionFlagsView(View):
+    is_active: bool
+
+
+class BreakerView(View):
+    state: str
+    consecutive_failures: int
+    open_until: datetime | None
+
+
+class SubscriptionView(View):
+    id: uuid.UUID
+    name: str | None
+    description: str | None
+    data: SubscriptionDataView
+    flags: SubscriptionFlagsView
+    tags: dict[str, Any]
+    meta: dict[str, Any]
+    breaker: BreakerView
+    secret: str | None = Field(
+        default=None, description="The signing secret: only in the answer that created or rotated it."
+    )
+    created_at: datetime
+    updated_at: datetime
+    created_by_id: str | None
+
+    @classmethod
+    def of(cls, row: WebhookSubscription, *, secret: str | None = None) -> SubscriptionView:
+        return cls(
+            id=row.id,
+            name=row.name,
+            description=row.description,
+            data=SubscriptionDataView(url=row.url, headers=row.headers, event_types=row.event_types),
+            flags=SubscriptionFlagsView(is_active=row.is_active),
+            tags=row.tags,
+            meta=row.meta,
+            breaker=BreakerView(
+                state=row.breaker_state,
+                consecutive_failures=row.consecutive_failures,
+                open_until=row.breaker_open_until,
+            ),
+            secret=secret,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+            created_by_id=row.created_by,
+        )
+
+
+class SubscriptionResponse(View):
+    count: int
+    subscription: SubscriptionView
+
+
+class SubscriptionsResponse(View):
+    count: int
+    subscriptions: list[SubscriptionView]
+
+
+class DeletedSubscriptionResponse(View):
+    count: int
+    id: uuid.UUID
+
+
+class DeliveryStatus(View):
+    code: str = Field(description="succeeded, retrying, failed (sent to the DLQ) or cancelled")
+    message: str | None
+    timestamp: datetime
+
+
+class DeliveryResponseInfo(View):
+    status_code: int | None
+    body: str | None
+
+
+class DeliveryData(View):
+    event_type: str
+    url: str
+    attempt: int
+    latency_ms: int | None
+    response: DeliveryResponseInfo
+    error: str | None
+    next_attempt_at: datetime | None
+
+
+class DeliveryView(View):
+    id: uuid.UUID = Field(description="This attempt's log row")
+    delivery_id: uuid.UUID = Field(description="Shared by every attempt of one event to one subscription")
+    subscription_id: uuid.UUID
+    event_id: uuid.UUID
+    status: DeliveryStatus
+    data: DeliveryData
+    created_at: datetime
+
+    @classmethod
+    def of(cls, row: WebhookDeliveryAttempt) -> DeliveryView:
+        return cls(
+            id=row.id,
+            delivery_id=row.delivery_id,
+            subscription_id=row.subscription_id,
+            event_id=row.event_id,
+            status=DeliveryStatus(code=row.status, message=row.error, timestamp=row.attempted_at),
+            data=DeliveryData(
+                event_type=row.event_type,
+                url=row.url,
+                attempt=row.attempt,
+                latency_ms=row.latency_ms,
+                response=DeliveryResponseInfo(status_code=row.status_code, body=row.response_body),
+                error=row.error,
+                next_attempt_at=row.next_attempt_at,
+            ),
+            created_at=row.attempted_at,
+        )
+
+
+class DeliveryResponse(View):
+    count: int
+    delivery: DeliveryView | None
+
+
+class DeliveriesResponse(View):
+    count: int
+    deliveries: list[DeliveryView]
+
+
+class ReplayResponse(View):
+    count: int
+    delivery_id: uuid.UUID
+    replayed: bool

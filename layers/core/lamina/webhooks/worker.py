@@ -1,0 +1,144 @@
+"""The webhooks worker: each batch's deliveries sent concurrently, each handled once through the inbox.
+
+Concurrency inside a batch: a delivery spends nearly all of its time waiting on the receiver, so the requests
+of a batch go out on WEBHOOK_BATCH_CONCURRENCY threads sharing one pooled, SSRF-guarded HTTP client, and
+the database work is done for the whole batch at once: one claim statement, one read of the subscriptions
+(secrets decrypted once per container), one transaction that writes every attempt's log row, breaker
+update and follow-up and completes every claim. No connection is held while a receiver is slow.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any
+
+from pydantic import ValidationError
+from sqlalchemy import text
+
+from lamina.queues.batch import BatchProcessingError, SqsRecord
+from lamina.queues.envelope import Envelope, PoisonMessageError
+from lamina.queues.names import Queue
+from lamina.queues.worker import lease_for
+
+if TYPE_CHECKING:
+    import httpx
+
+    from lamina.webhooks.delivery import Step, Target
+
+logger = logging.getLogger(__name__)
+
+WEBHOOK_BATCH_CONCURRENCY = 10
+
+
+def webhook_client() -> httpx.Client:
+    """The process's client for deliveries: guarded, pinned, pooled, bounded by `webhook_timeout_s`."""
+    from lamina.state import current
+
+    def build() -> httpx.Client:
+        import httpx
+
+        from lamina.outbound import outbound_client
+
+        seconds = current().settings.webhook_timeout_s
+        return outbound_client(
+            timeout=httpx.Timeout(seconds, pool=seconds),
+            max_connections=WEBHOOK_BATCH_CONCURRENCY * 2,
+        )
+
+    client: httpx.Client = current().memo("webhooks:client", build)
+    return client
+
+
+def _subscription_ids(envelopes: list[Envelope]) -> set[uuid.UUID]:
+    ids: set[uuid.UUID] = set()
+    for envelope in envelopes:
+        try:
+            ids.add(uuid.UUID(str(envelope.payload["subscription_id"])))
+        except (KeyError, ValueError):
+            continue  # its command fails validation when it runs
+    return ids
+
+
+def handler(event: Mapping[str, Any], context: Any) -> dict[str, list[dict[str, str]]]:
+    """Deliver a batch: claim all (one statement), send concurrently, record all and complete (one commit).
+
+    The inbox protocol of `process_once`, a batch at a time: an envelope another consumer holds, or a poison
+    message, fails alone; an envelope already completed is acknowledged without running. If recording fails,
+    every claim is released and the batch's deliveries fail together (SQS retries them; the receivers'
+    idempotency keys absorb a repeated request).
+    """
+    from lamina.db.unit_of_work import unit_of_work
+    from lamina.queues.inbox import claim_many_in, complete_many, release_many
+    from lamina.webhooks.delivery import (
+        DELIVERY_COMMAND,
+        DeliveryCommand,
+        admissions,
+        perform,
+        record,
+        record_breaker,
+        targets_for,
+    )
+
+    records = [SqsRecord.from_event_record(raw) for raw in event.get("Records", [])]
+    failed: list[str] = []
+    by_message: dict[str, Envelope] = {}
+    for item in records:
+        try:
+            envelope = item.envelope()
+            if envelope.type != DELIVERY_COMMAND:
+                raise PoisonMessageError(f"no handler for envelope type {envelope.type!r}")
+            DeliveryCommand.model_validate(envelope.payload)
+            by_message[item.message_id] = envelope
+        except (PoisonMessageError, ValidationError) as error:
+            logger.warning("poison message", extra={"message_id": item.message_id, "error": str(error)})
+            failed.append(item.message_id)
+    # One transaction claims the batch and reads its subscriptions (committed before anything is sent).
+    with unit_of_work() as session:
+        claims, _, held = claim_many_in(
+            session, Queue.WEBHOOKS, list(by_message.values()), lease_s=lease_for(context)
+        )
+        targets = targets_for(session, _subscription_ids([e for e in by_message.values() if e.id in claims]))
+    failed += [message_id for message_id, envelope in by_message.items() if envelope.id in held]
+    to_run = {envelope.id: envelope for envelope in by_message.values() if envelope.id in claims}
+    try:
+        client = webhook_client()
+        answers = admissions(list(to_run.values()), targets)
+
+        def run(envelope: Envelope) -> tuple[Envelope, Target | None, Step]:
+            target = targets.get(uuid.UUID(str(envelope.payload.get("subscription_id"))))
+            return envelope, target, perform(envelope, target, client, answers.get(envelope.id))
+
+        steps = (
+            list(_pool().map(run, to_run.values())) if len(to_run) > 1 else [run(e) for e in to_run.values()]
+        )
+        with unit_of_work() as session:
+            if all(step.outcome is not None and step.outcome.succeeded for _, _, step in steps):
+                # Nothing follows from a batch that all succeeded but its log rows and completions: a database
+                # crash losing them (its last few hundred ms) only loses log rows, so skip the disk flush.
+                session.execute(text("SET LOCAL synchronous_commit = off"))
+            record_breaker(session, [(target, step) for _, target, step in steps])
+            for envelope, target, step in steps:
+                record(session, envelope, target, step)
+            complete_many(
+                session, Queue.WEBHOOKS, {envelope_id: claims[envelope_id] for envelope_id in to_run}
+            )
+    except Exception as error:
+        release_many(Queue.WEBHOOKS, {envelope_id: claims[envelope_id] for envelope_id in to_run}, error)
+        logger.warning("webhook batch failed", extra={"error": repr(error)}, exc_info=True)
+        failed += [message_id for message_id, envelope in by_message.items() if envelope.id in to_run]
+    if records and len(failed) == len(records):
+        raise BatchProcessingError(f"all {len(records)} records failed")
+    return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in failed]}
+
+
+def _pool() -> ThreadPoolExecutor:
+    """The process's delivery threads (kept between invocations, like the HTTP client)."""
+    from lamina.state import current
+
+    pool: ThreadPoolExecutor = current().memo(
+        "webhooks:threads", lambda: ThreadPoolExecutor(WEBHOOK_BATCH_CONCURRENCY, "webhook")
+    )
+    return pool
