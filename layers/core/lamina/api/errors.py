@@ -109,5 +109,19 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected_error(_: Request, error: Exception) -> JSONResponse:
+        from lamina.db.failures import classify_dependency_failure
+
+        failure = classify_dependency_failure(error)
+        if failure is not None:
+            # An outage, not a bug: logged once per outage (then a summary), and a retryable answer.
+            from lamina.outages import report_failure
+
+            report_failure(failure.dependency, error)
+            return _error(
+                failure.status,
+                failure.code,
+                failure.message,
+                headers={"Retry-After": str(failure.retry_after_s)},
+            )
         logger.exception("unhandled error")
         return _error(500, "internal_error", "internal error")
