@@ -407,9 +407,6 @@ class Template:
             str(key): "" if value is None else str(value)
             for key, value in ((properties.get("Environment") or {}).get("Variables") or {}).items()
         }
-        timeout_s = float(properties.get("Timeout", DEFAULT_TIMEOUT_S))
-        # The library keeps its database timeouts below the function's (lamina.settings.function_timeout_s).
-        environment.setdefault("LAMINA_FUNCTION_TIMEOUT_S", f"{timeout_s:g}")
         snap_start = (properties.get("SnapStart") or {}).get("ApplyOn") == "PublishedVersions"
         reserved = properties.get("ReservedConcurrentExecutions")
         stack.functions[logical_id] = FunctionSpec(
@@ -421,7 +418,7 @@ class Template:
             layer_dirs=tuple(layer_dirs),
             environment=environment,
             memory_mb=int(properties.get("MemorySize", DEFAULT_MEMORY_MB)),
-            timeout_s=timeout_s,
+            timeout_s=float(properties.get("Timeout", DEFAULT_TIMEOUT_S)),
             reserved_concurrency=int(reserved) if reserved not in (None, "") else None,
             snap_start=snap_start,
         )
