@@ -10,6 +10,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -23,6 +24,14 @@ ROOT = Path(__file__).resolve().parents[2]
 LAMINA = [sys.executable, "-m", "lamina_local.cli"]
 BOOT_TIMEOUT_S = 240.0
 VALID_EVENT_TYPE = "secrets.secret.created"
+
+
+def scratch_state_dir() -> Path:
+    """A fresh state folder the embedded Postgres can use: run as root, pgserver runs it as its own user,
+    which must reach the folder (pytest's and mkdtemp's folders are private to their owner)."""
+    folder = Path(tempfile.mkdtemp(prefix="lamina-faults-"))
+    folder.chmod(0o755)
+    return folder
 
 
 def stack_environment() -> dict[str, str]:

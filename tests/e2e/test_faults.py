@@ -9,6 +9,7 @@ recovers without a restart. One stack for the module; the tests run in order.
 from __future__ import annotations
 
 import os
+import shutil
 import threading
 import time
 from collections import Counter
@@ -19,7 +20,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.stack_process import StackProcess, wait_until
+from tests.e2e.stack_process import StackProcess, scratch_state_dir, wait_until
 
 RECOVERY_TIMEOUT_S = 60
 EVENTS_TIMEOUT_S = 90
@@ -27,13 +28,14 @@ LARGE_OBJECT_BYTES = 6 * 1024 * 1024
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StackProcess]:
-    running = StackProcess(tmp_path_factory.mktemp("faults"))
-    running.boot()
+def stack() -> Iterator[StackProcess]:
+    running = StackProcess(scratch_state_dir())
     try:
+        running.boot()
         yield running
     finally:
         running.stop()
+        shutil.rmtree(running.state_dir, ignore_errors=True)
 
 
 class Load:
