@@ -87,6 +87,9 @@ class ProcessState:
                     from sqlalchemy import create_engine
 
                     from lamina.db.engine import sqlalchemy_url, ssl_connect_args
+                    from lamina.db.failures import quiet_dead_connection_logs
+
+                    quiet_dead_connection_logs()
 
                     url = self.settings.database_url
                     statement_s = self.settings.db_statement_timeout_s

@@ -8,6 +8,7 @@ process has not loaded (the check runs on every unexpected error).
 
 from __future__ import annotations
 
+import logging
 import sys
 from dataclasses import dataclass
 
@@ -105,3 +106,29 @@ def classify_dependency_failure(error: BaseException) -> DependencyFailure | Non
                 503, "dependency_unavailable", "a dependency is unavailable; retry shortly"
             )
     return None
+
+
+# SQLAlchemy's pool logs every dead pooled connection it discards with a traceback (two per connection).
+POOL_LOGGER = "sqlalchemy.pool.impl.QueuePool"
+
+
+class DeadConnectionLogFilter(logging.Filter):
+    """Turns the pool's traceback for a connection that died with the database into one line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if error is not None and (
+            classify_dependency_failure(error) is not None or type(error).__name__ == "InvalidatePoolError"
+        ):
+            record.msg = f"{record.msg} (the database went away: {type(error).__name__})"
+            record.exc_info = None
+            record.exc_text = None
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+
+def quiet_dead_connection_logs() -> None:
+    """Install the filter once per process (idempotent)."""
+    pool_logger = logging.getLogger(POOL_LOGGER)
+    if not any(isinstance(f, DeadConnectionLogFilter) for f in pool_logger.filters):
+        pool_logger.addFilter(DeadConnectionLogFilter())

@@ -87,3 +87,29 @@ def send_to_dead_letter_queue(queue: Queue, record: SqsRecord, reason: str) -> N
         "poison message sent to the DLQ",
         extra={"queue": str(queue), "message_id": record.message_id, "reason": reason[:REASON_MAX_CHARS]},
     )
+
+
+# A record that failed because a dependency was down comes back after this backoff, not the queue's whole
+# visibility timeout (240 s and more): once Postgres is back, its work is done within seconds.
+OUTAGE_RETRY_FIRST_S = 2
+OUTAGE_RETRY_MAX_S = 60
+
+
+def retry_sooner_after_an_outage(queue: Queue, record: SqsRecord, error: BaseException) -> None:
+    """When `error` is a dependency's outage, make the record visible again after a short backoff."""
+    from lamina.db.failures import classify_dependency_failure
+
+    if not record.receipt_handle or classify_dependency_failure(error) is None:
+        return
+    from lamina.state import current
+
+    state = current()
+    delay = min(OUTAGE_RETRY_MAX_S, OUTAGE_RETRY_FIRST_S * 2 ** max(0, record.receive_count - 1))
+    try:
+        state.aws_client("sqs").change_message_visibility(
+            QueueUrl=state.settings.queue_url(queue),
+            ReceiptHandle=record.receipt_handle,
+            VisibilityTimeout=delay,
+        )
+    except Exception as change_error:  # the visibility timeout still brings it back
+        logger.info("could not shorten a failed record's visibility", extra={"error": repr(change_error)})

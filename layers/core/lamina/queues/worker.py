@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from lamina.queues.batch import SqsRecord, process_sqs_batch
-from lamina.queues.dead_letter import is_poison, send_to_dead_letter_queue
+from lamina.queues.dead_letter import is_poison, retry_sooner_after_an_outage, send_to_dead_letter_queue
 from lamina.queues.envelope import PoisonMessageError
 from lamina.queues.inbox import DEFAULT_LEASE_S, EnvelopeHandler, process_once
 from lamina.queues.names import Queue
@@ -55,7 +55,8 @@ def queue_worker(queue: Queue, handlers: Mapping[str, EnvelopeHandler]) -> Lambd
             process_once(queue, envelope, handle, lease_s=lease_for(context))
         except Exception as error:
             if not is_poison(error):
-                raise  # may pass on a retry: SQS redelivers it after the visibility timeout
+                retry_sooner_after_an_outage(queue, record, error)
+                raise  # may pass on a retry: SQS redelivers it (sooner when a dependency was down)
             # Never succeeds: straight to the DLQ with the reason; the record counts as processed.
             send_to_dead_letter_queue(queue, record, f"{type(error).__name__}: {error}")
 
