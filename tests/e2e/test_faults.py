@@ -78,12 +78,15 @@ def backend_restarts(stack: StackProcess, name: str) -> int:
 def tracebacks_since(stack: StackProcess, offset: int) -> str:
     """The first traceback logged after `offset`, with its context; empty when there is none.
 
-    A worker whose whole batch failed raises BatchProcessingError, and Lambda logs that invocation's error with
-    its traceback: one per failed batch, as in AWS, and not the noise this checks for.
+    A failed invocation (a worker whose whole batch failed, the cron function while Postgres is away) is
+    reported by the runtime as `[ERROR] <type>: <message>` with its traceback: one per failed invocation, as
+    Lambda does, and not the per-request noise this checks for.
     """
     lines = stack.log.read_text(errors="replace")[offset:].splitlines()
     for index, line in enumerate(lines):
-        if "Traceback" in line and not (index and "BatchProcessingError" in lines[index - 1]):
+        if "Traceback" in line and not any(
+            "[ERROR]" in previous for previous in lines[max(0, index - 3) : index]
+        ):
             return "\n".join(lines[max(0, index - 5) : index + 30])
     return ""
 
