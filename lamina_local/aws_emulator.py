@@ -271,6 +271,12 @@ def _install_backends(saved: dict[str, Any]) -> None:
             per_account = backend_dict[account]
             per_account.clear()
             per_account.update(regions)
+            if name == "s3":
+                # moto finds a bucket by name through a registry outside the backends; without it a
+                # CreateBucket (provisioning at every boot) would replace a restored bucket with an empty one.
+                for partition, backend in regions.items():
+                    for bucket_name in backend.buckets:
+                        backend_dict.bucket_accounts[bucket_name] = (partition, account)
 
 
 def _sqs_queues() -> Iterator[Any]:

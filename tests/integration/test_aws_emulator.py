@@ -87,6 +87,8 @@ def test_every_acknowledged_write_survives_a_crash(tmp_path: Path) -> None:
     crash()
     with emulator(tmp_path) as (instance, url):
         sqs, s3, kms, idp = (client(name, url) for name in ("sqs", "s3", "kms", "cognito-idp"))
+        # (provisioning creates its bucket again at every boot: idempotent, it must not empty the bucket)
+        s3.create_bucket(Bucket="workspaces")
         # THEN every acknowledged write is there, and nothing deleted came back
         assert instance.replayed > 0
         bodies = set()
