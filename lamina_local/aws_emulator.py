@@ -163,6 +163,7 @@ class PersistentEmulator:
         for record in records:
             self._replay(record)
         self.replayed = len(records)
+        _release_in_flight_messages()
         self.store.open_wal()
         if records:
             self.snapshot()
@@ -308,6 +309,20 @@ def _delete_messages(deleted: list[tuple[str, str]]) -> None:
             for message in [m for m in queue._messages if m.id in ids]:
                 queue.pending_messages.discard(message)
             queue._messages = [m for m in queue._messages if m.id not in ids]
+
+
+def _release_in_flight_messages() -> None:
+    """After a restart, messages received before it are visible again at once.
+
+    Their consumers were `lamina up`'s pollers, gone with the emulator when the supervisor died; left alone they
+    would wait out the whole visibility timeout (240 s and more). A consumer that did survive may see one
+    again: SQS's at-least-once, which the workers' inbox absorbs.
+    """
+    for queue in _sqs_queues():
+        for message in queue._messages:
+            if not message.visible and not message.delayed:
+                message.change_visibility(0)
+        queue.pending_messages.clear()
 
 
 def _rename_messages(replayed_ids: list[str], original_ids: list[str]) -> None:
