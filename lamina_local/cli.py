@@ -232,11 +232,23 @@ def cmd_status(args: argparse.Namespace) -> int:
         return 0
     ready = status["ready"] or {}
     print(f"API {ready.get('api_url')}  (up in {ready.get('boot_seconds')} s, pid {ready.get('pid')})")
-    print(f"{'function':<30}{'invocations':>12}{'cold':>6}{'errors':>8}{'timeouts':>10}{'warm':>6}")
+    backends = status.get("backends") or {}
+    if backends:
+        print(f"{'backend':<30}{'state':>12}{'restarts':>10}  last death / recovery")
+        for name, part in sorted(backends.items()):
+            recovery = f"{part['last_recovery_s']} s" if part.get("last_recovery_s") is not None else "-"
+            print(
+                f"{name:<30}{part['state']:>12}{part['restarts']:>10}  {part.get('last_death') or '-'} / {recovery}"
+            )
+    print(
+        f"{'function':<30}{'invocations':>12}{'cold':>6}{'errors':>8}{'timeouts':>10}{'warm':>6}{'idle':>6}"
+    )
     for name, stats in sorted(status["functions"].items()):
+        # `workers` counts the function's live sandboxes (busy or idle): its warm containers.
         print(
             f"{name:<30}{stats.get('invocations', 0):>12}{stats.get('cold_starts', 0):>6}"
-            f"{stats.get('errors', 0):>8}{stats.get('timeouts', 0):>10}{stats.get('warm_workers', 0):>6}"
+            f"{stats.get('errors', 0):>8}{stats.get('timeouts', 0):>10}{stats.get('workers', 0):>6}"
+            f"{stats.get('idle', 0):>6}"
         )
     sqs = _sqs(state)
     print(f"{'queue':<36}{'visible':>9}{'in flight':>11}")

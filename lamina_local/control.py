@@ -71,6 +71,7 @@ class ControlServer:
         stack = self.stack
         return {
             "ready": _plain(stack.ready) if stack.ready else None,
+            "backends": stack.supervisor.stats() if stack.supervisor else {},
             "functions": stack.runtime.stats() if stack.runtime else {},
             "sqs": _plain(stack.pollers.stats()) if stack.pollers else {},
             "schedules": _plain(stack.scheduler.stats()) if stack.scheduler else {},

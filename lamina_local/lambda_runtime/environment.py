@@ -71,6 +71,9 @@ def build_worker_environment(
     source = os.environ if supervisor_env is None else supervisor_env
     env = {name: source[name] for name in SUPERVISOR_PASSTHROUGH_VARS if name in source}
     env.update(base_env)
+    # The library keeps its database timeouts below the function's own (lamina.settings.function_timeout_s);
+    # the template may set it, else it is the function's Timeout.
+    env["LAMINA_FUNCTION_TIMEOUT_S"] = f"{spec.timeout_s:g}"
     env.update(spec.environment)
     env.update(
         {

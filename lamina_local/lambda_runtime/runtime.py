@@ -390,8 +390,22 @@ class LambdaRuntime:
             if not pool.release(worker):
                 await self._retire(pool, worker)
             return
+        spec = pool.spec
         if worker.alive:
             pool.counters.timeouts += 1
+            # As Lambda does: the caller gave up (an authorizer's 10 s, a gateway's integration timeout), the
+            # sandbox ran on until the function's own timeout killed it, and its log says so.
+            self._emit(
+                spec.logical_id,
+                f"{_utc_now()} {invocation.request_id} Task timed out after {spec.timeout_s:.2f} seconds",
+            )
+            self._emit(
+                spec.logical_id,
+                f"END RequestId: {invocation.request_id}\nREPORT RequestId: {invocation.request_id}"
+                f"\tDuration: {spec.timeout_s * 1000:.2f} ms\tStatus: timeout",
+            )
+        else:
+            self._emit(spec.logical_id, f"RequestId: {invocation.request_id} Error: Runtime exited")
         pool.counters.errors += 1
         invocation.outcome.cancel()
         await self._retire(pool, worker)

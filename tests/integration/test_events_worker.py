@@ -18,16 +18,24 @@ pytestmark = pytest.mark.localstack
 
 @pytest.fixture
 def events_queue(stack_env: dict[str, str]) -> Iterator[str]:
-    """A fresh events queue of this test's own (1 s visibility timeout), set as the process's EVENTS queue."""
+    """A fresh events queue of this test's own (1 s visibility timeout, its DLQ in its redrive policy), set as
+    the process's EVENTS queue."""
     from lamina import state
 
     sqs = state.current().aws_client("sqs")
+    name = f"lamina-test-events-{uuid.uuid4().hex[:10]}"
+    dlq_url = sqs.create_queue(QueueName=f"{name}-dlq")["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    redrive = json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "3"})
     url: str = sqs.create_queue(
-        QueueName=f"lamina-test-events-{uuid.uuid4().hex[:10]}", Attributes={"VisibilityTimeout": "1"}
+        QueueName=name, Attributes={"VisibilityTimeout": "1", "RedrivePolicy": redrive}
     )["QueueUrl"]
     state.configure(state.current().settings.model_copy(update={"events_queue_url": url}))
     yield url
-    state.current().aws_client("sqs").delete_queue(QueueUrl=url)
+    for queue_url in (url, dlq_url):
+        state.current().aws_client("sqs").delete_queue(QueueUrl=queue_url)
 
 
 def receive_as_lambda_event(queue_url: str, expected: int) -> dict[str, Any]:
@@ -75,7 +83,7 @@ def recorded_events(project_id: uuid.UUID) -> list[tuple[str, dict[str, Any]]]:
     return sorted((row[0], row[1]) for row in rows)
 
 
-def test_staged_events_are_recorded_once_and_poison_is_reported(
+def test_staged_events_are_recorded_once_and_poison_goes_straight_to_the_dlq(
     events_queue: str, lambda_context: LambdaContext
 ) -> None:
     from lamina import aws
@@ -111,10 +119,15 @@ def test_staged_events_are_recorded_once_and_poison_is_reported(
     first = worker.handler(event, lambda_context)
     second = worker.handler(event, lambda_context)
 
-    # THEN the poison message alone is reported failed, and each event is recorded exactly once
-    poison_ids = [r["messageId"] for r in event["Records"] if "hello" in r["body"]]
-    assert first == {"batchItemFailures": [{"itemIdentifier": poison_ids[0]}]}
-    assert second == first
+    # THEN no record is left to retry: the poison message went straight to the DLQ with the reason (once per
+    # delivery, never after 5 x 240 s of retries), and each event is recorded exactly once
+    assert first == second == {"batchItemFailures": []}
+    dead = aws.client("sqs").receive_message(
+        QueueUrl=f"{events_queue}-dlq", MaxNumberOfMessages=10, MessageAttributeNames=["All"]
+    )["Messages"]
+    assert [json.loads(message["Body"]) for message in dead] == [{"hello": "not an envelope"}] * 2
+    reason = dead[0]["MessageAttributes"]["lamina_dead_letter_reason"]["StringValue"]
+    assert reason.startswith("PoisonMessageError: not a Lamina envelope")
     payload = {"secret_id": str(secret_id), "name": "openai"}
     assert recorded_events(project_id) == [
         ("secrets.secret.created", payload),

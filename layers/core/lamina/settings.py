@@ -79,6 +79,9 @@ class Settings(BaseSettings):
     # How long recorded events and trigger deliveries are kept, unless a project sets its own
     # (`PUT /api/events/settings`).
     events_retention_days: int = Field(default=30, ge=1, validation_alias="LAMINA_EVENTS_RETENTION_DAYS")
+    # The function's Timeout (the template's Globals default unless the function sets it): the database's
+    # statement and lock timeouts stay below it, so a slow query answers 503/504 instead of a killed function.
+    function_timeout_s: float = Field(default=30.0, gt=0, validation_alias="LAMINA_FUNCTION_TIMEOUT_S")
     # Explicit AWS credentials (the emulator's, locally); None leaves boto3's own credential chain in charge.
     aws_access_key_id: str | None = Field(default=None, validation_alias="AWS_ACCESS_KEY_ID", repr=False)
     aws_secret_access_key: str | None = Field(
@@ -120,6 +123,16 @@ class Settings(BaseSettings):
         if problems:
             raise ValueError(f"unsafe configuration for {self.environment.value}: " + "; ".join(problems))
         return self
+
+    @property
+    def db_statement_timeout_s(self) -> float:
+        """Postgres's statement_timeout: a margin under the function's timeout to answer with an error."""
+        return max(1.0, min(self.function_timeout_s - 2.0, self.function_timeout_s * 0.9))
+
+    @property
+    def db_lock_timeout_s(self) -> float:
+        """Postgres's lock_timeout: a blocked write gives up early and answers 503 (retry), never hangs."""
+        return min(5.0, self.db_statement_timeout_s / 2)
 
     @property
     def is_local(self) -> bool:

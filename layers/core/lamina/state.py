@@ -31,7 +31,6 @@ DB_POOL_SIZE = 2
 DB_POOL_MAX_OVERFLOW = 3
 # Recycle before RDS Proxy / pgbouncer idle timeouts would cut a pooled connection.
 DB_POOL_RECYCLE_S = 300
-DB_CONNECT_TIMEOUT_S = 10
 REDIS_SOCKET_TIMEOUT_S = 5
 
 
@@ -88,15 +87,28 @@ class ProcessState:
                     from sqlalchemy import create_engine
 
                     from lamina.db.engine import sqlalchemy_url, ssl_connect_args
+                    from lamina.db.failures import quiet_dead_connection_logs
+
+                    quiet_dead_connection_logs()
 
                     url = self.settings.database_url
+                    statement_s = self.settings.db_statement_timeout_s
                     self._engine = create_engine(
                         sqlalchemy_url(url),
                         pool_size=DB_POOL_SIZE,
                         max_overflow=DB_POOL_MAX_OVERFLOW,
                         pool_recycle=DB_POOL_RECYCLE_S,
                         pool_pre_ping=True,
-                        connect_args={"timeout": DB_CONNECT_TIMEOUT_S, **ssl_connect_args(url)},
+                        connect_args={
+                            # The socket timeout outlasts the statement timeout, so the server's own, clear
+                            # error comes first; both stay under the function's timeout.
+                            "timeout": statement_s + 1,
+                            "startup_params": {
+                                "statement_timeout": str(int(statement_s * 1000)),
+                                "lock_timeout": str(int(self.settings.db_lock_timeout_s * 1000)),
+                            },
+                            **ssl_connect_args(url),
+                        },
                     )
         return self._engine
 

@@ -111,3 +111,52 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _unexpected_error(_: Request, error: Exception) -> JSONResponse:
         logger.exception("unhandled error")
         return _error(500, "internal_error", "internal error")
+
+    app.add_middleware(DependencyFailureGuard)
+
+
+def dependency_failure_response(error: BaseException) -> JSONResponse | None:
+    """503/504 with Retry-After when `error` is a dependency's outage or timeout (see `lamina.db.failures`)."""
+    from lamina.db.failures import classify_dependency_failure
+
+    failure = classify_dependency_failure(error)
+    if failure is None:
+        return None
+    # An outage, not a bug: logged once per outage (then a summary), not a traceback per request.
+    from lamina.outages import report_failure
+
+    report_failure(failure.dependency, error)
+    return _error(
+        failure.status, failure.code, failure.message, headers={"Retry-After": str(failure.retry_after_s)}
+    )
+
+
+class DependencyFailureGuard:
+    """Answers a dependency's outage with 503/504 inside the app.
+
+    Starlette's handler for `Exception` answers too, but then re-raises for the server to log, which printed
+    a traceback per request for as long as Postgres or Redis was away.
+    """
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking_send(message: Any) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception as error:
+            response = None if started else dependency_failure_response(error)
+            if response is None:
+                raise
+            await response(scope, receive, send)

@@ -54,9 +54,14 @@ class GenerationCache:
             generation, value = script(
                 keys=[self._generation_key(project_id)], args=[self._answer_prefix(project_id), key]
             )
-        except Exception:
-            logger.warning("artifact cache unavailable", exc_info=True)
+        except Exception as error:
+            from lamina.outages import report_failure
+
+            report_failure("redis", error)
             return None, None
+        from lamina.outages import report_success
+
+        report_success("redis")
         generation = generation.decode() if isinstance(generation, bytes) else str(generation)
         return generation, bytes(value) if value else None
 
@@ -66,8 +71,10 @@ class GenerationCache:
             from lamina.cache import get_redis
 
             get_redis().set(f"{self._answer_prefix(project_id)}{generation}:{key}", answer, ex=self.ttl_s)
-        except Exception:
-            logger.warning("artifact cache unavailable", exc_info=True)
+        except Exception as error:
+            from lamina.outages import report_failure
+
+            report_failure("redis", error)
 
     def invalidate(self, project_id: uuid.UUID) -> None:
         """Make every cached answer of the project stale (run after a change commits)."""

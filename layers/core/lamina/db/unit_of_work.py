@@ -30,8 +30,16 @@ def run_after_commit(session: Session) -> None:
     for callback in callbacks:
         try:
             callback()
-        except Exception:
-            logger.exception("after-commit side effect failed", extra={"callback": repr(callback)})
+        except Exception as error:
+            from lamina.db.failures import classify_dependency_failure
+
+            failure = classify_dependency_failure(error)
+            if failure is None:
+                logger.exception("after-commit side effect failed", extra={"callback": repr(callback)})
+            else:  # an outage (Redis down): logged once per outage, not a traceback per request
+                from lamina.outages import report_failure
+
+                report_failure(failure.dependency, error)
 
 
 def discard_after_commit(session: Session) -> None:
@@ -45,6 +53,9 @@ def commit(session: Session) -> None:
     except BaseException:
         discard_after_commit(session)
         raise
+    from lamina.outages import report_success
+
+    report_success("postgres")  # ends a logged outage; a dictionary lookup otherwise
     run_after_commit(session)
 
 

@@ -31,6 +31,7 @@ class SqsRecord:
     event_source_arn: str
     attributes: Mapping[str, str]
     message_attributes: Mapping[str, Any]
+    receipt_handle: str = ""
 
     @classmethod
     def from_event_record(cls, record: Mapping[str, Any]) -> SqsRecord:
@@ -42,6 +43,7 @@ class SqsRecord:
             event_source_arn=record.get("eventSourceARN", ""),
             attributes=attributes,
             message_attributes=record.get("messageAttributes") or {},
+            receipt_handle=record.get("receiptHandle", ""),
         )
 
     @property

@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from lamina.queues.batch import SqsRecord, process_sqs_batch
+from lamina.queues.dead_letter import is_poison, retry_sooner_after_an_outage, send_to_dead_letter_queue
 from lamina.queues.envelope import PoisonMessageError
 from lamina.queues.inbox import DEFAULT_LEASE_S, EnvelopeHandler, process_once
 from lamina.queues.names import Queue
@@ -30,7 +31,7 @@ def handler_for(handlers: Mapping[str, EnvelopeHandler], envelope_type: str) -> 
     if handler is None:
         handler = handlers.get("*")
     if handler is None:
-        # Not retried into oblivion: it fails, SQS redrives it to the DLQ, `lamina dlq replay` brings it back.
+        # Never retried: the worker sends it to the DLQ at once (`dead_letter`); `lamina dlq replay` brings it back.
         raise PoisonMessageError(f"no handler for envelope type {envelope_type!r}")
     return handler
 
@@ -48,8 +49,16 @@ def queue_worker(queue: Queue, handlers: Mapping[str, EnvelopeHandler]) -> Lambd
     queue = Queue(queue)
 
     def record_handler(record: SqsRecord, context: Any) -> None:
-        envelope = record.envelope()
-        process_once(queue, envelope, handler_for(handlers, envelope.type), lease_s=lease_for(context))
+        try:
+            envelope = record.envelope()
+            handle = handler_for(handlers, envelope.type)
+            process_once(queue, envelope, handle, lease_s=lease_for(context))
+        except Exception as error:
+            if not is_poison(error):
+                retry_sooner_after_an_outage(queue, record, error)
+                raise  # may pass on a retry: SQS redelivers it (sooner when a dependency was down)
+            # Never succeeds: straight to the DLQ with the reason; the record counts as processed.
+            send_to_dead_letter_queue(queue, record, f"{type(error).__name__}: {error}")
 
     def handler(event: Mapping[str, Any], context: Any) -> dict[str, list[dict[str, str]]]:
         return process_sqs_batch(event, lambda record: record_handler(record, context))

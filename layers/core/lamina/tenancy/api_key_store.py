@@ -22,6 +22,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from lamina.cache import get_redis
+from lamina.outages import report_failure, report_success
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -85,9 +86,10 @@ def _cache_key(prefix: str) -> str:
 def _cached(prefix: str) -> StoredKey | None:
     try:
         raw = get_redis().get(_cache_key(prefix))
-    except Exception:  # the cache is an optimisation: fall back to the database
-        logger.warning("API key cache unavailable", exc_info=True)
+    except Exception as error:  # the cache is an optimisation: fall back to the database
+        report_failure("redis", error)
         return None
+    report_success("redis")
     if raw is None:
         return None
     try:
@@ -99,8 +101,8 @@ def _cached(prefix: str) -> StoredKey | None:
 def _cache(stored: StoredKey, prefix: str) -> None:
     try:
         get_redis().set(_cache_key(prefix), json.dumps(asdict(stored)), ex=LOOKUP_CACHE_TTL_S)
-    except Exception:
-        logger.warning("API key cache unavailable", exc_info=True)
+    except Exception as error:
+        report_failure("redis", error)
 
 
 def forget_cached_key(prefix: str) -> None:
@@ -163,5 +165,5 @@ def note_key_use(prefix: str, key_id: uuid.UUID) -> None:
 
         with unit_of_work() as session:
             session.execute(update(ApiKey).where(ApiKey.id == key_id).values(last_used_at=utcnow()))
-    except Exception:  # bookkeeping only: never fail a request over it
-        logger.warning("could not record API key use", exc_info=True)
+    except Exception as error:  # bookkeeping only: never fail a request over it
+        report_failure("api key bookkeeping (redis or postgres)", error)
