@@ -10,9 +10,11 @@ from lamina.api.body import BodyGuard
 from lamina.api.errors import install_error_handlers
 from lamina.applications import routes as applications
 from lamina.applications import workflows
+from lamina.evaluators import routes as evaluators
 from lamina.events import routes as events
 from lamina.secrets import routes as secrets
 from lamina.tenancy import routes as tenancy
+from lamina.testsets import routes as testsets
 from lamina.tracing import routes as tracing
 
 API_PREFIX = "/api"
@@ -44,6 +46,8 @@ def create_app() -> FastAPI:
     app.include_router(secrets.router, prefix=API_PREFIX)
     app.include_router(events.router, prefix=API_PREFIX)
     app.include_router(tracing.router, prefix=API_PREFIX)
+    app.include_router(testsets.router, prefix=API_PREFIX)
+    app.include_router(evaluators.router, prefix=API_PREFIX)
     return app
 
 
