@@ -70,7 +70,7 @@ async def scenario(ag: Any, step: Steps, prefix: str) -> None:
         handler=builtin.auto_exact_match(correct_answer_key="correct_answer"),
         name=f"{prefix} exact",
     )
-    await step("evaluator_retrieve_builtin", evaluators.aretrieve, evaluator_revision_id=builtin_id)
+    stored = await step("evaluator_retrieve_builtin", evaluators.aretrieve, evaluator_revision_id=builtin_id)
     custom_id = await step(
         "evaluator_upsert_custom", evaluators.aupsert, handler=is_paris, name=f"{prefix} is paris"
     )
@@ -80,6 +80,8 @@ async def scenario(ag: Any, step: Steps, prefix: str) -> None:
         evaluators.aupsert,
         handler=builtin.auto_exact_match(correct_answer_key="answer"),
         name=f"{prefix} exact",
+        # The SDK's slugs carry a random suffix: an update names the evaluator.
+        evaluator_id=stored.evaluator_id if stored else None,
     )
     await step("evaluator_retrieve_builtin_again", evaluators.aretrieve, evaluator_revision_id=again)
 

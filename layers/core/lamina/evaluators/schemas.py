@@ -89,8 +89,6 @@ class RevisionRetrieve(Body):
     evaluator_ref: Reference | None = None
     evaluator_variant_ref: Reference | None = None
     evaluator_revision_ref: Reference | None = None
-    environment_ref: Reference | None = None
-    key: str | None = None
     # Lamina's evaluator data embeds no references: a revision is always answered resolved.
     resolve: bool | None = None
 

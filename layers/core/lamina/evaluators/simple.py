@@ -69,7 +69,6 @@ def retrieve(
             artifact_ref=body.evaluator_ref,
             variant_ref=body.evaluator_variant_ref,
             revision_ref=body.evaluator_revision_ref,
-            key=body.key,
         )
         return found
     except NotFoundError:

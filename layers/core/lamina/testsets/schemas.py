@@ -145,8 +145,6 @@ class RevisionFields(Body):
     artifact_id: uuid.UUID | None = None
     testset_variant_id: uuid.UUID | None = None
     variant_id: uuid.UUID | None = None
-    testset_revision_id: uuid.UUID | None = None
-    revision_id: uuid.UUID | None = None
     slug: RevisionSlug | None = None
     name: Name | None = None
     description: str | None = None
@@ -240,7 +238,7 @@ class TestsetFromTraces(Body):
 
     __test__ = False
 
-    spans: list[SpanRef] = Field(min_length=1, max_length=MAX_TRACE_SPANS)
+    spans: list[SpanRef] = Field(max_length=MAX_TRACE_SPANS)
     testset_id: uuid.UUID | None = None
     testset: SimpleTestsetFields | None = None
     outputs_column: Annotated[str, Field(min_length=1, max_length=200)] = "correct_answer"
