@@ -33,7 +33,8 @@ from tests.integration.api_client import (
 __all__ = ["api_env", "cognito_pool", "make_tenant", "own_events_queue"]
 
 UNAUTHENTICATED_PATHS = {"/api/health"}
-READ_ONLY_SUFFIXES = ("/query", "/retrieve", "/log")
+# POST .../download is a read (Agenta's SDK downloads a test set with a POST).
+READ_ONLY_SUFFIXES = ("/query", "/retrieve", "/log", "/download")
 # Path parameter → the kind of object it names.
 PATH_PARAMETER_KINDS = {
     "application_id": "application",

@@ -230,6 +230,10 @@ def simple_from_traces(
 async def _upload(
     request: Request, session: Any, principal: Any, testset_id: uuid.UUID | None
 ) -> dict[str, Any]:
+    # The test set is looked up first: another project's test set is a 404 whatever the file holds.
+    target = (
+        await run_in_threadpool(service.get_testset, session, principal, testset_id) if testset_id else None
+    )
     content_type = request.headers.get("content-type") or ""
     body = await request.body()
     form: dict[str, Any] = {}
@@ -247,8 +251,8 @@ async def _upload(
     rows = files.read_rows(raw, file_type)
 
     def store() -> dict[str, Any]:
-        if testset_id is not None:
-            testset = service.get_testset(session, principal, testset_id)
+        if target is not None:
+            testset = target
             simple.commit_to_default(
                 session, principal, testset, cases=[{"data": r} for r in rows], message="uploaded"
             )
