@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import Field
 
@@ -41,7 +41,7 @@ class EvaluatorFilter(Body):
     name: str | None = None
     description: str | None = None
     slug: str | None = None
-    slugs: list[str] | None = None
+    slugs: list[Annotated[str, Field(min_length=1, max_length=200)]] | None = None
     flags: dict[str, Any] | None = None
     tags: dict[str, Any] | None = None
     meta: dict[str, Any] | None = None

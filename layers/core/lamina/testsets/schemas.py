@@ -79,7 +79,7 @@ class TestsetFilter(Body):
     name: str | None = None
     description: str | None = None
     slug: str | None = None
-    slugs: list[str] | None = None
+    slugs: list[Annotated[str, Field(min_length=1, max_length=200)]] | None = None
     flags: dict[str, Any] | None = None
     tags: dict[str, Any] | None = None
     meta: dict[str, Any] | None = None
