@@ -68,8 +68,19 @@ def main() -> int:
     parser.add_argument("--rows", type=int, default=ROWS)
     args = parser.parse_args()
 
-    _backends, env, cleanups = start_scratch_stack()
+    backends, env, cleanups = start_scratch_stack()
     try:
+        import boto3
+
+        # Commits stage domain events; a queue of the bench's own takes them.
+        sqs = boto3.session.Session(
+            region_name="us-east-1",
+            aws_access_key_id=env.get("AWS_ACCESS_KEY_ID", "testing"),
+            aws_secret_access_key=env.get("AWS_SECRET_ACCESS_KEY", "testing"),
+        ).client("sqs", endpoint_url=backends.aws.url)
+        env["EVENTS_QUEUE_URL"] = sqs.create_queue(QueueName=f"lamina-bench-events-{uuid.uuid4().hex[:6]}")[
+            "QueueUrl"
+        ]
         from lamina.db.migrate import upgrade
         from lamina.db.unit_of_work import unit_of_work
         from lamina.settings import Settings

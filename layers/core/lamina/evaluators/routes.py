@@ -213,7 +213,7 @@ def simple_query(
     body: schemas.EvaluatorQuery, session: SessionDep, principal: ProjectViewer
 ) -> dict[str, Any]:
     window = _query(session, principal, body)
-    return _many("evaluators", [simple.view(session, e) for e in window.items], window.next)
+    return _many("evaluators", simple.views(session, window.items), window.next)
 
 
 @router.get(

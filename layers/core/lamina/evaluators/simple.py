@@ -4,12 +4,14 @@ variant and that variant's latest revision as one object (`/api/simple/evaluator
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, Literal
 
 from sqlalchemy.orm import Session
 
 from lamina.artifacts import revisions
 from lamina.artifacts import service as artifacts
+from lamina.artifacts.latest import latest_revisions
 from lamina.artifacts.references import References
 from lamina.errors import NotFoundError, ValidationFailedError
 from lamina.evaluators import schemas
@@ -140,9 +142,13 @@ def edit(
     return evaluator
 
 
-def view(session: Session, evaluator: Evaluator) -> dict[str, Any]:
+def view(
+    session: Session, evaluator: Evaluator, revision: EvaluatorRevisionRow | Literal[False] | None = False
+) -> dict[str, Any]:
+    """The header with the default variant's latest revision flattened in."""
     header = evaluator_view(evaluator)
-    revision = latest_revision(session, evaluator)
+    if revision is False:
+        revision = latest_revision(session, evaluator)
     if revision is None:
         return {**header, "variant_id": None, "revision_id": None, "version": None, "data": None}
     return {
@@ -152,3 +158,9 @@ def view(session: Session, evaluator: Evaluator) -> dict[str, Any]:
         "version": str(revision.version),
         "data": revision.data,
     }
+
+
+def views(session: Session, evaluators: Sequence[Evaluator]) -> list[dict[str, Any]]:
+    """A page of evaluators: two queries for their latest revisions, not two per item."""
+    latest = latest_revisions(session, EVALUATORS, [e.id for e in evaluators])
+    return [view(session, e, latest.get(e.id)) for e in evaluators]

@@ -212,8 +212,7 @@ def simple_create(
 @router.post("/simple/testsets/query", response_model=responses.SimpleTestsetsResponse, **ONLY_SET_FIELDS)
 def simple_query(body: schemas.TestsetQuery, session: SessionDep, principal: ProjectViewer) -> dict[str, Any]:
     window = _query(session, principal, body)
-    views = [simple.view(session, t, with_testcases=False) for t in window.items]
-    return _many("testsets", views, window.next)
+    return _many("testsets", simple.views(session, window.items), window.next)
 
 
 @router.post(

@@ -10,16 +10,17 @@ from __future__ import annotations
 import secrets
 import uuid
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lamina.artifacts import service as artifacts
+from lamina.artifacts.latest import latest_revisions
 from lamina.errors import NotFoundError, ValidationFailedError
 from lamina.tenancy.principal import Principal
 from lamina.testsets import schemas
-from lamina.testsets.models import Testset
+from lamina.testsets.models import Testset, TestsetRevision
 from lamina.testsets.service import (
     TESTSETS,
     commit_testcases,
@@ -120,10 +121,18 @@ def edit(
     return testset
 
 
-def view(session: Session, testset: Testset, *, with_testcases: bool = True) -> dict[str, Any]:
-    """The header with the default variant's latest revision flattened in."""
+def view(
+    session: Session,
+    testset: Testset,
+    *,
+    with_testcases: bool = True,
+    revision: TestsetRevision | Literal[False] | None = False,
+) -> dict[str, Any]:
+    """The header with the default variant's latest revision flattened in (`revision` when the caller
+    already looked it up, as `views` does for a page)."""
     header = testset_view(testset)
-    revision = latest_revision(session, testset)
+    if revision is False:
+        revision = latest_revision(session, testset)
     if revision is None:
         return {**header, "variant_id": None, "revision_id": None, "version": None, "data": None}
     flat = revision_view(session, revision, with_testcases=with_testcases)
@@ -134,6 +143,12 @@ def view(session: Session, testset: Testset, *, with_testcases: bool = True) -> 
         "version": flat["version"],
         "data": flat["data"],
     }
+
+
+def views(session: Session, testsets: Sequence[Testset]) -> list[dict[str, Any]]:
+    """A page of test sets, without their cases: two queries for their latest revisions, not two per item."""
+    latest = latest_revisions(session, TESTSETS, [t.id for t in testsets])
+    return [view(session, t, with_testcases=False, revision=latest.get(t.id)) for t in testsets]
 
 
 def rows_of(session: Session, principal: Principal, testset_id: uuid.UUID) -> list[dict[str, Any]]:
