@@ -3,7 +3,9 @@
 The child process gets:
 - a scrubbed environment (only PATH, LANG and PYTHON* isolation flags: no credentials, no DATABASE_URL);
 - no network: before the user code is compiled, an audit hook refuses `socket.socket` creation and any
-  `socket.connect`/`getaddrinfo`, and no module can remove an audit hook;
+  `socket.connect`/`getaddrinfo`, and no module can remove an audit hook; the same hook refuses starting
+  processes, `ctypes`, and opening files outside the standard library and the code's scratch directory
+  (so not `/proc/<parent>/environ`, nor the host's credential files);
 - `RLIMIT_CPU` (CPU seconds) and `RLIMIT_AS` (address space), and a wall-clock kill from the parent;
 - isolated mode (`-I`: no site-packages of the user, no PYTHONPATH, no cwd on sys.path) in an empty temp dir.
 Its stdout is captured (and returned as `stdout`); the result travels back on a separate pipe so a
@@ -34,25 +36,37 @@ MAX_CODE_BYTES = 256 * 1024
 
 # Runs in the child, before the user's code. Reads {code, inputs, outputs, testcase, correct_answer} on stdin.
 _BOOTSTRAP = r"""
-import json, os, sys
+import inspect, json, os, sys
 
-def _no_network(event, args):
+_WORKDIR = os.getcwd()
+# Files the code may open: the standard library (imports) and its own scratch directory. Not /proc (where
+# another process's environment is readable by the same user), not the host's files.
+_READABLE = tuple(os.path.realpath(p) + os.sep for p in {sys.base_prefix, sys.prefix, _WORKDIR})
+_DEVICES = ("/dev/null", "/dev/urandom", "/dev/random")
+
+def _guard(event, args):
     if event in ("socket.__new__", "socket.connect", "socket.getaddrinfo", "socket.bind",
                  "socket.sendto", "socket.gethostbyname", "socket.gethostbyaddr"):
         raise PermissionError("network access is disabled in the evaluator sandbox")
-    if event in ("subprocess.Popen", "os.system", "os.exec", "os.posix_spawn", "os.fork", "os.forkpty"):
-        raise PermissionError("starting processes is disabled in the evaluator sandbox")
+    if event in ("subprocess.Popen", "os.system", "os.exec", "os.posix_spawn", "os.fork", "os.forkpty",
+                 "os.kill", "os.killpg"):
+        raise PermissionError("starting or signalling processes is disabled in the evaluator sandbox")
+    if event in ("os.chdir", "os.symlink", "os.link", "os.chroot", "ctypes.dlopen", "ctypes.cdata"):
+        raise PermissionError("%s is disabled in the evaluator sandbox" % event)
+    if event == "open" and isinstance(args[0], (str, bytes)):
+        path = os.path.normpath(os.path.join(_WORKDIR, os.fsdecode(args[0])))
+        if path not in _DEVICES and not (path + os.sep).startswith(_READABLE):
+            raise PermissionError("opening %s is disabled in the evaluator sandbox" % path)
 
 payload = json.loads(sys.stdin.read())
 result_pipe = os.fdopen(payload.pop("result_fd"), "w")
-sys.addaudithook(_no_network)
+sys.addaudithook(_guard)
 namespace = {"__name__": "__evaluator__"}
 try:
     exec(compile(payload["code"], "<evaluator>", "exec"), namespace)
     evaluate = namespace.get("evaluate")
     if not callable(evaluate):
         raise NameError("the code defines no evaluate(...) function")
-    import inspect
     names = list(inspect.signature(evaluate).parameters)
     if names[:4] == ["app_params", "inputs", "output", "correct_answer"]:
         value = evaluate({}, payload["inputs"], payload["outputs"], payload["correct_answer"])
