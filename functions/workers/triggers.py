@@ -1,11 +1,6 @@
-"""TriggersWorkerFunction: consumes the `triggers` queue.
-
-The triggers domain registers its envelope handlers here when it lands; until then every message fails with
-"no handler", is redriven to the DLQ after its retries and can be replayed with `lamina dlq replay triggers`.
-"""
+"""TriggersWorkerFunction: consumes the `triggers` queue (runs trigger deliveries)."""
 
 from lamina.logs import lambda_handler
-from lamina.queues.names import Queue
-from lamina.queues.worker import queue_worker
+from lamina.triggers.worker import handler as handle_triggers
 
-handler = lambda_handler(queue_worker(Queue.TRIGGERS, {}))
+handler = lambda_handler(handle_triggers)

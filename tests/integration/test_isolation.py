@@ -48,6 +48,14 @@ PATH_PARAMETER_KINDS = {
     "testset_id": "testset",
     "testcase_id": "testcase",
     "evaluator_id": "evaluator",
+    "schedule_id": "schedule",
+    "subscription_id": "subscription",
+    "delivery_id": "delivery",
+}
+# `data` of a body that is not a registry revision's: a valid one that names nothing of any tenant.
+NEUTRAL_DATA: dict[str, dict[str, Any]] = {
+    "TriggerScheduleData": {"schedule": "0 0 * * *", "evaluation": {}},
+    "TriggerSubscriptionData": {"event_key": "nothing.here.happened", "evaluation": {}},
 }
 # Path parameters that name no tenant's object (the evaluator catalog is the same for every project).
 SHARED_PATH_PARAMETERS = {"template_key": "auto_exact_match"}
@@ -126,6 +134,7 @@ def populate(tenant: Tenant) -> Objects:
             }
         },
     ).ok()["evaluator"]
+    triggers = store_triggers(tenant)
     return Objects(
         project_id=tenant.project_id,
         application_slug=slug,
@@ -147,8 +156,45 @@ def populate(tenant: Tenant) -> Objects:
             "evaluator": evaluator["id"],
             "evaluator_variant": evaluator["variant_id"],
             "evaluator_revision": evaluator["revision_id"],
+            **triggers,
         },
     )
+
+
+def store_triggers(tenant: Tenant) -> dict[str, str]:
+    """A schedule, an event subscription, and a delivery of it (as the events worker logs one)."""
+    from lamina.db.base import utcnow
+    from lamina.db.unit_of_work import unit_of_work
+    from lamina.triggers.models import TriggerDelivery
+
+    api = tenant.client
+    target = {"evaluation": {"testset_steps": {}}}
+    schedule = api.post(
+        "/api/triggers/schedules/", {"schedule": {"data": {"schedule": "0 0 * * *", **target}}}
+    )
+    subscription = api.post(
+        "/api/triggers/subscriptions/", {"subscription": {"data": {"event_key": "x.y.z", **target}}}
+    ).ok()["subscription"]
+    delivery_id = uuid.uuid4()
+    with unit_of_work() as session:
+        session.add(
+            TriggerDelivery(
+                id=delivery_id,
+                project_id=uuid.UUID(tenant.project_id),
+                subscription_id=uuid.UUID(subscription["id"]),
+                event_id=str(uuid.uuid4()),
+                status="success",
+                data={},
+                attempts=1,
+                created_at=utcnow(),
+                updated_at=utcnow(),
+            )
+        )
+    return {
+        "schedule": schedule.ok()["schedule"]["id"],
+        "subscription": subscription["id"],
+        "delivery": str(delivery_id),
+    }
 
 
 def store_trace(project_id: str) -> str:
@@ -211,7 +257,7 @@ def _neutral_value(openapi: dict[str, Any], name: str, schema: dict[str, Any]) -
     if "enum" in schema:
         return schema["enum"][-1]
     if name == "data":
-        return prompt_data()
+        return NEUTRAL_DATA.get(schema.get("title", ""), prompt_data())
     if name.endswith("_ref") or schema.get("title") == "Reference":
         return {"slug": "production"} if name.startswith("environment") else {"slug": "nothing-here"}
     kind = schema.get("type")

@@ -69,6 +69,9 @@ class Settings(BaseSettings):
     secret_key: str = Field(default=LOCAL_ONLY_SECRET, validation_alias="LAMINA_SECRET_KEY")
     runner_url: str = Field(default="http://127.0.0.1:8765", validation_alias="LAMINA_RUNNER_URL")
     log_level: str = Field(default="INFO", validation_alias="LAMINA_LOG_LEVEL")
+    # How long recorded events and trigger deliveries are kept, unless a project sets its own
+    # (`PUT /api/events/settings`).
+    events_retention_days: int = Field(default=30, ge=1, validation_alias="LAMINA_EVENTS_RETENTION_DAYS")
     # Explicit AWS credentials (the emulator's, locally); None leaves boto3's own credential chain in charge.
     aws_access_key_id: str | None = Field(default=None, validation_alias="AWS_ACCESS_KEY_ID", repr=False)
     aws_secret_access_key: str | None = Field(

@@ -16,6 +16,7 @@ from lamina.secrets import routes as secrets
 from lamina.tenancy import routes as tenancy
 from lamina.testsets import routes as testsets
 from lamina.tracing import routes as tracing
+from lamina.triggers import routes as triggers
 
 API_PREFIX = "/api"
 API_DESCRIPTION = (
@@ -46,6 +47,7 @@ def create_app() -> FastAPI:
     app.include_router(secrets.router, prefix=API_PREFIX)
     app.include_router(events.router, prefix=API_PREFIX)
     app.include_router(tracing.router, prefix=API_PREFIX)
+    app.include_router(triggers.router, prefix=API_PREFIX)
     app.include_router(testsets.router, prefix=API_PREFIX)
     app.include_router(evaluators.router, prefix=API_PREFIX)
     return app

@@ -12,36 +12,38 @@ from lamina.errors import ValidationFailedError
 
 logger = logging.getLogger(__name__)
 
-EVENT_RETENTION = timedelta(days=30)
 # SQS keeps a message at most 14 days (a DLQ replay starts the clock again, once): past that, no delivery of
 # an envelope can still arrive, so its inbox record has nothing left to deduplicate.
 INBOX_RETENTION = timedelta(days=28)
 
 
 def retention() -> dict[str, Any]:
-    """Delete recorded events, inbox records and spans past their retention periods."""
+    """Delete recorded events and trigger deliveries (by project setting), inbox records and spans past their
+    retention periods."""
     from sqlalchemy import delete
 
     from lamina.db.unit_of_work import unit_of_work
-    from lamina.events.models import EventRecord
+    from lamina.events.log import delete_expired
     from lamina.queues.inbox import InboxMessage
 
     now = utcnow()
     with unit_of_work() as session:
-        events = session.execute(delete(EventRecord).where(EventRecord.recorded_at < now - EVENT_RETENTION))
         inbox = session.execute(delete(InboxMessage).where(InboxMessage.claimed_at < now - INBOX_RETENTION))
     from lamina.tracing.retention import delete_expired_spans
 
     return {
-        "events_deleted": int(getattr(events, "rowcount", 0) or 0),
+        "events_deleted": delete_expired("events", "recorded_at"),
+        "trigger_deliveries_deleted": delete_expired("trigger_deliveries", "created_at"),
         "inbox_records_deleted": int(getattr(inbox, "rowcount", 0) or 0),
         "spans_deleted": delete_expired_spans(),
     }
 
 
 def due_triggers() -> dict[str, Any]:
-    """Fire scheduled triggers that are due. Triggers land with the automation issue: nothing is due yet."""
-    return {"fired": 0}
+    """Fire the scheduled triggers whose tick is due (at most one missed tick each: see the function)."""
+    from lamina.triggers.dispatch import fire_due_schedules
+
+    return fire_due_schedules()
 
 
 def watchdog() -> dict[str, Any]:

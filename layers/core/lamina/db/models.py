@@ -11,6 +11,7 @@ from lamina.secrets import models as secrets_models
 from lamina.tenancy import models as tenancy_models
 from lamina.testsets import models as testsets_models
 from lamina.tracing import models as tracing_models
+from lamina.triggers import models as triggers_models
 
 __all__ = [
     "Base",
@@ -24,4 +25,5 @@ __all__ = [
     "tenancy_models",
     "testsets_models",
     "tracing_models",
+    "triggers_models",
 ]
