@@ -10,10 +10,12 @@ from lamina.api.body import BodyGuard
 from lamina.api.errors import install_error_handlers
 from lamina.applications import routes as applications
 from lamina.applications import workflows
+from lamina.evaluators import routes as evaluators
 from lamina.events import routes as events
 from lamina.secrets import routes as secrets
 from lamina.sessions import routes as sessions
 from lamina.tenancy import routes as tenancy
+from lamina.testsets import routes as testsets
 from lamina.tracing import routes as tracing
 from lamina.triggers import routes as triggers
 from lamina.webhooks import routes as webhooks
@@ -50,6 +52,8 @@ def create_app() -> FastAPI:
     app.include_router(tracing.router, prefix=API_PREFIX)
     app.include_router(triggers.router, prefix=API_PREFIX)
     app.include_router(webhooks.router, prefix=API_PREFIX)
+    app.include_router(testsets.router, prefix=API_PREFIX)
+    app.include_router(evaluators.router, prefix=API_PREFIX)
     return app
 
 
