@@ -1,7 +1,7 @@
 """spans: one row per OpenTelemetry span, keyed by (project_id, trace_id, span_id); tracing_settings
 
 Revision ID: 0004
-Revises: 0003 (0004 lands on another branch; the chain is fixed at merge)
+Revises: 0003
 Create Date: 2026-11-28 17:30:00.000000
 """
 

@@ -1,7 +1,7 @@
 """triggers: schedules, event subscriptions, the delivery log; event_settings (per-project event retention)
 
 Revision ID: 0009
-Revises: 0004 (the chain is fixed at merge)
+Revises: 0008
 Create Date: 2026-11-28 19:30:00.000000
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "0009"
-down_revision = "0004"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """agent sessions: turns, records (unique on turn and sequence) and interactions
 
 Revision ID: 0010
-Revises: 0004
+Revises: 0009
 Create Date: 2026-11-28 19:24:46.797018
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "0010"
-down_revision = "0004"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
