@@ -30,12 +30,14 @@ def retention() -> dict[str, Any]:
     with unit_of_work() as session:
         events = session.execute(delete(EventRecord).where(EventRecord.recorded_at < now - EVENT_RETENTION))
         inbox = session.execute(delete(InboxMessage).where(InboxMessage.claimed_at < now - INBOX_RETENTION))
+    from lamina.tracing.alerts import delete_old_error_windows
     from lamina.tracing.retention import delete_expired_spans
 
     return {
         "events_deleted": int(getattr(events, "rowcount", 0) or 0),
         "inbox_records_deleted": int(getattr(inbox, "rowcount", 0) or 0),
         "spans_deleted": delete_expired_spans(),
+        "trace_error_windows_deleted": delete_old_error_windows(),
     }
 
 

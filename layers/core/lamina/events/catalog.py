@@ -14,6 +14,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -31,6 +32,7 @@ class EventType(StrEnum):
     SECRET_CREATED = "secrets.secret.created"
     SECRET_UPDATED = "secrets.secret.updated"
     SECRET_DELETED = "secrets.secret.deleted"
+    TRACING_ERRORS_THRESHOLD_EXCEEDED = "tracing.errors.threshold_exceeded"
 
 
 class EventPayload(BaseModel):
@@ -81,6 +83,20 @@ class SecretChanged(EventPayload):
     name: str
 
 
+# ---------------------------------------------------------------- tracing
+
+
+class TraceErrorsThresholdExceeded(EventPayload):
+    """A project's stored error spans within one window reached its threshold (one event per window)."""
+
+    project_id: uuid.UUID
+    window_start: datetime
+    window_end: datetime
+    errors: int = Field(description="error spans stored in the window so far")
+    threshold: int
+    sample_trace_ids: list[str] = Field(description="a few traces with an error span, to look at first")
+
+
 # ---------------------------------------------------------------- the catalog
 
 
@@ -104,6 +120,11 @@ _CATALOG: dict[str, EventSpec] = {
         EventSpec(EventType.SECRET_CREATED, SecretChanged, "A secret was created."),
         EventSpec(EventType.SECRET_UPDATED, SecretChanged, "A secret's value or description changed."),
         EventSpec(EventType.SECRET_DELETED, SecretChanged, "A secret was deleted."),
+        EventSpec(
+            EventType.TRACING_ERRORS_THRESHOLD_EXCEEDED,
+            TraceErrorsThresholdExceeded,
+            "A project's error spans in a short window reached its threshold.",
+        ),
     )
 }
 
