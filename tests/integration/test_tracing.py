@@ -41,7 +41,7 @@ def tracing_queue(api_env: dict[str, str]) -> Iterator[str]:
 
     sqs = state.current().aws_client("sqs")
     url: str = sqs.create_queue(
-        QueueName=f"lamina-test-tracing-{uuid.uuid4().hex[:10]}", Attributes={"VisibilityTimeout": "30"}
+        QueueName=f"lamina-test-tracing-{uuid.uuid4().hex[:10]}", Attributes={"VisibilityTimeout": "300"}
     )["QueueUrl"]
     state.configure(state.current().settings.model_copy(update={"tracing_queue_url": url}))
     yield url

@@ -77,6 +77,7 @@ class ShapePlan:
     # also another key's prefix, whose nesting depends on the values (`unflatten` handles those).
     template: str | None
     slots: tuple[int, ...]
+    in_key_order: bool
 
 
 def plan_shape(keys: tuple[str, ...]) -> ShapePlan:
@@ -108,6 +109,7 @@ def plan_shape(keys: tuple[str, ...]) -> ShapePlan:
         ),
         template=template,
         slots=slots,
+        in_key_order=slots == tuple(range(len(keys))),
     )
 
 
@@ -189,13 +191,13 @@ class Normalized:
 
 def normalized(plan: ShapePlan, values: Sequence[Any]) -> Normalized:
     """What `normalize.normalize` and `unflatten` say of the attributes `plan.keys` = `values`."""
-    model = _first_str(values, plan.model_at)
-    prompt = _first_int(values, plan.prompt_at)
-    completion = _first_int(values, plan.completion_at)
-    total = _first_int(values, plan.total_at)
+    model = _first_str(values, plan.model_at) if plan.model_at else None
+    prompt = _first_int(values, plan.prompt_at) if plan.prompt_at else None
+    completion = _first_int(values, plan.completion_at) if plan.completion_at else None
+    total = _first_int(values, plan.total_at) if plan.total_at else None
     if total is None and (prompt is not None or completion is not None):
         total = (prompt or 0) + (completion or 0)
-    cost = _first_float(values, plan.cost_at)
+    cost = _first_float(values, plan.cost_at) if plan.cost_at else None
     if cost is None and model and (prompt or completion):
         cost = n.price(model, prompt or 0, completion or 0)
     span_type = None
@@ -205,27 +207,33 @@ def normalized(plan: ShapePlan, values: Sequence[Any]) -> Normalized:
             break
     if span_type is None:
         span_type = "llm" if model is not None or plan.has_llm_system else "unknown"
+    # Each value encoded once: the attributes document and the inputs or outputs column share it.
+    encoded = [_value_json(value) for value in values] if plan.template is not None else None
     return Normalized(
         trace_type=n.trace_type_of(values[plan.trace_type_at] if plan.trace_type_at is not None else None),
         span_type=span_type,
-        session_id=_first_str(values, plan.session_at),
-        user_id=_first_str(values, plan.user_at),
+        session_id=_first_str(values, plan.session_at) if plan.session_at else None,
+        user_id=_first_str(values, plan.user_at) if plan.user_at else None,
         model=model,
         prompt_tokens=prompt,
         completion_tokens=completion,
         total_tokens=total,
         cost=cost,
-        inputs=_data_json(plan.inputs, values),
-        outputs=_data_json(plan.outputs, values),
-        attributes=attributes_json(plan, values),
+        inputs=_data_json(plan.inputs, values, encoded),
+        outputs=_data_json(plan.outputs, values, encoded),
+        attributes=attributes_json(plan, values, encoded),
     )
 
 
-def attributes_json(plan: ShapePlan, values: Sequence[Any]) -> str:
+def attributes_json(plan: ShapePlan, values: Sequence[Any], encoded: list[str] | None = None) -> str:
     """The attributes nested by their dotted keys, as JSON text (`unflatten`'s document)."""
     if plan.template is None:
         return json_text(n.unflatten(dict(zip(plan.keys, values, strict=True)))) or "{}"
-    text = plan.template % tuple([_value_json(values[index]) for index in plan.slots])
+    if encoded is None:
+        encoded = [_value_json(value) for value in values]
+    text = plan.template % (
+        tuple(encoded) if plan.in_key_order else tuple([encoded[index] for index in plan.slots])
+    )
     return strip_json_nul(text) if "\\u0000" in text else text
 
 
@@ -252,12 +260,12 @@ def _is_json(text: str) -> bool:
     return True
 
 
-def _data_json(plan: DataPlan, values: Sequence[Any]) -> str | None:
+def _data_json(plan: DataPlan, values: Sequence[Any], encoded: list[str] | None) -> str | None:
     if plan.value_at is not None:
         value = values[plan.value_at]
         if value is None:
             return None
-        text = _value_json(value)
+        text = encoded[plan.value_at] if encoded is not None else _value_json(value)
         return strip_json_nul(text) if "\\u0000" in text else text
     if plan.under:
         return json_text(n.unflatten({name: values[index] for name, index in plan.under}))
