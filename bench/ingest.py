@@ -207,6 +207,10 @@ def main() -> int:
         configure(Settings(**env))
         upgrade(env["DATABASE_URL"])
         aws.client("s3").create_bucket(Bucket=env["LAMINA_BUCKET"])
+        # The error-threshold event a round's error spans raise goes out as it would in the stack.
+        queue = aws.client("sqs").create_queue(QueueName=f"lamina-bench-events-{uuid.uuid4().hex[:6]}")
+        env["EVENTS_QUEUE_URL"] = queue["QueueUrl"]
+        configure(Settings(**env))
         rng = random.Random(7)
         keys = []
         for start in range(0, args.spans, args.body_spans):
