@@ -11,7 +11,8 @@ from lamina.settings import get_settings
 from lamina.state import current
 from lamina.tracing import otlp
 from lamina.tracing.alerts import count_errors
-from lamina.tracing.rows import ShapePlan, SpanLines
+from lamina.tracing.rows import SpanLines
+from lamina.tracing.shapes import ShapePlan
 from lamina.tracing.store import write_span_lines
 
 if TYPE_CHECKING:
