@@ -362,6 +362,10 @@ def build_parser() -> argparse.ArgumentParser:
         "token", parents=[with_state_dir], help="print a fresh Cognito access token for the local user"
     )
     token.set_defaults(run=cmd_token)
+
+    from lamina_local.traces_cli import add_traces_commands
+
+    add_traces_commands(commands, with_state_dir)
     return parser
 
 

@@ -99,6 +99,7 @@ class Ready:
     boot_seconds: float
     local_user: dict[str, str] = field(default_factory=dict)
     pid: int = field(default_factory=os.getpid)
+    buckets: dict[str, str] = field(default_factory=dict)  # logical id -> bucket name
 
 
 def local_secret_key(state_dir: Path) -> str:
@@ -221,6 +222,7 @@ class LocalStack:
             credentials=credentials,
             boot_seconds=round(time.monotonic() - started, 2),
             local_user=self._local_user,
+            buckets=dict(stack.buckets),
         )
         self._write_state()
         self._start_supervisor(stack)

@@ -41,7 +41,7 @@ def tracing_queue(api_env: dict[str, str]) -> Iterator[str]:
 
     sqs = state.current().aws_client("sqs")
     url: str = sqs.create_queue(
-        QueueName=f"lamina-test-tracing-{uuid.uuid4().hex[:10]}", Attributes={"VisibilityTimeout": "30"}
+        QueueName=f"lamina-test-tracing-{uuid.uuid4().hex[:10]}", Attributes={"VisibilityTimeout": "300"}
     )["QueueUrl"]
     state.configure(state.current().settings.model_copy(update={"tracing_queue_url": url}))
     yield url
@@ -308,8 +308,33 @@ def test_malformed_and_oversized_bodies_are_refused_and_nothing_is_stored(
     assert len(stored_bodies(tenant.project_id)) == 1
 
 
+def replay_with_cli(project_id: str, since: Any, monkeypatch: pytest.MonkeyPatch, capsys: Any) -> int:
+    """`lamina traces replay` as against a deployed stack (bucket and queue given, the shell's AWS settings)."""
+    from lamina import state
+    from lamina_local.cli import main
+
+    settings = state.current().settings
+    monkeypatch.setenv("AWS_ENDPOINT_URL", settings.aws_endpoint_url)
+    monkeypatch.setenv("AWS_REGION", settings.aws_region)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", settings.aws_access_key_id or "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", settings.aws_secret_access_key or "testing")
+    arguments = ["--project", project_id, "--since", since.isoformat()]
+    arguments += ["--bucket", settings.bucket_name, "--queue-url", settings.tracing_queue_url]
+    try:
+        code = main(["traces", "replay", *arguments])
+    finally:
+        state.configure(settings)  # the command configured the library from its own environment
+    assert code == 0
+    return int(capsys.readouterr().out.split()[1])
+
+
 def test_a_replay_restores_spans_lost_downstream(
-    make_tenant: Callable[..., Tenant], lamina_http: str, tracing_queue: str, lambda_context: LambdaContext
+    make_tenant: Callable[..., Tenant],
+    lamina_http: str,
+    tracing_queue: str,
+    lambda_context: LambdaContext,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: Any,
 ) -> None:
     from datetime import UTC, datetime, timedelta
 
@@ -332,12 +357,12 @@ def test_a_replay_restores_spans_lost_downstream(
     assert replay(uuid.UUID(tenant.project_id), since) == 3
     run_tracing_worker(tracing_queue, 3, lambda_context)
 
-    # THEN the trace is whole again, and replaying once more adds nothing
+    # THEN the trace is whole again, and replaying once more (with `lamina traces replay`) adds nothing
     assert set(tenant.client.get(f"/api/traces/{trace_id}").ok()["trace"]["spans"]["agent"]["spans"]) == {
         "retrieve",
         "chat gpt-4o-mini",
     }
-    assert replay(uuid.UUID(tenant.project_id), since) == 3
+    assert replay_with_cli(tenant.project_id, since, monkeypatch, capsys) == 3
     run_tracing_worker(tracing_queue, 3, lambda_context)
     assert span_rows(tenant.project_id) == 3
 

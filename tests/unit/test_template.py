@@ -275,3 +275,13 @@ def test_heavy_functions_use_snapstart_on_a_published_alias(resources: dict[str,
         properties = resources[function]["Properties"]
         assert properties["SnapStart"] == {"ApplyOn": "PublishedVersions"}, function
         assert properties["AutoPublishAlias"] == "live", function
+
+
+def test_raw_otlp_bodies_expire_after_the_parameters_days(resources: dict[str, Any]) -> None:
+    from lamina.tracing.service import RAW_BODY_PREFIX
+
+    # GIVEN the bucket's lifecycle WHEN its rules are read THEN the raw OTLP bodies' prefix (the one the
+    # endpoint writes and a replay lists) expires after RawTraceBodyRetentionDays
+    rules = resources["WorkspaceBucket"]["Properties"]["LifecycleConfiguration"]["Rules"]
+    [raw] = [rule for rule in rules if rule.get("Prefix") == f"{RAW_BODY_PREFIX}/"]
+    assert raw["Status"] == "Enabled" and raw["ExpirationInDays"] == {"Ref": "RawTraceBodyRetentionDays"}

@@ -29,6 +29,7 @@ def retention() -> dict[str, Any]:
     now = utcnow()
     with unit_of_work() as session:
         inbox = session.execute(delete(InboxMessage).where(InboxMessage.claimed_at < now - INBOX_RETENTION))
+    from lamina.tracing.alerts import delete_old_error_windows
     from lamina.tracing.retention import delete_expired_spans
     from lamina.webhooks.retention import delete_expired_delivery_attempts
 
@@ -38,6 +39,7 @@ def retention() -> dict[str, Any]:
         "webhook_delivery_attempts_deleted": delete_expired_delivery_attempts(),
         "inbox_records_deleted": int(getattr(inbox, "rowcount", 0) or 0),
         "spans_deleted": delete_expired_spans(),
+        "trace_error_windows_deleted": delete_old_error_windows(),
     }
 
 

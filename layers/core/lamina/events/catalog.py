@@ -14,6 +14,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -32,6 +33,7 @@ class EventType(StrEnum):
     SECRET_UPDATED = "secrets.secret.updated"
     SECRET_DELETED = "secrets.secret.deleted"
     WEBHOOK_SUBSCRIPTION_TESTED = "webhooks.subscriptions.tested"
+    TRACING_ERRORS_THRESHOLD_EXCEEDED = "tracing.errors.threshold_exceeded"
 
 
 class EventPayload(BaseModel):
@@ -93,6 +95,20 @@ class WebhookSubscriptionTested(EventPayload):
     tested_by: str | None = None
 
 
+# ---------------------------------------------------------------- tracing
+
+
+class TraceErrorsThresholdExceeded(EventPayload):
+    """A project's stored error spans within one window reached its threshold (one event per window)."""
+
+    project_id: uuid.UUID
+    window_start: datetime
+    window_end: datetime
+    errors: int = Field(description="error spans stored in the window so far")
+    threshold: int
+    sample_trace_ids: list[str] = Field(description="a few traces with an error span, to look at first")
+
+
 # ---------------------------------------------------------------- the catalog
 
 
@@ -120,6 +136,11 @@ _CATALOG: dict[str, EventSpec] = {
             EventType.WEBHOOK_SUBSCRIPTION_TESTED,
             WebhookSubscriptionTested,
             "A webhook subscription was tested (delivered to that subscription only).",
+        ),
+        EventSpec(
+            EventType.TRACING_ERRORS_THRESHOLD_EXCEEDED,
+            TraceErrorsThresholdExceeded,
+            "A project's error spans in a short window reached its threshold.",
         ),
     )
 }

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import BigInteger, DateTime, Float, Index, Integer, String, Text, func, text
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from lamina.db.base import Base
@@ -97,10 +97,24 @@ class Span(Base):
 
 
 class TracingSettings(Base):
-    """A project's tracing settings; a project without a row keeps spans TRACING_DEFAULT_RETENTION_DAYS."""
+    """A project's tracing settings; NULL (or no row) is the default (`lamina.tracing.settings`)."""
 
     __tablename__ = "tracing_settings"
 
     project_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
-    retention_days: Mapped[int] = mapped_column(Integer)
+    retention_days: Mapped[int | None] = mapped_column(Integer)
+    # Error spans per TRACING_ERROR_WINDOW that raise `tracing.errors.threshold_exceeded`; 0 turns it off.
+    error_threshold: Mapped[int | None] = mapped_column(Integer)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class TracingErrorWindow(Base):
+    """Error spans a project's ingests stored in one fixed window; `notified_at` makes its event happen once."""
+
+    __tablename__ = "tracing_error_windows"
+
+    project_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    window_start: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
+    errors: Mapped[int] = mapped_column(Integer)
+    sample_trace_ids: Mapped[list[str]] = mapped_column(ARRAY(String(32)))
+    notified_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -73,6 +73,28 @@ COST_KEYS = ("ag.metrics.unit.costs.total", "gen_ai.usage.cost", "llm.cost.total
 AGENTA_JSON_MARKER = "@ag.type=json:"
 SESSION_KEYS = ("ag.session.id", "session.id", "gen_ai.conversation.id")
 USER_KEYS = ("ag.user.id", "user.id", "enduser.id")
+TRACE_TYPE_KEY = "ag.type.trace"
+# Where a span names its type, first match wins.
+SPAN_TYPE_KEYS = (
+    "ag.type.span",
+    "ag.type.node",
+    "openinference.span.kind",
+    "gen_ai.operation.name",
+    "traceloop.span.kind",
+    "llm.request.type",
+)
+LLM_SYSTEM_KEY = "gen_ai.system"
+# Inputs and outputs: a whole value under one of these keys, else flattened under the Agenta prefix, else
+# OpenInference's value, else messages indexed under OpenInference's, then OpenLLMetry's prefix.
+INPUT_VALUE_KEYS = ("ag.data.inputs", "traceloop.entity.input", "gen_ai.input.messages")
+OUTPUT_VALUE_KEYS = ("ag.data.outputs", "traceloop.entity.output", "gen_ai.output.messages")
+INPUTS_PREFIX = "ag.data.inputs."
+OUTPUTS_PREFIX = "ag.data.outputs."
+INPUT_VALUE_KEY = "input.value"
+OUTPUT_VALUE_KEY = "output.value"
+# (prefix, what follows the index): `llm.input_messages.0.message.role`, `gen_ai.prompt.0.role`.
+INPUT_MESSAGES = (("llm.input_messages.", "message."), ("gen_ai.prompt.", ""))
+OUTPUT_MESSAGES = (("llm.output_messages.", "message."), ("gen_ai.completion.", ""))
 
 
 @dataclass
@@ -183,64 +205,68 @@ def unflatten(attributes: dict[str, Any]) -> dict[str, Any]:
             node = child
         leaf = parts[-1]
         if isinstance(node.get(leaf), dict):
-            node[leaf][""] = _json_or_value(attributes[key])
+            node[leaf][""] = json_or_value(attributes[key])
         else:
-            node[leaf] = _json_or_value(attributes[key])
+            node[leaf] = json_or_value(attributes[key])
     return nested
 
 
-def _trace_type(attributes: dict[str, Any]) -> str:
-    value = str(attributes.get("ag.type.trace") or "invocation").lower()
+def trace_type_of(raw: Any) -> str:
+    value = str(raw or "invocation").lower()
     return value if value in TRACE_TYPES else "unknown"
 
 
+def span_type_of(raw: Any) -> str | None:
+    """The span type a `SPAN_TYPE_KEYS` value names, None when it names none."""
+    if isinstance(raw, str) and raw:
+        value = SPAN_TYPE_ALIASES.get(raw.lower(), raw.lower())
+        if value in SPAN_TYPES:
+            return value
+    return None
+
+
+def _trace_type(attributes: dict[str, Any]) -> str:
+    return trace_type_of(attributes.get(TRACE_TYPE_KEY))
+
+
 def _span_type(attributes: dict[str, Any], *, has_model: bool) -> str:
-    for key in (
-        "ag.type.span",
-        "ag.type.node",
-        "openinference.span.kind",
-        "gen_ai.operation.name",
-        "traceloop.span.kind",
-        "llm.request.type",
-    ):
-        raw = attributes.get(key)
-        if isinstance(raw, str) and raw:
-            value = SPAN_TYPE_ALIASES.get(raw.lower(), raw.lower())
-            if value in SPAN_TYPES:
-                return value
-    if has_model or "gen_ai.system" in attributes:
+    for key in SPAN_TYPE_KEYS:
+        found = span_type_of(attributes.get(key))
+        if found is not None:
+            return found
+    if has_model or LLM_SYSTEM_KEY in attributes:
         return "llm"
     return "unknown"
 
 
 def _inputs(attributes: dict[str, Any]) -> tuple[Any, str | None]:
-    for key in ("ag.data.inputs", "traceloop.entity.input", "gen_ai.input.messages"):
-        if key in attributes:
-            return _json_and_text(attributes[key])
-    flattened = _under(attributes, "ag.data.inputs.")
-    if flattened:
-        return flattened, None
-    if "input.value" in attributes:
-        return _json_and_text(attributes["input.value"])
-    messages = _indexed(attributes, "llm.input_messages.", "message.") or _indexed(
-        attributes, "gen_ai.prompt.", ""
-    )
-    return ({"messages": messages} if messages else None), None
+    return _data(attributes, INPUT_VALUE_KEYS, INPUTS_PREFIX, INPUT_VALUE_KEY, INPUT_MESSAGES)
 
 
 def _outputs(attributes: dict[str, Any]) -> tuple[Any, str | None]:
-    for key in ("ag.data.outputs", "traceloop.entity.output", "gen_ai.output.messages"):
+    return _data(attributes, OUTPUT_VALUE_KEYS, OUTPUTS_PREFIX, OUTPUT_VALUE_KEY, OUTPUT_MESSAGES)
+
+
+def _data(
+    attributes: dict[str, Any],
+    value_keys: tuple[str, ...],
+    prefix: str,
+    value_key: str,
+    messages_at: tuple[tuple[str, str], ...],
+) -> tuple[Any, str | None]:
+    for key in value_keys:
         if key in attributes:
-            return _json_and_text(attributes[key])
-    flattened = _under(attributes, "ag.data.outputs.")
+            return json_and_text(attributes[key])
+    flattened = _under(attributes, prefix)
     if flattened:
         return flattened, None
-    if "output.value" in attributes:
-        return _json_and_text(attributes["output.value"])
-    messages = _indexed(attributes, "llm.output_messages.", "message.") or _indexed(
-        attributes, "gen_ai.completion.", ""
-    )
-    return ({"messages": messages} if messages else None), None
+    if value_key in attributes:
+        return json_and_text(attributes[value_key])
+    for messages_prefix, inner in messages_at:
+        messages = _indexed(attributes, messages_prefix, inner)
+        if messages:
+            return {"messages": messages}, None
+    return None, None
 
 
 def _under(attributes: dict[str, Any], prefix: str) -> dict[str, Any]:
@@ -261,16 +287,16 @@ def _indexed(attributes: dict[str, Any], prefix: str, inner: str) -> list[dict[s
     return [items[index] for index in sorted(items)]
 
 
-def _json_and_text(value: Any) -> tuple[Any, str | None]:
+def json_and_text(value: Any) -> tuple[Any, str | None]:
     """`_json_or_value`, and the JSON text it decoded (None when the value was not JSON text)."""
     if isinstance(value, str):
         text = value[len(AGENTA_JSON_MARKER) :] if value.startswith(AGENTA_JSON_MARKER) else value
-        decoded = _json_or_value(value)
+        decoded = json_or_value(value)
         return decoded, (text if decoded is not value and decoded != text else None)
     return value, None
 
 
-def _json_or_value(value: Any) -> Any:
+def json_or_value(value: Any) -> Any:
     """A JSON-encoded attribute (how SDKs carry structured data in OTel strings) decoded; anything else as is.
 
     Agenta's SDK marks the values it encoded: `@ag.type=json:{...}`.

@@ -2,9 +2,11 @@
 
 The worker's writes are idempotent on span ids, so replaying a range that was already ingested changes nothing.
 
-    python -m lamina.tracing.replay --project <uuid> --since 2026-11-28T10:00Z [--until 2026-11-28T12:00Z]
+    lamina traces replay --project <uuid> --since 2026-11-28T10:00Z [--until 2026-11-28T12:00Z]
 
-runs with the function's environment (LAMINA_BUCKET, TRACING_QUEUE_URL, AWS credentials).
+against `lamina up`'s stack or a deployed one (`--stack-name`; see lamina_local/traces_cli.py), or
+`python -m lamina.tracing.replay` (same arguments) with a function's environment (LAMINA_BUCKET,
+TRACING_QUEUE_URL, AWS credentials).
 """
 
 from __future__ import annotations

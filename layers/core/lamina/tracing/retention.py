@@ -1,4 +1,5 @@
-"""Span retention: spans older than their project's retention period are deleted, in bounded batches."""
+"""Span retention: spans older than their project's retention period (`project_settings`) are deleted, in
+bounded batches."""
 
 from __future__ import annotations
 
@@ -6,15 +7,17 @@ import uuid
 from typing import TYPE_CHECKING
 
 from sqlalchemy import text
-from sqlalchemy.dialects.postgresql import insert
 
-from lamina.tracing.models import TracingSettings
+from lamina.tracing.project_settings import (
+    TRACING_DEFAULT_RETENTION_DAYS,
+    TRACING_MAX_RETENTION_DAYS,
+    TRACING_MIN_RETENTION_DAYS,
+    update_tracing_settings,
+)
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-TRACING_DEFAULT_RETENTION_DAYS = 30
-TRACING_MIN_RETENTION_DAYS = 1
 # Rows per DELETE, and batches per run: one run never holds locks or WAL for long; the next run continues.
 SPAN_RETENTION_BATCH_ROWS = 10_000
 SPAN_RETENTION_MAX_BATCHES = 50
@@ -31,14 +34,8 @@ DELETE_EXPIRED_BATCH = text(
 
 def set_retention(session: Session, project_id: uuid.UUID, days: int) -> None:
     """Keep the project's spans `days` days (at least TRACING_MIN_RETENTION_DAYS)."""
-    days = max(int(days), TRACING_MIN_RETENTION_DAYS)
-    statement = insert(TracingSettings).values(project_id=project_id, retention_days=days)
-    session.execute(
-        statement.on_conflict_do_update(
-            index_elements=[TracingSettings.project_id],
-            set_={"retention_days": days, "updated_at": text("now()")},
-        )
-    )
+    days = min(max(int(days), TRACING_MIN_RETENTION_DAYS), TRACING_MAX_RETENTION_DAYS)
+    update_tracing_settings(session, project_id, retention_days=days)
 
 
 def delete_expired_spans() -> int:

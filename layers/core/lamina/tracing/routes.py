@@ -7,17 +7,18 @@ from typing import TYPE_CHECKING
 from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from lamina.api.deps import ProjectEditor, ProjectViewer, SessionDep
+from lamina.api.deps import ProjectEditor, ProjectsManager, ProjectViewer, SessionDep
 from lamina.errors import NotFoundError, PayloadTooLargeError
 from lamina.tracing import schemas
 
 if TYPE_CHECKING:
-    from lamina.tracing import analytics, otlp, query, service
+    from lamina.tracing import analytics, otlp, project_settings, query, service
 else:
     from lamina.lazy import lazy_module
 
     analytics = lazy_module("lamina.tracing.analytics")
     otlp = lazy_module("lamina.tracing.otlp")
+    project_settings = lazy_module("lamina.tracing.project_settings")
     query = lazy_module("lamina.tracing.query")
     service = lazy_module("lamina.tracing.service")
 
@@ -85,3 +86,31 @@ def fetch_trace(trace_id: str, session: SessionDep, principal: ProjectViewer) ->
     if trace is None:
         raise NotFoundError(f"trace {trace_id} not found")
     return schemas.TraceResponse(count=1, trace=trace)
+
+
+def _settings_response(session: SessionDep, principal: ProjectViewer) -> schemas.TracingSettingsResponse:
+    found = project_settings.tracing_settings(session, principal.project_id)
+    view = schemas.TracingSettingsView(
+        retention_days=found.retention_days,
+        error_threshold=found.error_threshold,
+        error_window_minutes=int(project_settings.TRACING_ERROR_WINDOW.total_seconds() // 60),
+        retention_is_default=found.retention_is_default,
+        error_threshold_is_default=found.error_threshold_is_default,
+    )
+    return schemas.TracingSettingsResponse(count=1, settings=view)
+
+
+@router.get("/tracing/settings", response_model=schemas.TracingSettingsResponse)
+def fetch_tracing_settings(session: SessionDep, principal: ProjectViewer) -> schemas.TracingSettingsResponse:
+    """How long the project's spans are kept, and how many errors per window raise an event."""
+    return _settings_response(session, principal)
+
+
+@router.put("/tracing/settings", response_model=schemas.TracingSettingsResponse)
+def edit_tracing_settings(
+    body: schemas.TracingSettingsEdit, session: SessionDep, principal: ProjectsManager
+) -> schemas.TracingSettingsResponse:
+    """Change the project's span retention (days) or error threshold; null resets one to its default."""
+    changes = {name: getattr(body, name) for name in body.model_fields_set}
+    project_settings.update_tracing_settings(session, principal.project_id, **changes)
+    return _settings_response(session, principal)

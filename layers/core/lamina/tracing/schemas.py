@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import ConfigDict, Field
 
-from lamina.api.schemas import Model
+from lamina.api.schemas import Body, Model, View
 
 SPANS_QUERY_DEFAULT_LIMIT = 100
 SPANS_QUERY_MAX_LIMIT = 1000
@@ -160,3 +160,28 @@ class ExportTraceServiceResponse(Model):
     """The JSON form of OTLP's ExportTraceServiceResponse: empty when every span was accepted."""
 
     partialSuccess: OtlpPartialSuccess | None = None
+
+
+class TracingSettingsEdit(Body):
+    """The settings to change; a field given as null goes back to its default, one left out stays as is."""
+
+    retention_days: int | None = Field(default=None, ge=1, le=3650, description="days spans are kept")
+    error_threshold: int | None = Field(
+        default=None,
+        ge=0,
+        le=1_000_000,
+        description="error spans per window that raise tracing.errors.threshold_exceeded; 0 turns it off",
+    )
+
+
+class TracingSettingsView(View):
+    retention_days: int
+    error_threshold: int
+    error_window_minutes: int
+    retention_is_default: bool
+    error_threshold_is_default: bool
+
+
+class TracingSettingsResponse(Model):
+    count: int
+    settings: TracingSettingsView

@@ -39,7 +39,7 @@ def accept_export(
     """Store an OTLP export for the tracing worker and answer the exporter.
 
     Nothing is written unless the whole body decodes (400 otherwise), and the answer is sent only after S3
-    holds the body: from then on the spans survive any failure downstream (`lamina tracing replay`).
+    holds the body: from then on the spans survive any failure downstream (`lamina traces replay`).
     """
     kind = otlp.media_type(content_type)
     raw = otlp.decompress(body, content_encoding)

@@ -8,8 +8,12 @@ from typing import TYPE_CHECKING
 from lamina import aws
 from lamina.queues.envelope import Envelope, PoisonMessageError
 from lamina.settings import get_settings
+from lamina.state import current
 from lamina.tracing import otlp
-from lamina.tracing.store import iter_span_rows, write_spans
+from lamina.tracing.alerts import count_errors
+from lamina.tracing.rows import SpanLines
+from lamina.tracing.shapes import ShapePlan
+from lamina.tracing.store import write_span_lines
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -26,6 +30,10 @@ def ingest_stored_body(envelope: Envelope, session: Session) -> None:
     kind = str(envelope.payload.get("content_type") or stored.get("ContentType") or otlp.PROTOBUF)
     request = otlp.parse_request(stored["Body"].read(), otlp.media_type(kind))
     # Decoded, normalised and encoded lazily: while Postgres copies one chunk of rows, the next is built.
-    inserted = write_spans(session, iter_span_rows(envelope.project_id, otlp.iter_decoded(request)))
-    spans = otlp.count_spans(request).accepted
-    logger.info("spans ingested", extra={"key": key, "spans": spans, "inserted": inserted})
+    # The plans of attribute key sets last the process: a container sees the same instrumentation again.
+    plans: dict[tuple[str, ...], ShapePlan] = current().memo("tracing.shape_plans", dict)
+    lines = SpanLines(envelope.project_id, request, plans)
+    written = write_span_lines(session, lines)
+    # Only spans this delivery stored count towards the project's error threshold (a replay adds none twice).
+    count_errors(session, envelope.project_id, written.errors, written.error_trace_ids)
+    logger.info("spans ingested", extra={"key": key, "spans": lines.spans, "inserted": written.inserted})
