@@ -69,6 +69,15 @@ class Settings(BaseSettings):
     secret_key: str = Field(default=LOCAL_ONLY_SECRET, validation_alias="LAMINA_SECRET_KEY")
     runner_url: str = Field(default="http://127.0.0.1:8765", validation_alias="LAMINA_RUNNER_URL")
     log_level: str = Field(default="INFO", validation_alias="LAMINA_LOG_LEVEL")
+    # Per-provider limits the evaluation workers share (in Redis): JSON `{"openai": {"rpm": 500, "tpm":
+    # 200000}}`; a provider not named is not limited.
+    evaluation_provider_limits: dict[str, dict[str, int]] = Field(
+        default_factory=dict, validation_alias="LAMINA_EVALUATION_PROVIDER_LIMITS"
+    )
+    # How long a scenario may stay running before the watchdog fails it.
+    evaluation_scenario_deadline_s: int = Field(
+        default=900, ge=10, validation_alias="LAMINA_EVALUATION_SCENARIO_DEADLINE_S"
+    )
     # Explicit AWS credentials (the emulator's, locally); None leaves boto3's own credential chain in charge.
     aws_access_key_id: str | None = Field(default=None, validation_alias="AWS_ACCESS_KEY_ID", repr=False)
     aws_secret_access_key: str | None = Field(

@@ -10,6 +10,7 @@ from lamina.api.body import BodyGuard
 from lamina.api.errors import install_error_handlers
 from lamina.applications import routes as applications
 from lamina.applications import workflows
+from lamina.evaluations import routes as evaluations
 from lamina.events import routes as events
 from lamina.secrets import routes as secrets
 from lamina.tenancy import routes as tenancy
@@ -44,6 +45,8 @@ def create_app() -> FastAPI:
     app.include_router(secrets.router, prefix=API_PREFIX)
     app.include_router(events.router, prefix=API_PREFIX)
     app.include_router(tracing.router, prefix=API_PREFIX)
+    app.include_router(evaluations.router, prefix=API_PREFIX)
+    app.include_router(evaluations.simple_router, prefix=API_PREFIX)
     return app
 
 

@@ -31,6 +31,8 @@ class EventType(StrEnum):
     SECRET_CREATED = "secrets.secret.created"
     SECRET_UPDATED = "secrets.secret.updated"
     SECRET_DELETED = "secrets.secret.deleted"
+    EVALUATION_STARTED = "evaluations.run.started"
+    EVALUATION_FINISHED = "evaluations.run.finished"
 
 
 class EventPayload(BaseModel):
@@ -81,6 +83,27 @@ class SecretChanged(EventPayload):
     name: str
 
 
+# ---------------------------------------------------------------- evaluations
+
+
+class EvaluationStarted(EventPayload):
+    """An evaluation run was started (or its failed scenarios re-run): its scenarios are queued."""
+
+    run_id: uuid.UUID
+    name: str | None = None
+    scenarios: int = Field(description="scenarios queued by this start")
+    trigger_id: uuid.UUID | None = None
+
+
+class EvaluationFinished(EventPayload):
+    """Every scenario of an evaluation run reached a terminal state (or the run was stopped)."""
+
+    run_id: uuid.UUID
+    name: str | None = None
+    status: str = Field(description="success, errors, failure or cancelled")
+    counts: dict[str, int] = Field(description="scenarios by status")
+
+
 # ---------------------------------------------------------------- the catalog
 
 
@@ -104,6 +127,8 @@ _CATALOG: dict[str, EventSpec] = {
         EventSpec(EventType.SECRET_CREATED, SecretChanged, "A secret was created."),
         EventSpec(EventType.SECRET_UPDATED, SecretChanged, "A secret's value or description changed."),
         EventSpec(EventType.SECRET_DELETED, SecretChanged, "A secret was deleted."),
+        EventSpec(EventType.EVALUATION_STARTED, EvaluationStarted, "An evaluation run was started."),
+        EventSpec(EventType.EVALUATION_FINISHED, EvaluationFinished, "An evaluation run finished."),
     )
 }
 
