@@ -1,4 +1,4 @@
-"""The revisioned-artifact core is generic: a second kind of artifact (a test-set-like kind whose tables this
+"""The revisioned-artifact core is generic: a second kind of artifact (a dataset kind whose tables this
 test creates) gets commit, log, fork, query, deploy, rollback, retrieve and scoped references for free."""
 
 from __future__ import annotations
@@ -25,15 +25,15 @@ from tests.integration.api_client import Tenant, api_env, cognito_pool, make_ten
 __all__ = ["api_env", "cognito_pool", "make_tenant", "own_events_queue"]  # fixtures used by the tests below
 
 
-class TestSetBase(DeclarativeBase):
+class DataSetBase(DeclarativeBase):
     """Tables of this test only (never in Lamina's migrations)."""
 
     __test__ = False  # a model, not a pytest test class
     metadata = MetaData()
 
 
-class TestSet(IdMixin, TimestampsMixin, TestSetBase):
-    __tablename__ = "core_test_testsets"
+class DataSet(IdMixin, TimestampsMixin, DataSetBase):
+    __tablename__ = "core_test_datasets"
 
     project_id: Mapped[uuid.UUID] = mapped_column()
     slug: Mapped[str] = mapped_column(String(200))
@@ -46,8 +46,8 @@ class TestSet(IdMixin, TimestampsMixin, TestSetBase):
     archived_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
-class TestSetVariant(IdMixin, TimestampsMixin, TestSetBase):
-    __tablename__ = "core_test_testset_variants"
+class DataSetVariant(IdMixin, TimestampsMixin, DataSetBase):
+    __tablename__ = "core_test_dataset_variants"
 
     project_id: Mapped[uuid.UUID] = mapped_column()
     artifact_id: Mapped[uuid.UUID] = mapped_column()
@@ -61,8 +61,8 @@ class TestSetVariant(IdMixin, TimestampsMixin, TestSetBase):
     archived_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
-class TestSetRevision(IdMixin, TestSetBase):
-    __tablename__ = "core_test_testset_revisions"
+class DataSetRevision(IdMixin, DataSetBase):
+    __tablename__ = "core_test_dataset_revisions"
 
     project_id: Mapped[uuid.UUID] = mapped_column()
     artifact_id: Mapped[uuid.UUID] = mapped_column()
@@ -75,8 +75,8 @@ class TestSetRevision(IdMixin, TestSetBase):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
-class TestSetDeployment(IdMixin, TestSetBase):
-    __tablename__ = "core_test_testset_deployments"
+class DataSetDeployment(IdMixin, DataSetBase):
+    __tablename__ = "core_test_dataset_deployments"
 
     project_id: Mapped[uuid.UUID] = mapped_column()
     environment_id: Mapped[uuid.UUID] = mapped_column()
@@ -95,13 +95,13 @@ def validate_testcases(data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
-TESTSETS = ArtifactKind(
-    name="testset",
-    domain="testsets",
-    artifact=TestSet,
-    variant=TestSetVariant,
-    revision=TestSetRevision,
-    deployment=TestSetDeployment,
+DATASETS = ArtifactKind(
+    name="dataset",
+    domain="datasets",
+    artifact=DataSet,
+    variant=DataSetVariant,
+    revision=DataSetRevision,
+    deployment=DataSetDeployment,
     validate_data=validate_testcases,
 )
 
@@ -114,7 +114,7 @@ def cases(*inputs: str) -> dict[str, Any]:
 def principal(make_tenant: Callable[..., Tenant]) -> Principal:
     from lamina.db import get_engine
 
-    TestSetBase.metadata.create_all(get_engine())
+    DataSetBase.metadata.create_all(get_engine())
     tenant = make_tenant()
     return Principal(
         kind=PrincipalKind.SERVICE,
@@ -137,27 +137,27 @@ def work() -> Callable[[], Any]:
 def test_commit_log_fork_query_on_a_second_kind(principal: Principal, work: Callable[[], Any]) -> None:
     # GIVEN a test set with a variant
     with work() as session:
-        testset = service.create_artifact(session, TESTSETS, principal, slug="qa")
-        main = service.create_variant(session, TESTSETS, principal, testset.id, slug="main")
+        dataset = service.create_artifact(session, DATASETS, principal, slug="qa")
+        main = service.create_variant(session, DATASETS, principal, dataset.id, slug="main")
     # WHEN three revisions are committed
     with work() as session:
         committed = [
-            revisions.commit(session, TESTSETS, principal, main.id, data=cases(f"q{n}"), message=f"v{n}")
+            revisions.commit(session, DATASETS, principal, main.id, data=cases(f"q{n}"), message=f"v{n}")
             for n in (1, 2, 3)
         ]
         # (the events carry the kind's names)
         from lamina.events.outbox import OutboxEvent
 
         staged = set(session.execute(select(OutboxEvent.type)).scalars())
-        assert "testsets.revision.committed" in staged
+        assert "datasets.revision.committed" in staged
     # THEN versions count up and the log lists them newest first, from a named version downwards
     assert [r.version for r in committed] == [1, 2, 3]
     with work() as session:
-        log = revisions.log(session, TESTSETS, principal, variant_ref=Reference(id=main.id))
+        log = revisions.log(session, DATASETS, principal, variant_ref=Reference(id=main.id))
         assert [r.message for r in log] == ["v3", "v2", "v1"]
         upto_two = revisions.log(
             session,
-            TESTSETS,
+            DATASETS,
             principal,
             artifact_ref=Reference(slug="qa"),
             variant_ref=Reference(slug="main", version=2),
@@ -165,14 +165,14 @@ def test_commit_log_fork_query_on_a_second_kind(principal: Principal, work: Call
         assert [r.version for r in upto_two] == [2, 1]
     # AND data the kind's validator refuses is not committed
     with work() as session, pytest.raises(ValidationFailedError, match="testcases"):
-        revisions.commit(session, TESTSETS, principal, main.id, data={"rows": []})
+        revisions.commit(session, DATASETS, principal, main.id, data={"rows": []})
     # WHEN v2 is forked
     with work() as session:
         fork, first = revisions.fork(
-            session, TESTSETS, principal, revision_ref=Reference(id=committed[1].id), slug="experiment"
+            session, DATASETS, principal, revision_ref=Reference(id=committed[1].id), slug="experiment"
         )
     # THEN the fork is a new variant of the same test set starting at version 1 with v2's data
-    assert (fork.artifact_id, fork.forked_from_revision_id) == (testset.id, committed[1].id)
+    assert (fork.artifact_id, fork.forked_from_revision_id) == (dataset.id, committed[1].id)
     assert (first.version, first.data) == (1, committed[1].data)
     # AND revisions are queried in windows of a cursor
     with work() as session:
@@ -181,7 +181,7 @@ def test_commit_log_fork_query_on_a_second_kind(principal: Principal, work: Call
         while True:
             window = revisions.query_revisions(
                 session,
-                TESTSETS,
+                DATASETS,
                 principal,
                 artifact_ref=Reference(slug="qa"),
                 windowing=Windowing(limit=2, next=cursor),
@@ -193,12 +193,12 @@ def test_commit_log_fork_query_on_a_second_kind(principal: Principal, work: Call
     assert seen == sorted([r.id for r in committed] + [first.id], reverse=True)
     # AND an archived variant takes no commit until it is unarchived
     with work() as session:
-        service.set_variant_archived(session, TESTSETS, principal, main.id, archived=True)
+        service.set_variant_archived(session, DATASETS, principal, main.id, archived=True)
     with work() as session, pytest.raises(ConflictError):
-        revisions.commit(session, TESTSETS, principal, main.id, data=cases("x"))
+        revisions.commit(session, DATASETS, principal, main.id, data=cases("x"))
     with work() as session:
-        service.set_variant_archived(session, TESTSETS, principal, main.id, archived=False)
-        assert revisions.commit(session, TESTSETS, principal, main.id, data=cases("x")).version == 4
+        service.set_variant_archived(session, DATASETS, principal, main.id, archived=False)
+        assert revisions.commit(session, DATASETS, principal, main.id, data=cases("x")).version == 4
 
 
 def test_deploy_rollback_retrieve_and_scoped_references_on_a_second_kind(
@@ -207,13 +207,13 @@ def test_deploy_rollback_retrieve_and_scoped_references_on_a_second_kind(
     from lamina.cache import get_redis
 
     # GIVEN two test sets that both have a variant called "main"
-    latest: dict[str, list[TestSetRevision]] = {}
+    latest: dict[str, list[DataSetRevision]] = {}
     with work() as session:
         for slug in ("qa", "smoke"):
-            testset = service.create_artifact(session, TESTSETS, principal, slug=slug)
-            variant = service.create_variant(session, TESTSETS, principal, testset.id, slug="main")
+            dataset = service.create_artifact(session, DATASETS, principal, slug=slug)
+            variant = service.create_variant(session, DATASETS, principal, dataset.id, slug="main")
             latest[slug] = [
-                revisions.commit(session, TESTSETS, principal, variant.id, data=cases(f"{slug}{n}"))
+                revisions.commit(session, DATASETS, principal, variant.id, data=cases(f"{slug}{n}"))
                 for n in (1, 2)
             ]
     production = Reference(slug="production")
@@ -221,7 +221,7 @@ def test_deploy_rollback_retrieve_and_scoped_references_on_a_second_kind(
     def served(slug: str) -> dict[str, Any]:
         with work() as session:
             answer = environments.retrieve(
-                session, TESTSETS, principal, environment_ref=production, artifact_ref=Reference(slug=slug)
+                session, DATASETS, principal, environment_ref=production, artifact_ref=Reference(slug=slug)
             )
             return dict(json.loads(answer))
 
@@ -229,7 +229,7 @@ def test_deploy_rollback_retrieve_and_scoped_references_on_a_second_kind(
     with work() as session:
         deployed = environments.deploy(
             session,
-            TESTSETS,
+            DATASETS,
             principal,
             environment_ref=production,
             artifact_ref=Reference(slug="smoke"),
@@ -237,9 +237,9 @@ def test_deploy_rollback_retrieve_and_scoped_references_on_a_second_kind(
         )
     # THEN the named test set's variant is deployed (its latest revision), not the other's
     assert deployed.revision.id == latest["smoke"][1].id
-    assert served("smoke")["testset_revision"]["id"] == str(latest["smoke"][1].id)
+    assert served("smoke")["dataset_revision"]["id"] == str(latest["smoke"][1].id)
     assert served("smoke")["environment_revision"]["version"] == 1  # (now from the cache)
-    keys = get_redis().keys(f"lamina:testsets:retrieve:{principal.project_id}:*")
+    keys = get_redis().keys(f"lamina:datasets:retrieve:{principal.project_id}:*")
     assert keys, "retrieve was not cached under the kind's namespace"
     # AND a test set never deployed there is not served
     with pytest.raises(NotFoundError, match="not deployed"):
@@ -248,18 +248,18 @@ def test_deploy_rollback_retrieve_and_scoped_references_on_a_second_kind(
     with work() as session:
         environments.deploy(
             session,
-            TESTSETS,
+            DATASETS,
             principal,
             environment_ref=production,
             artifact_ref=Reference(slug="smoke"),
             variant_ref=Reference(slug="main", version=1),
         )
-    assert served("smoke")["testset_revision"]["version"] == 1
+    assert served("smoke")["dataset_revision"]["version"] == 1
     # WHEN production is rolled back to its first environment revision of smoke
     with work() as session:
         rollback = environments.deploy(
             session,
-            TESTSETS,
+            DATASETS,
             principal,
             environment_ref=production,
             artifact_ref=Reference(slug="smoke"),
@@ -267,20 +267,20 @@ def test_deploy_rollback_retrieve_and_scoped_references_on_a_second_kind(
         )
     # THEN v2 is served again, and the history shows the three deployments
     assert rollback.environment_revision.version == 3
-    assert served("smoke")["testset_revision"]["version"] == 2
+    assert served("smoke")["dataset_revision"]["version"] == 2
     with work() as session:
         _, window = environments.environment_log(
-            session, TESTSETS, principal, environment_ref=production, key="smoke"
+            session, DATASETS, principal, environment_ref=production, key="smoke"
         )
         assert [d.version for d in window.items] == [3, 2, 1]
-        now = environments.served_now(session, TESTSETS, principal, environment_refs=[production])
+        now = environments.served_now(session, DATASETS, principal, environment_refs=[production])
         assert [(s.artifact.slug, s.revision.version) for s in now[0][1]] == [("smoke", 2)]
     # AND references never escape the scope their companions set
     with work() as session:
         with pytest.raises(NotFoundError):  # smoke's revision, named inside qa
             environments.deploy(
                 session,
-                TESTSETS,
+                DATASETS,
                 principal,
                 environment_ref=production,
                 artifact_ref=Reference(slug="qa"),
@@ -289,13 +289,13 @@ def test_deploy_rollback_retrieve_and_scoped_references_on_a_second_kind(
         with pytest.raises(NotFoundError):  # smoke's variant, named by id inside qa
             environments.retrieve(
                 session,
-                TESTSETS,
+                DATASETS,
                 principal,
                 artifact_ref=Reference(slug="qa"),
                 variant_ref=Reference(id=deployed.revision.variant_id),
             )
-        with pytest.raises(ValidationFailedError, match="testset_ref"):  # "main" alone is ambiguous
-            environments.retrieve(session, TESTSETS, principal, variant_ref=Reference(slug="main"))
+        with pytest.raises(ValidationFailedError, match="dataset_ref"):  # "main" alone is ambiguous
+            environments.retrieve(session, DATASETS, principal, variant_ref=Reference(slug="main"))
 
 
 def test_without_redis_retrieve_answers_uncached_and_deploys_still_commit(
@@ -305,14 +305,14 @@ def test_without_redis_retrieve_answers_uncached_and_deploys_still_commit(
 
     # GIVEN a test set deployed to production
     with work() as session:
-        testset = service.create_artifact(session, TESTSETS, principal, slug="offline")
-        variant = service.create_variant(session, TESTSETS, principal, testset.id, slug="main")
+        dataset = service.create_artifact(session, DATASETS, principal, slug="offline")
+        variant = service.create_variant(session, DATASETS, principal, dataset.id, slug="main")
         first, second = (
-            revisions.commit(session, TESTSETS, principal, variant.id, data=cases(text)) for text in "ab"
+            revisions.commit(session, DATASETS, principal, variant.id, data=cases(text)) for text in "ab"
         )
         environments.deploy(
             session,
-            TESTSETS,
+            DATASETS,
             principal,
             environment_ref=Reference(slug="production"),
             revision_ref=Reference(id=first.id),
@@ -326,19 +326,19 @@ def test_without_redis_retrieve_answers_uncached_and_deploys_still_commit(
             with work() as session:
                 answer = environments.retrieve(
                     session,
-                    TESTSETS,
+                    DATASETS,
                     principal,
                     environment_ref=Reference(slug="production"),
                     artifact_ref=Reference(slug="offline"),
                 )
-            return int(json.loads(answer)["testset_revision"]["version"])
+            return int(json.loads(answer)["dataset_revision"]["version"])
 
         # THEN retrieve still answers (from the database), and a deploy commits and is seen at once
         assert served_version() == 1
         with work() as session:
             environments.deploy(
                 session,
-                TESTSETS,
+                DATASETS,
                 principal,
                 environment_ref=Reference(slug="production"),
                 revision_ref=Reference(id=second.id),

@@ -84,6 +84,10 @@ class Settings(BaseSettings):
         default=None, validation_alias="AWS_SECRET_ACCESS_KEY", repr=False
     )
     aws_session_token: str | None = Field(default=None, validation_alias="AWS_SESSION_TOKEN", repr=False)
+    # Lets outbound calls to user URLs (webhooks) reach 127.0.0.1/::1: local mode and tests only, never AWS.
+    outbound_allow_loopback: bool = Field(default=False, validation_alias="LAMINA_OUTBOUND_ALLOW_LOOPBACK")
+    # Multiplies webhook retry delays: tests shrink the backoff schedule (1.0 in every deployed stage).
+    webhook_backoff_scale: float = Field(default=1.0, gt=0, validation_alias="LAMINA_WEBHOOK_BACKOFF_SCALE")
 
     @field_validator("log_level")
     @classmethod
@@ -104,6 +108,10 @@ class Settings(BaseSettings):
             problems.append("DATABASE_URL must be set")
         if not self.redis_url:
             problems.append("REDIS_URL must be set")
+        if self.outbound_allow_loopback:
+            problems.append("LAMINA_OUTBOUND_ALLOW_LOOPBACK is for local mode and tests only")
+        if self.webhook_backoff_scale != 1.0:
+            problems.append("LAMINA_WEBHOOK_BACKOFF_SCALE is for tests only")
         if problems:
             raise ValueError(f"unsafe configuration for {self.environment.value}: " + "; ".join(problems))
         return self

@@ -4,11 +4,13 @@ from lamina.applications import models as applications_models
 from lamina.artifacts import models as artifacts_models
 from lamina.db.base import Base
 from lamina.evaluations import models as evaluations_models
+from lamina.evaluators import models as evaluators_models
 from lamina.events import models as events_models
 from lamina.events import outbox as events_outbox
 from lamina.queues import inbox as queues_inbox
 from lamina.secrets import models as secrets_models
 from lamina.tenancy import models as tenancy_models
+from lamina.testsets import models as testsets_models
 from lamina.tracing import models as tracing_models
 
 __all__ = [
@@ -16,10 +18,12 @@ __all__ = [
     "applications_models",
     "artifacts_models",
     "evaluations_models",
+    "evaluators_models",
     "events_models",
     "events_outbox",
     "queues_inbox",
     "secrets_models",
     "tenancy_models",
+    "testsets_models",
     "tracing_models",
 ]

@@ -1,7 +1,7 @@
 """evaluation_runs, evaluation_scenarios, evaluation_results, evaluation_metrics
 
 Revision ID: 0007
-Revises: 0004 (0006 lands on the testsets branch; the chain is fixed at merge)
+Revises: 0006
 Create Date: 2026-11-28 19:45:00.000000
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "0007"
-down_revision = "0004"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,1 @@
+"""Test sets: a revisioned artifact whose revisions list immutable test cases (see `lamina.artifacts`)."""
