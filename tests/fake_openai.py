@@ -5,7 +5,10 @@ What it answers depends on the request, so one server covers every case:
 - `stream: true`: server-sent event chunks (a word each), a last one with the finish reason, `data: [DONE]`;
 - tools and a tool_choice other than "none"/"auto": a call of the first (or chosen) tool;
 - response_format json_object / json_schema: a JSON object as the content;
+- a last user message containing `POISON`: 400 (a request the provider refuses, never retried);
 - otherwise: `fake says: <last user message>`.
+Modes a test or benchmark switches on: `latency_s` (every answer waits that long) and `rate_limit_for(s)`
+(or `requests=n`: every completion answers 429 for a while, a provider that throttles).
 Every request is recorded (path, headers, body) for the test to inspect.
 """
 
@@ -13,6 +16,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -21,16 +25,36 @@ from typing import Any
 
 AUTH_ERROR_MESSAGE = "Incorrect API key provided: sk-bad***. You can find your API key at the fake dashboard."
 RATE_LIMIT_MESSAGE = "Rate limit reached for fake-model in organization org-fake on requests per min."
+POISON = "POISON"
+_lock = threading.Lock()
+POISON_MESSAGE = "This request was refused: the input is poison."
 
 
 @dataclass
 class FakeOpenAI:
     url: str
     requests: list[dict[str, Any]] = field(default_factory=list)
+    latency_s: float = 0.0
+    rate_limited_until: float = 0.0
+    rate_limited_answers: int = 0
+    rate_limited_requests: int = 0
 
     @property
     def api_base(self) -> str:
         return f"{self.url}/v1"
+
+    def rate_limit_for(self, seconds: float = 0.0, *, requests: int = 0) -> None:
+        """Answer every completion with a 429 for the next `seconds`, or the next `requests` completions."""
+        self.rate_limited_until = time.monotonic() + seconds
+        self.rate_limited_requests = requests
+
+    def _throttles(self) -> bool:
+        with _lock:
+            if time.monotonic() < self.rate_limited_until or self.rate_limited_requests > 0:
+                self.rate_limited_requests = max(0, self.rate_limited_requests - 1)
+                self.rate_limited_answers += 1
+                return True
+        return False
 
 
 def _last_user_text(messages: list[dict[str, Any]]) -> str:
@@ -130,7 +154,13 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_json(404, {"error": {"message": f"no route {self.path}"}})
             return
         model = str(body.get("model") or "")
-        if model.endswith("-401"):
+        if self.server.fake.latency_s:
+            time.sleep(self.server.fake.latency_s)
+        if self.server.fake._throttles():
+            self._send_json(*_error(429, RATE_LIMIT_MESSAGE, "requests", "rate_limit_exceeded"))
+        elif POISON in _last_user_text(body.get("messages") or []):
+            self._send_json(*_error(400, POISON_MESSAGE, "invalid_request_error", "invalid_request"))
+        elif model.endswith("-401"):
             self._send_json(*_error(401, AUTH_ERROR_MESSAGE, "invalid_request_error", "invalid_api_key"))
         elif model.endswith("-429"):
             self._send_json(*_error(429, RATE_LIMIT_MESSAGE, "requests", "rate_limit_exceeded"))

@@ -132,10 +132,19 @@ async def _invoke_application(plan: BatchPlan, app: Application, inputs: dict[st
         return {"outputs": outputs, "trace_id": response.trace_id, "latency_ms": round(latency_ms, 3)}
 
 
-def _evaluate(evaluator: Evaluator, inputs: dict[str, Any], outputs: Any) -> dict[str, Any]:
+def _evaluate(
+    evaluator: Evaluator, inputs: dict[str, Any], outputs: Any, project_id: uuid.UUID
+) -> dict[str, Any]:
     from lamina.evaluators.runtime import evaluate
 
-    outcome = evaluate(evaluator.kind, evaluator.settings, inputs=inputs, outputs=outputs, testcase=inputs)
+    outcome = evaluate(
+        evaluator.kind,
+        evaluator.settings,
+        inputs=inputs,
+        outputs=outputs,
+        testcase=inputs,
+        project_id=project_id,
+    )
     if outcome.error:
         raise RuntimeError(outcome.error)
     return dict(outcome.outputs or {})
@@ -185,7 +194,9 @@ async def run_scenario(plan: BatchPlan, work: ScenarioWork) -> ScenarioOutcome:
                 "trace_id": invoked["trace_id"],
             }
             try:
-                scores = await asyncio.to_thread(_evaluate, evaluator, work.inputs, invoked["outputs"])
+                scores = await asyncio.to_thread(
+                    _evaluate, evaluator, work.inputs, invoked["outputs"], plan.principal.project_id
+                )
             except Exception as error:
                 detail = _error(error)
                 outcome.results.append({**cell, "status": "failure", "error": detail})

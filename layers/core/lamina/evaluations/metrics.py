@@ -79,7 +79,8 @@ def _observations(
             for name, value in usage.get(result.trace_id or "", {}).items():
                 step[name].append(value)
             continue
-        step["success"].append(result.status == "success")
+        # An evaluator's own outputs often hold a `success`: its failing to run is counted apart.
+        step["error"].append(result.status != "success")
         if result.status == "success":
             for path, value in _leaves(result.outputs):
                 step[path].append(value)
