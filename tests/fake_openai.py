@@ -174,6 +174,9 @@ class _Handler(BaseHTTPRequestHandler):
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    # socketserver's default backlog of 5 drops the SYNs of a burst of concurrent clients (each retried a
+    # second later): the fake must not be the bottleneck of a concurrency benchmark.
+    request_queue_size = 256
     fake: FakeOpenAI
 
 

@@ -28,10 +28,12 @@ if TYPE_CHECKING:
 PROCESS_SCENARIOS = "evaluations.scenarios.process"
 RUN_REQUESTED = "evaluations.runs.requested"
 DEFAULT_CONCURRENCY = 10
-# Scenarios per queue message: enough to keep a run's concurrency busy inside one invocation, few enough
-# that an invocation finishes well within its timeout.
+# Scenarios per queue message: several waves of the run's concurrency, so one invocation keeps its slots
+# busy (only a message's tail leaves slots to other invocations), few enough to finish well within the
+# function's timeout.
 MIN_BATCH = 10
-MAX_BATCH = 50
+MAX_BATCH = 100
+WAVES_PER_MESSAGE = 5
 ACTIVE = (RunStatus.PENDING, RunStatus.QUEUED, RunStatus.RUNNING)
 
 
@@ -240,7 +242,7 @@ def _evaluator_steps(session: Session, project_id: uuid.UUID, steps: dict[str, s
 
 
 def batch_size(concurrency: int) -> int:
-    return max(MIN_BATCH, min(MAX_BATCH, concurrency))
+    return max(MIN_BATCH, min(MAX_BATCH, concurrency * WAVES_PER_MESSAGE))
 
 
 def _enqueue(session: Session, run: EvaluationRun, scenario_ids: list[uuid.UUID]) -> None:

@@ -157,6 +157,16 @@ def _evaluators(session: Session, run: EvaluationRun) -> list[Evaluator]:
     return evaluators
 
 
+def _event_loop() -> asyncio.AbstractEventLoop:
+    """This thread's event loop, kept across invocations: litellm's HTTP clients live on it and are reused by
+    a warm function instead of being rebuilt per message."""
+    import threading
+
+    from lamina.state import current
+
+    return current().memo(f"evaluations:event_loop:{threading.get_ident()}", asyncio.new_event_loop)
+
+
 def process_scenarios(envelope: Envelope, session: Session) -> None:
     """Run a batch of scenarios, then write their results and statuses with the inbox record."""
     payload = envelope.payload
@@ -170,7 +180,7 @@ def process_scenarios(envelope: Envelope, session: Session) -> None:
     works = [
         ScenarioWork(s.id, s.testcase_id, s.application_revision_id, dict(s.inputs or {})) for s in claimed
     ]
-    outcomes = asyncio.run(run_batch(plan, works))
+    outcomes = _event_loop().run_until_complete(run_batch(plan, works))
     record_outcomes(session, run_id, outcomes, deferrals=int(payload.get("deferrals") or 0))
 
 
