@@ -213,10 +213,8 @@ def main() -> int:
         )["application"]["revision_id"]
         testset = _testset(project_id, args.scenarios)
         evaluator = _evaluator(project_id)
-        # Warm the worker's imports (litellm) once, as a warm Lambda container would be.
-        from lamina.services.llm import litellm
-
-        litellm()
+        # Warm litellm (its import and its first call's one-off work) once, as in a warm Lambda container.
+        asyncio.run(litellm_floor(api_base, 1, 1))
 
         mapping = SqsMapping(
             function="EvaluationsWorkerFunction",

@@ -8,7 +8,7 @@ import time
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.dialects.postgresql import insert
 
 from lamina.db.base import utcnow
@@ -209,19 +209,27 @@ def record_outcomes(
             [{"trace_id": None, "outputs": None, "error": None, **row} for row in rows],
         )
     deferred = [o.scenario_id for o in outcomes if o.deferred]
+    settled = []
     for outcome in outcomes:
         status, error = outcome.status, outcome.error
         if outcome.deferred:
             if deferrals < MAX_DEFERRALS:
                 continue
             status, error = RunStatus.FAILURE, f"rate limited: {error}"
+        settled.append({"b_id": outcome.scenario_id, "b_status": str(status), "b_error": error})
+    if settled:
+        table: Any = EvaluationScenario.__table__
         # Only a scenario still running is settled: the watchdog or a stop may have ended it meanwhile.
         session.execute(
-            update(EvaluationScenario)
-            .where(
-                EvaluationScenario.id == outcome.scenario_id, EvaluationScenario.status == RunStatus.RUNNING
-            )
-            .values(status=status, error=error, deadline_at=None, updated_at=utcnow())
+            update(table)
+            .where(table.c.id == bindparam("b_id"), table.c.status == RunStatus.RUNNING.value)
+            .values(
+                status=bindparam("b_status"),
+                error=bindparam("b_error"),
+                deadline_at=None,
+                updated_at=utcnow(),
+            ),
+            settled,
         )
     if deferred and deferrals < MAX_DEFERRALS:
         session.execute(
