@@ -33,7 +33,8 @@ from tests.integration.api_client import (
 __all__ = ["api_env", "cognito_pool", "make_tenant", "own_events_queue"]
 
 UNAUTHENTICATED_PATHS = {"/api/health"}
-READ_ONLY_SUFFIXES = ("/query", "/retrieve", "/log")
+# POST .../download is a read (Agenta's SDK downloads a test set with a POST).
+READ_ONLY_SUFFIXES = ("/query", "/retrieve", "/log", "/download")
 # Path parameter → the kind of object it names.
 PATH_PARAMETER_KINDS = {
     "application_id": "application",
@@ -44,7 +45,17 @@ PATH_PARAMETER_KINDS = {
     "workspace_id": "workspace",
     "user_id": "user",
     "trace_id": "trace",
+    "testset_id": "testset",
+    "testcase_id": "testcase",
+    "evaluator_id": "evaluator",
 }
+# Path parameters that name no tenant's object (the evaluator catalog is the same for every project).
+SHARED_PATH_PARAMETERS = {"template_key": "auto_exact_match"}
+# Under these domains' paths, `variant_id` / `revision_id` name that domain's variants and revisions.
+ARTIFACT_DOMAINS = ("testset", "evaluator")
+# Operations whose control request cannot be generated (an upload needs a file, not a JSON body); their
+# cross-project refusal is still checked.
+NO_CONTROL_REQUEST = {"/api/simple/testsets/{testset_id}/upload"}
 # Body field name prefix → the kind of object it names (longest prefix first).
 FIELD_KINDS = (
     ("application_variant", "variant"),
@@ -52,6 +63,13 @@ FIELD_KINDS = (
     ("environment_revision", "environment_revision"),
     ("application", "application"),
     ("environment", "environment"),
+    ("testset_variant", "testset_variant"),
+    ("testset_revision", "testset_revision"),
+    ("testset", "testset"),
+    ("testcase", "testcase"),
+    ("evaluator_variant", "evaluator_variant"),
+    ("evaluator_revision", "evaluator_revision"),
+    ("evaluator", "evaluator"),
     ("variant", "variant"),
     ("revision", "revision"),
     # Agenta's names (`/workflows/...`): an application is a workflow.
@@ -96,6 +114,18 @@ def populate(tenant: Tenant) -> Objects:
     key = api.post("/api/keys/", {"name": "second"}).ok()["api_key"]
     project = api.get("/api/projects/current").ok()["project"]
     trace_id = store_trace(tenant.project_id)
+    testset = api.post(
+        "/api/simple/testsets/", {"testset": {"name": "iso", "data": {"testcases": [{"data": {"q": "?"}}]}}}
+    ).ok()["testset"]
+    evaluator = api.post(
+        "/api/simple/evaluators/",
+        {
+            "evaluator": {
+                "slug": f"iso-{uuid.uuid4().hex[:6]}",
+                "data": {"uri": "auto_exact_match", "parameters": {}},
+            }
+        },
+    ).ok()["evaluator"]
     return Objects(
         project_id=tenant.project_id,
         application_slug=slug,
@@ -110,6 +140,13 @@ def populate(tenant: Tenant) -> Objects:
             "workspace": project["workspace_id"],
             "user": tenant.user_id,
             "trace": trace_id,
+            "testset": testset["id"],
+            "testset_variant": testset["variant_id"],
+            "testset_revision": testset["revision_id"],
+            "testcase": testset["data"]["testcases"][0]["id"],
+            "evaluator": evaluator["id"],
+            "evaluator_variant": evaluator["variant_id"],
+            "evaluator_revision": evaluator["revision_id"],
         },
     )
 
@@ -236,8 +273,14 @@ def request_cases(
     for parameter in operation.get("parameters", []):
         if parameter["in"] != "path":
             continue
+        if parameter["name"] in SHARED_PATH_PARAMETERS:
+            url = url.replace("{" + parameter["name"] + "}", SHARED_PATH_PARAMETERS[parameter["name"]])
+            continue
         kind = PATH_PARAMETER_KINDS.get(parameter["name"])
         assert kind, f"{method} {path}: map path parameter {parameter['name']!r} in PATH_PARAMETER_KINDS"
+        domain = next((d for d in ARTIFACT_DOMAINS if f"/{d}s/" in path), None)
+        if domain and kind in ("variant", "revision"):
+            kind = f"{domain}_{kind}"
         url = url.replace("{" + parameter["name"] + "}", objects.ids[kind])
         names_object = True
     body_schema = (
@@ -314,7 +357,7 @@ def test_project_a_cannot_reach_project_b(two_projects: tuple[Tenant, Objects, T
     control_failures = []
     for method, path, operation in operations(openapi):
         for url, body, names_object in request_cases(openapi, method, path, operation, a_objects):
-            if not names_object:
+            if not names_object or path in NO_CONTROL_REQUEST:
                 continue
             response = callers["api key"].request(method, url, body)
             allowed = {200} if method == "GET" else {200, 404, 409}

@@ -165,9 +165,9 @@ KINDS: tuple[EvaluatorKind, ...] = (
         "auto_semantic_similarity",
         "semantic_similarity",
         "Semantic similarity",
-        "Cosine similarity of the output and the expected answer. Without network this is a local, "
-        "embedding-free approximation: TF-IDF-free cosine over word and character-trigram counts, not a "
-        "model embedding.",
+        "Cosine similarity of the output and the expected answer over word and character-trigram counts: "
+        "a local approximation that needs no network and no model. It sees shared words and word forms, "
+        "not meaning (no embeddings: synonyms score low).",
         {
             "correct_answer_key": _CORRECT_ANSWER_KEY,
             "threshold": {"type": "number", "minimum": 0, "maximum": 1, "default": 0.5},

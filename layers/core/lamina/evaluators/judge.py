@@ -13,10 +13,9 @@ import re
 import uuid
 from typing import Any
 
-from lamina.evaluators.matchers import Case, EvaluatorInputError, as_text
+from lamina.evaluators.matchers import Case, EvaluatorInputError, as_text, threshold_of
 
 DEFAULT_MODEL = "gpt-4o-mini"
-DEFAULT_THRESHOLD = 0.5
 REASON_KEYS = ("reason", "reasoning", "explanation", "answer", "comment")
 JUDGE_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -118,7 +117,7 @@ async def judge(settings: dict[str, Any], case: Case, *, project_id: uuid.UUID |
     call, response = await chat_completion(calls, messages, [llm_config], RetrySettings())
     content = response["choices"][0]["message"].get("content")
     score, reason = parse_verdict(content)
-    threshold = float(settings.get("threshold", DEFAULT_THRESHOLD) or DEFAULT_THRESHOLD)
+    threshold = threshold_of(settings)
     usage = response.get("usage") or {}
     return {
         "score": round(score, 6),

@@ -20,6 +20,8 @@ DEFAULT_THRESHOLD = 0.5
 # A regex runs on untrusted output: patterns and texts are bounded so one case cannot stall a worker.
 MAX_REGEX_PATTERN = 2_000
 MAX_MATCH_TEXT = 200_000
+# Edit distance and difflib are quadratic in pure Python: longer texts are refused rather than stall a worker.
+MAX_SIMILARITY_TEXT = 5_000
 
 
 class EvaluatorInputError(ValueError):
@@ -78,7 +80,7 @@ def _substrings(settings: dict[str, Any]) -> list[str]:
     return cleaned
 
 
-def _threshold(settings: dict[str, Any], key: str = "threshold") -> float:
+def threshold_of(settings: dict[str, Any], key: str = "threshold") -> float:
     value = settings.get(key, DEFAULT_THRESHOLD)
     if value is None:
         return DEFAULT_THRESHOLD
@@ -220,7 +222,7 @@ def json_diff(settings: dict[str, Any], case: Case) -> dict[str, Any]:
         return bool(want[key] == have[key])
 
     score = sum(same(key) for key in keys) / len(keys) if keys else 1.0
-    return _graded(score, _threshold(settings))
+    return _graded(score, threshold_of(settings))
 
 
 # ---------------------------------------------------------------- similarity
@@ -238,17 +240,25 @@ def levenshtein_distance(a: str, b: str) -> int:
     return previous[-1]
 
 
-def levenshtein(settings: dict[str, Any], case: Case) -> dict[str, Any]:
+def _compared_texts(settings: dict[str, Any], case: Case) -> tuple[str, str]:
     got, expected = case.output_text(), as_text(case.expected(settings))
+    if max(len(got), len(expected)) > MAX_SIMILARITY_TEXT:
+        raise EvaluatorInputError(f"similarity compares texts of at most {MAX_SIMILARITY_TEXT} characters")
+    return got, expected
+
+
+def levenshtein(settings: dict[str, Any], case: Case) -> dict[str, Any]:
+    got, expected = _compared_texts(settings, case)
     longest = max(len(got), len(expected))
-    score = 1.0 - levenshtein_distance(got, expected) / longest if longest else 1.0
-    return {**_graded(score, _threshold(settings)), "distance": levenshtein_distance(got, expected)}
+    distance = levenshtein_distance(got, expected)
+    score = 1.0 - distance / longest if longest else 1.0
+    return {**_graded(score, threshold_of(settings)), "distance": distance}
 
 
 def similarity(settings: dict[str, Any], case: Case) -> dict[str, Any]:
-    got, expected = case.output_text(), as_text(case.expected(settings))
+    got, expected = _compared_texts(settings, case)
     score = SequenceMatcher(None, got, expected).ratio()
-    return _graded(score, _threshold(settings, "similarity_threshold"))
+    return _graded(score, threshold_of(settings, "similarity_threshold"))
 
 
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -267,7 +277,7 @@ def semantic_similarity(settings: dict[str, Any], case: Case) -> dict[str, Any]:
     dot = sum(count * b[key] for key, count in a.items())
     norm = math.sqrt(sum(v * v for v in a.values())) * math.sqrt(sum(v * v for v in b.values()))
     score = dot / norm if norm else float(not a and not b)
-    return _graded(score, _threshold(settings))
+    return _graded(score, threshold_of(settings))
 
 
 MATCHERS: dict[str, Callable[[dict[str, Any], Case], dict[str, Any]]] = {

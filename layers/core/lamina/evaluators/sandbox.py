@@ -159,7 +159,7 @@ def _death_reason(returncode: int, stderr: bytes) -> str:
         return "the code was killed at its CPU time limit"
     tail = stderr[-500:].decode("utf-8", "replace").strip()
     if "MemoryError" in tail:
-        return "the code ran out of its memory limit"
+        return f"the code ran out of its memory limit ({MEMORY_LIMIT_BYTES // 2**20} MiB)"
     return f"the code exited with status {returncode} without a result" + (f": {tail}" if tail else "")
 
 
@@ -195,6 +195,9 @@ def run_code_evaluator(settings: dict[str, Any], case: Case) -> dict[str, Any]:
     }
     message, stdout = run_python(code, payload, timeout_s=timeout, cpu_s=max(1, int(timeout) + 1))
     if "error" in message:
-        raise EvaluatorInputError(str(message["error"]))
+        error = str(message["error"])
+        if error.startswith("MemoryError"):
+            error = f"the code ran out of its memory limit ({MEMORY_LIMIT_BYTES // 2**20} MiB)"
+        raise EvaluatorInputError(error)
     outputs = outputs_of(message.get("value"))
     return {**outputs, "stdout": stdout} if stdout else outputs

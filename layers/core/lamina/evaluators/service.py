@@ -58,9 +58,22 @@ def validate_revision_data(data: dict[str, Any]) -> dict[str, Any]:
         raise ValidationFailedError("evaluator parameters must be an object")
     uri = data.get("uri")
     if isinstance(uri, str) and uri.startswith(URI_PREFIX):
-        kind = kind_of(uri)
-        check_settings(kind, settings_of(kind.key, data))
+        kind_of(uri)  # an unknown built-in is refused
+    kind = builtin_kind(uri)
+    if kind is not None:
+        check_settings(kind_of(kind), settings_of(kind, data))
     return data
+
+
+def builtin_kind(uri: Any) -> str | None:
+    """The built-in kind a revision's `uri` names (`agenta:builtin:<key>:v0`, or the bare key Agenta's SDK
+    stores), None for anything else (an evaluator its SDK client runs)."""
+    if not isinstance(uri, str):
+        return None
+    try:
+        return kind_of(uri).key
+    except ValidationFailedError:
+        return None
 
 
 def settings_of(kind: str, data: Mapping[str, Any]) -> dict[str, Any]:
@@ -136,8 +149,7 @@ def resolve_revision(
 
 def revision_config(revision: EvaluatorRevisionRow) -> EvaluatorRevision:
     data = dict(revision.data or {})
-    uri = data.get("uri")
-    kind = kind_of(uri).key if isinstance(uri, str) and uri.startswith(URI_PREFIX) else CLIENT_SIDE_KIND
+    kind = builtin_kind(data.get("uri")) or CLIENT_SIDE_KIND
     return EvaluatorRevision(
         id=revision.id,
         kind=kind,

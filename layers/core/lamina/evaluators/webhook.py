@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from lamina.evaluators.matchers import Case, EvaluatorInputError
+from lamina.evaluators.matchers import Case, EvaluatorInputError, threshold_of
 from lamina.evaluators.sandbox import outputs_of
 
 MAX_RESPONSE_BYTES = 256 * 1024
@@ -51,5 +51,5 @@ def call_webhook(settings: dict[str, Any], case: Case) -> dict[str, Any]:
     except ValueError as error:
         raise EvaluatorInputError(f"the webhook's answer is not JSON: {response.text[:200]!r}") from error
     if isinstance(answer, dict) and isinstance(answer.get("score"), int | float) and "success" not in answer:
-        answer = {**answer, "success": float(answer["score"]) >= float(settings.get("threshold", 0.5))}
+        answer = {**answer, "success": float(answer["score"]) >= threshold_of(settings)}
     return outputs_of(answer)

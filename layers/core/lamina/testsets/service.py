@@ -10,13 +10,11 @@ The library interface the evaluation runs use: `testcases_of`.
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lamina.api.schemas import Reference, Windowing
@@ -26,33 +24,35 @@ from lamina.artifacts.kind import ArtifactKind
 from lamina.artifacts.references import References
 from lamina.artifacts.windowing import Window, fetch_window
 from lamina.errors import NotFoundError, ValidationFailedError
-from lamina.ids import uuid7
 from lamina.tenancy.principal import Principal
+from lamina.testsets import schemas
 from lamina.testsets.models import Testset, TestsetDeployment, TestsetRevision, TestsetVariant
-
-# How many test cases one revision may hold (a 10,000-row upload is the documented common case).
-MAX_TESTCASES = 100_000
-
-
-@dataclass(frozen=True)
-class Testcase:
-    """One test case: its id (stable across revisions while unchanged) and its row of data."""
-
-    id: uuid.UUID
-    data: dict[str, Any]
+from lamina.testsets.testcases import (
+    Testcase as Testcase,
+)
+from lamina.testsets.testcases import (
+    check_testcases_belong,
+    revision_testcases,
+    testcase_view,
+    write_testcases,
+)
 
 
 def validate_revision_data(data: dict[str, Any]) -> dict[str, Any]:
-    """A test set revision stores the ordered ids of its cases, nothing else."""
-    ids = data.get("testcase_ids")
-    if set(data) - {"testcase_ids"} or not isinstance(ids, list):
+    """A test set revision stores the ordered ids of its cases and the order of their columns (JSONB keeps
+    no key order, and a downloaded file should have the columns it was uploaded with)."""
+    ids, columns = data.get("testcase_ids"), data.get("columns", [])
+    if set(data) - {"testcase_ids", "columns"} or not isinstance(ids, list) or not isinstance(columns, list):
         raise ValidationFailedError(
             "test set revision data is {testcase_ids: [...]} (commit testcases instead)"
         )
     try:
-        return {"testcase_ids": [str(uuid.UUID(str(value))) for value in ids]}
+        checked = {"testcase_ids": [str(uuid.UUID(str(value))) for value in ids]}
     except ValueError as error:
         raise ValidationFailedError(f"testcase_ids: {error}") from error
+    if columns:
+        checked["columns"] = [str(column) for column in columns]
+    return checked
 
 
 TESTSETS = ArtifactKind(
@@ -64,106 +64,6 @@ TESTSETS = ArtifactKind(
     deployment=TestsetDeployment,
     validate_data=validate_revision_data,
 )
-
-# ---------------------------------------------------------------- test cases
-
-_INSERT_TESTCASES = text(
-    "INSERT INTO testcases (id, project_id, testset_id, data) "
-    "SELECT CAST(item->>'id' AS uuid), :project_id, :testset_id, item->'data' "
-    "FROM jsonb_array_elements(CAST(:rows AS jsonb)) AS item"
-)
-_EXISTING_TESTCASES = text(
-    "SELECT t.id, t.data FROM testcases t "
-    "JOIN jsonb_array_elements_text(CAST(:ids AS jsonb)) AS given(id) ON t.id = CAST(given.id AS uuid) "
-    "WHERE t.testset_id = :testset_id"
-)
-_REVISION_TESTCASES = text(
-    "SELECT t.id, t.data FROM testset_revisions r "
-    "CROSS JOIN LATERAL jsonb_array_elements_text(r.data->'testcase_ids') WITH ORDINALITY AS listed(id, n) "
-    "JOIN testcases t ON t.id = CAST(listed.id AS uuid) "
-    "WHERE r.id = :revision_id AND r.project_id = :project_id ORDER BY listed.n"
-)
-
-
-def _as_uuid(value: Any) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(str(value)) if value else None
-    except ValueError:
-        return None
-
-
-def write_testcases(
-    session: Session, project_id: uuid.UUID, testset_id: uuid.UUID, cases: Sequence[Mapping[str, Any]]
-) -> list[uuid.UUID]:
-    """The ids of `cases` (`{id?, data}` each) in order: an unchanged case keeps its id, the others are
-    bulk-inserted as new rows in one statement."""
-    if len(cases) > MAX_TESTCASES:
-        raise ValidationFailedError(f"a test set holds at most {MAX_TESTCASES} test cases")
-    given = [_as_uuid(case.get("id")) for case in cases]
-    existing: dict[uuid.UUID, Any] = {}
-    if any(given):
-        rows = session.execute(
-            _EXISTING_TESTCASES,
-            {"ids": json.dumps([str(i) for i in given if i]), "testset_id": testset_id},
-        )
-        existing = {row.id: row.data for row in rows}
-    ids: list[uuid.UUID] = []
-    new: list[dict[str, Any]] = []
-    for case, case_id in zip(cases, given, strict=True):
-        data = case.get("data")
-        if not isinstance(data, dict):
-            raise ValidationFailedError(f"testcase {len(ids) + 1}: data must be an object")
-        if case_id is not None and case_id in existing and existing[case_id] == data:
-            ids.append(case_id)
-            continue
-        new_id = uuid7()
-        ids.append(new_id)
-        new.append({"id": str(new_id), "data": data})
-    if new:
-        session.execute(
-            _INSERT_TESTCASES, {"rows": json.dumps(new), "project_id": project_id, "testset_id": testset_id}
-        )
-    return ids
-
-
-def revision_testcases(session: Session, revision: TestsetRevision) -> list[Testcase]:
-    """A revision's test cases, in order (one query)."""
-    rows = session.execute(
-        _REVISION_TESTCASES, {"revision_id": revision.id, "project_id": revision.project_id}
-    )
-    return [Testcase(id=row.id, data=row.data) for row in rows]
-
-
-def get_testcase(session: Session, principal: Principal, testcase_id: uuid.UUID) -> dict[str, Any]:
-    from lamina.testsets.models import TestcaseRow
-
-    row = session.execute(
-        select(TestcaseRow).where(
-            TestcaseRow.id == testcase_id, TestcaseRow.project_id == principal.project_id
-        )
-    ).scalar_one_or_none()
-    if row is None:
-        raise NotFoundError(f"testcase {testcase_id} not found")
-    return testcase_view(row.id, row.data, row.testset_id)
-
-
-def query_testcases(
-    session: Session,
-    principal: Principal,
-    *,
-    testcase_ids: list[uuid.UUID] | None,
-    testset_id: uuid.UUID | None,
-    windowing: Windowing | None,
-) -> Window[Any]:
-    from lamina.testsets.models import TestcaseRow
-
-    query = select(TestcaseRow).where(TestcaseRow.project_id == principal.project_id)
-    if testcase_ids:
-        query = query.where(TestcaseRow.id.in_(testcase_ids))
-    if testset_id is not None:
-        query = query.where(TestcaseRow.testset_id == testset_id)
-    return fetch_window(session, query, TestcaseRow.id, windowing)
-
 
 # ---------------------------------------------------------------- the library interface
 
@@ -231,10 +131,6 @@ def testcases_of(
 
 
 # ---------------------------------------------------------------- views
-
-
-def testcase_view(testcase_id: uuid.UUID, data: Any, testset_id: uuid.UUID) -> dict[str, Any]:
-    return {"id": str(testcase_id), "testset_id": str(testset_id), "data": data}
 
 
 def testset_view(testset: Testset) -> dict[str, Any]:
@@ -335,35 +231,26 @@ def commit_testcases(
 ) -> TestsetRevision:
     """Version n+1 of the variant: the given cases (written as needed), or an existing list of case ids."""
     variant = artifacts.get_variant(session, TESTSETS, principal, variant_id)
+    columns: list[str] = []
     if testcases is not None:
         ids = write_testcases(session, principal.project_id, variant.testset_id, testcases)
+        seen: dict[str, None] = {}
+        for case in testcases:
+            seen.update(dict.fromkeys(case.get("data") or {}))
+        columns = list(seen)
     else:
         ids = list(testcase_ids or [])
-        _check_testcases_belong(session, variant.testset_id, ids)
+        check_testcases_belong(session, variant.testset_id, ids)
     return revisions.commit(
         session,
         TESTSETS,
         principal,
         variant.id,
-        data={"testcase_ids": [str(i) for i in ids]},
+        data={"testcase_ids": [str(i) for i in ids], "columns": columns},
         message=message,
         slug=slug,
         artifact_id=testset_id,
     )
-
-
-def _check_testcases_belong(session: Session, testset_id: uuid.UUID, ids: Sequence[uuid.UUID]) -> None:
-    if not ids:
-        return
-    found = {
-        row.id
-        for row in session.execute(
-            _EXISTING_TESTCASES, {"ids": json.dumps([str(i) for i in ids]), "testset_id": testset_id}
-        )
-    }
-    missing = [str(i) for i in ids if i not in found]
-    if missing:
-        raise NotFoundError(f"testcase {missing[0]} not found in this test set")
 
 
 def default_variant(session: Session, testset: Testset) -> TestsetVariant:
@@ -379,3 +266,123 @@ def latest_revision(session: Session, testset: Testset) -> TestsetRevision | Non
         return found
     except NotFoundError:
         return None
+
+
+# ---------------------------------------------------------------- the routes' requests onto the core
+
+
+def get_variant(session: Session, principal: Principal, variant_id: uuid.UUID) -> TestsetVariant:
+    return artifacts.get_variant(session, TESTSETS, principal, variant_id)
+
+
+def query_variants(
+    session: Session, principal: Principal, body: schemas.VariantQuery
+) -> Window[TestsetVariant]:
+    criteria = body.testset_variant
+    return artifacts.query_variants(
+        session,
+        TESTSETS,
+        principal,
+        artifact_refs=body.testset_refs or None,
+        artifact_id=criteria.testset_id if criteria else None,
+        slug=criteria.slug if criteria else None,
+        include_archived=body.include_archived,
+        windowing=body.windowing,
+    )
+
+
+def fork_variant(
+    session: Session, principal: Principal, body: schemas.VariantFork
+) -> tuple[TestsetVariant, TestsetRevision]:
+    return revisions.fork(
+        session,
+        TESTSETS,
+        principal,
+        variant_ref=body.testset_variant_ref,
+        revision_ref=body.testset_revision_ref,
+        slug=body.testset_variant.slug,
+        name=body.testset_variant.name,
+        description=body.testset_variant.description,
+        message=body.testset_revision.message if body.testset_revision else None,
+    )
+
+
+def commit_revision(
+    session: Session, principal: Principal, fields: schemas.RevisionFields
+) -> TestsetRevision:
+    """Agenta's commit: to the named variant, else to the test set's default variant (made if missing)."""
+    if fields.delta:
+        raise ValidationFailedError("delta commits are not supported: send data.testcases")
+    testset_id = fields.testset_id or fields.artifact_id
+    variant_id = fields.testset_variant_id or fields.variant_id
+    if variant_id is None:
+        if testset_id is None:
+            raise ValidationFailedError("name the variant (testset_variant_id) or the test set (testset_id)")
+        testset = get_testset(session, principal, testset_id)
+        try:
+            variant_id = default_variant(session, testset).id
+        except NotFoundError:
+            variant_id = create_variant(session, principal, testset.id, slug="default").id
+    data = fields.data or schemas.TestsetRevisionDataIn(testcases=[])
+    cases = (
+        [{"id": case.id, "data": case.data} for case in data.testcases]
+        if data.testcases is not None
+        else None
+    )
+    return commit_testcases(
+        session,
+        principal,
+        variant_id,
+        testcases=cases,
+        testcase_ids=data.testcase_ids,
+        message=fields.message,
+        slug=fields.slug,
+        testset_id=testset_id,
+    )
+
+
+def retrieve(
+    session: Session, principal: Principal, body: schemas.RevisionRetrieve
+) -> TestsetRevision | None:
+    """The named revision; None for a variant with nothing committed yet (answered as `count: 0`)."""
+    try:
+        found: TestsetRevision = _references(session, principal.project_id).target(
+            artifact_ref=body.testset_ref,
+            variant_ref=body.testset_variant_ref,
+            revision_ref=body.testset_revision_ref,
+        )
+        return found
+    except NotFoundError:  # Agenta's SDK probes references this way
+        return None
+
+
+def get_revision(session: Session, principal: Principal, revision_id: uuid.UUID) -> TestsetRevision:
+    return revisions.get_revision(session, TESTSETS, principal, revision_id)
+
+
+def log_revisions(session: Session, principal: Principal, body: schemas.RevisionLog) -> list[TestsetRevision]:
+    return revisions.log(
+        session,
+        TESTSETS,
+        principal,
+        artifact_ref=body.testset_ref,
+        variant_ref=body.testset_variant_ref,
+        revision_ref=body.testset_revision_ref,
+        depth=body.depth,
+    )
+
+
+def query_revisions(
+    session: Session, principal: Principal, body: schemas.RevisionQuery
+) -> Window[TestsetRevision]:
+    criteria = body.testset_revision
+    return revisions.query_revisions(
+        session,
+        TESTSETS,
+        principal,
+        artifact_ref=body.testset_ref,
+        variant_ref=body.testset_variant_ref,
+        artifact_id=criteria.testset_id if criteria else None,
+        variant_id=criteria.testset_variant_id if criteria else None,
+        windowing=body.windowing,
+    )

@@ -1,0 +1,260 @@
+"""`/api/evaluators/...` (catalog, artifacts, variants, revisions), `/api/simple/evaluators/...`."""
+
+from __future__ import annotations
+
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from fastapi import APIRouter
+from starlette.concurrency import run_in_threadpool
+
+from lamina.api.deps import ProjectEditor, ProjectViewer, SessionDep
+from lamina.api.schemas import Reference
+from lamina.errors import NotFoundError, ValidationFailedError
+from lamina.evaluators import responses, schemas
+
+if TYPE_CHECKING:
+    from lamina.artifacts import service as artifacts
+    from lamina.evaluators import catalog, runtime, service, simple
+else:
+    from lamina.lazy import lazy_module
+
+    artifacts = lazy_module("lamina.artifacts.service")
+    catalog = lazy_module("lamina.evaluators.catalog")
+    runtime = lazy_module("lamina.evaluators.runtime")
+    service = lazy_module("lamina.evaluators.service")
+    simple = lazy_module("lamina.evaluators.simple")
+
+router = APIRouter(tags=["evaluators"])
+ONLY_SET_FIELDS: dict[str, Any] = {"response_model_exclude_unset": True}
+
+
+def _one(name: str, item: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    return {"count": 1, name: item, **extra}
+
+
+def _many(name: str, items: list[dict[str, Any]], next_cursor: uuid.UUID | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {"count": len(items), name: items}
+    if next_cursor is not None:
+        body["windowing"] = {"next": next_cursor}
+    return body
+
+
+def _query(session: Any, principal: Any, body: schemas.EvaluatorQuery) -> Any:
+    criteria = body.evaluator
+    refs = list(body.evaluator_refs or [])
+    if criteria and criteria.slugs:
+        refs.extend(Reference(slug=slug) for slug in criteria.slugs)
+    return service.query_evaluators(
+        session,
+        principal,
+        name=criteria.name if criteria else None,
+        slug=criteria.slug if criteria else None,
+        flags=criteria.flags if criteria else None,
+        tags=criteria.tags if criteria else None,
+        refs=refs or None,
+        include_archived=body.include_archived,
+        windowing=body.windowing,
+    )
+
+
+# ---------------------------------------------------------------- catalog
+
+
+@router.get("/evaluators/catalog/templates/", response_model=responses.CatalogResponse)
+@router.get("/evaluators/catalog/types/", response_model=responses.CatalogResponse)
+@router.get("/simple/evaluators/templates", response_model=responses.CatalogResponse)
+def evaluator_catalog(principal: ProjectViewer) -> dict[str, Any]:
+    """Every built-in kind with the JSON schema of its settings (`data.schemas.parameters`)."""
+    templates = catalog.catalog_view()
+    return {"count": len(templates), "templates": templates}
+
+
+@router.get("/evaluators/catalog/templates/{template_key}", response_model=responses.CatalogKindResponse)
+def evaluator_catalog_kind(template_key: str, principal: ProjectViewer) -> dict[str, Any]:
+    try:
+        key = catalog.kind_of(template_key).key
+    except ValidationFailedError as error:
+        raise NotFoundError(error.message) from error
+    return {"count": 1, "template": next(t for t in catalog.catalog_view() if t["key"] == key)}
+
+
+@router.post("/evaluators/catalog/evaluate", response_model=responses.EvaluatorTrialResponse)
+async def evaluator_trial(body: schemas.EvaluatorTrial, principal: ProjectEditor) -> dict[str, Any]:
+    """Run a kind on one case (nothing is saved): `{outputs, error}`, as an evaluation would record it."""
+    outcome = await run_in_threadpool(
+        runtime.evaluate,
+        body.kind,
+        body.settings,
+        inputs=body.inputs,
+        outputs=body.outputs,
+        testcase=body.testcase,
+        project_id=principal.project_id,
+    )
+    return {"outputs": outcome.outputs, "error": outcome.error, "duration_ms": outcome.duration_ms}
+
+
+# ---------------------------------------------------------------- evaluators, variants, revisions
+
+
+@router.post("/evaluators/", response_model=responses.EvaluatorResponse, **ONLY_SET_FIELDS)
+def create_evaluator(
+    body: schemas.EvaluatorCreate, session: SessionDep, principal: ProjectEditor
+) -> dict[str, Any]:
+    evaluator = artifacts.create_artifact(
+        session, service.EVALUATORS, principal, **body.evaluator.model_dump()
+    )
+    return _one("evaluator", service.evaluator_view(evaluator))
+
+
+@router.post("/evaluators/query", response_model=responses.EvaluatorsResponse, **ONLY_SET_FIELDS)
+def query_evaluators(
+    body: schemas.EvaluatorQuery, session: SessionDep, principal: ProjectViewer
+) -> dict[str, Any]:
+    window = _query(session, principal, body)
+    return _many("evaluators", [service.evaluator_view(e) for e in window.items], window.next)
+
+
+@router.post("/evaluators/variants/", response_model=responses.VariantResponse, **ONLY_SET_FIELDS)
+def create_variant(
+    body: schemas.VariantCreate, session: SessionDep, principal: ProjectEditor
+) -> dict[str, Any]:
+    fields = body.evaluator_variant.model_dump(exclude={"evaluator_id", "tags"})
+    variant = artifacts.create_variant(
+        session, service.EVALUATORS, principal, body.evaluator_variant.evaluator_id, **fields
+    )
+    return _one("evaluator_variant", service.variant_view(variant))
+
+
+@router.get("/evaluators/variants/{variant_id}", response_model=responses.VariantResponse, **ONLY_SET_FIELDS)
+def get_variant(variant_id: uuid.UUID, session: SessionDep, principal: ProjectViewer) -> dict[str, Any]:
+    variant = artifacts.get_variant(session, service.EVALUATORS, principal, variant_id)
+    return _one("evaluator_variant", service.variant_view(variant))
+
+
+@router.post("/evaluators/revisions/commit", response_model=responses.RevisionResponse, **ONLY_SET_FIELDS)
+def commit_revision(
+    body: schemas.RevisionCommit, session: SessionDep, principal: ProjectEditor
+) -> dict[str, Any]:
+    revision = simple.commit(session, principal, body.evaluator_revision)
+    return _one("evaluator_revision", simple.revision_with_slugs(session, revision))
+
+
+@router.post("/evaluators/revisions/retrieve", response_model=responses.RevisionResponse, **ONLY_SET_FIELDS)
+def retrieve_revision(
+    body: schemas.RevisionRetrieve, session: SessionDep, principal: ProjectViewer
+) -> dict[str, Any]:
+    revision = simple.retrieve(session, principal, body)
+    if revision is None:
+        return {"count": 0}
+    return _one("evaluator_revision", simple.revision_with_slugs(session, revision))
+
+
+@router.post("/evaluators/revisions/log", response_model=responses.RevisionsResponse, **ONLY_SET_FIELDS)
+def log_revisions(body: schemas.RevisionLog, session: SessionDep, principal: ProjectViewer) -> dict[str, Any]:
+    return _many(
+        "evaluator_revisions", [service.revision_view(r) for r in simple.log(session, principal, body)]
+    )
+
+
+@router.get(
+    "/evaluators/revisions/{revision_id}", response_model=responses.RevisionResponse, **ONLY_SET_FIELDS
+)
+def get_revision(revision_id: uuid.UUID, session: SessionDep, principal: ProjectViewer) -> dict[str, Any]:
+    from lamina.artifacts import revisions
+
+    revision = revisions.get_revision(session, service.EVALUATORS, principal, revision_id)
+    return _one("evaluator_revision", simple.revision_with_slugs(session, revision))
+
+
+@router.get("/evaluators/{evaluator_id}", response_model=responses.EvaluatorResponse, **ONLY_SET_FIELDS)
+def get_evaluator(evaluator_id: uuid.UUID, session: SessionDep, principal: ProjectViewer) -> dict[str, Any]:
+    evaluator = artifacts.get_artifact(session, service.EVALUATORS, principal, evaluator_id)
+    return _one("evaluator", service.evaluator_view(evaluator))
+
+
+@router.post(
+    "/evaluators/{evaluator_id}/archive", response_model=responses.EvaluatorResponse, **ONLY_SET_FIELDS
+)
+def archive_evaluator(
+    evaluator_id: uuid.UUID, session: SessionDep, principal: ProjectEditor
+) -> dict[str, Any]:
+    evaluator = artifacts.set_artifact_archived(
+        session, service.EVALUATORS, principal, evaluator_id, archived=True
+    )
+    return _one("evaluator", service.evaluator_view(evaluator))
+
+
+@router.post(
+    "/evaluators/{evaluator_id}/unarchive", response_model=responses.EvaluatorResponse, **ONLY_SET_FIELDS
+)
+def unarchive_evaluator(
+    evaluator_id: uuid.UUID, session: SessionDep, principal: ProjectEditor
+) -> dict[str, Any]:
+    evaluator = artifacts.set_artifact_archived(
+        session, service.EVALUATORS, principal, evaluator_id, archived=False
+    )
+    return _one("evaluator", service.evaluator_view(evaluator))
+
+
+# ---------------------------------------------------------------- simple evaluators
+
+
+@router.post("/simple/evaluators/", response_model=responses.SimpleEvaluatorResponse, **ONLY_SET_FIELDS)
+def simple_create(
+    body: schemas.SimpleEvaluatorCreate, session: SessionDep, principal: ProjectEditor
+) -> dict[str, Any]:
+    evaluator = simple.create(session, principal, body.evaluator)
+    return _one("evaluator", simple.view(session, evaluator))
+
+
+@router.post("/simple/evaluators/query", response_model=responses.SimpleEvaluatorsResponse, **ONLY_SET_FIELDS)
+def simple_query(
+    body: schemas.EvaluatorQuery, session: SessionDep, principal: ProjectViewer
+) -> dict[str, Any]:
+    window = _query(session, principal, body)
+    return _many("evaluators", [simple.view(session, e) for e in window.items], window.next)
+
+
+@router.get(
+    "/simple/evaluators/{evaluator_id}", response_model=responses.SimpleEvaluatorResponse, **ONLY_SET_FIELDS
+)
+def simple_get(evaluator_id: uuid.UUID, session: SessionDep, principal: ProjectViewer) -> dict[str, Any]:
+    evaluator = artifacts.get_artifact(session, service.EVALUATORS, principal, evaluator_id)
+    return _one("evaluator", simple.view(session, evaluator))
+
+
+@router.put(
+    "/simple/evaluators/{evaluator_id}", response_model=responses.SimpleEvaluatorResponse, **ONLY_SET_FIELDS
+)
+def simple_edit(
+    evaluator_id: uuid.UUID, body: schemas.SimpleEvaluatorEdit, session: SessionDep, principal: ProjectEditor
+) -> dict[str, Any]:
+    evaluator = simple.edit(session, principal, evaluator_id, body.evaluator)
+    return _one("evaluator", simple.view(session, evaluator))
+
+
+@router.post(
+    "/simple/evaluators/{evaluator_id}/archive",
+    response_model=responses.SimpleEvaluatorResponse,
+    **ONLY_SET_FIELDS,
+)
+def simple_archive(evaluator_id: uuid.UUID, session: SessionDep, principal: ProjectEditor) -> dict[str, Any]:
+    evaluator = artifacts.set_artifact_archived(
+        session, service.EVALUATORS, principal, evaluator_id, archived=True
+    )
+    return _one("evaluator", simple.view(session, evaluator))
+
+
+@router.post(
+    "/simple/evaluators/{evaluator_id}/unarchive",
+    response_model=responses.SimpleEvaluatorResponse,
+    **ONLY_SET_FIELDS,
+)
+def simple_unarchive(
+    evaluator_id: uuid.UUID, session: SessionDep, principal: ProjectEditor
+) -> dict[str, Any]:
+    evaluator = artifacts.set_artifact_archived(
+        session, service.EVALUATORS, principal, evaluator_id, archived=False
+    )
+    return _one("evaluator", simple.view(session, evaluator))

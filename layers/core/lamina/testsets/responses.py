@@ -1,0 +1,158 @@
+"""Response bodies of the test set routes (Agenta's shapes: a revision's `version` is a string)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from pydantic import RootModel
+
+from lamina.applications.responses import Out, WindowingOut
+
+
+class TestcaseOut(Out):
+    __test__ = False
+
+    id: uuid.UUID
+    testset_id: uuid.UUID
+    data: dict[str, Any]
+
+
+class TestsetDataOut(Out):
+    __test__ = False
+
+    testcase_ids: list[uuid.UUID] | None = None
+    testcases: list[TestcaseOut] | None = None
+
+
+class TestsetOut(Out):
+    __test__ = False
+
+    id: uuid.UUID
+    slug: str
+    name: str | None
+    description: str | None
+    flags: dict[str, Any]
+    tags: dict[str, Any]
+    meta: dict[str, Any]
+    project_id: uuid.UUID
+    created_at: datetime | None
+    updated_at: datetime | None
+    created_by: str | None
+    archived_at: datetime | None
+
+
+class SimpleTestsetOut(TestsetOut):
+    """The header with the default variant's latest revision flattened in (null without one)."""
+
+    variant_id: uuid.UUID | None = None
+    revision_id: uuid.UUID | None = None
+    version: str | None = None
+    data: TestsetDataOut | None = None
+
+
+class VariantOut(Out):
+    id: uuid.UUID
+    slug: str
+    name: str | None
+    description: str | None
+    flags: dict[str, Any]
+    meta: dict[str, Any]
+    testset_id: uuid.UUID
+    artifact_id: uuid.UUID
+    forked_from_revision_id: uuid.UUID | None
+    created_at: datetime | None
+    created_by: str | None
+    archived_at: datetime | None
+
+
+class RevisionOut(Out):
+    id: uuid.UUID
+    slug: str
+    version: str
+    message: str | None
+    data: TestsetDataOut
+    testset_id: uuid.UUID
+    artifact_id: uuid.UUID
+    testset_variant_id: uuid.UUID
+    variant_id: uuid.UUID
+    created_at: datetime | None
+    created_by: str | None
+
+
+class TestsetResponse(Out):
+    __test__ = False
+
+    count: int
+    testset: TestsetOut
+
+
+class TestsetsResponse(Out):
+    __test__ = False
+
+    count: int
+    testsets: list[TestsetOut]
+    windowing: WindowingOut | None = None
+
+
+class SimpleTestsetResponse(Out):
+    count: int
+    testset: SimpleTestsetOut
+
+
+class SimpleTestsetsResponse(Out):
+    count: int
+    testsets: list[SimpleTestsetOut]
+    windowing: WindowingOut | None = None
+
+
+class VariantResponse(Out):
+    count: int
+    testset_variant: VariantOut
+
+
+class VariantsResponse(Out):
+    count: int
+    testset_variants: list[VariantOut]
+    windowing: WindowingOut | None = None
+
+
+class ForkResponse(Out):
+    count: int
+    testset_variant: VariantOut
+    testset_revision: RevisionOut
+
+
+class RevisionResponse(Out):
+    """A variant with nothing committed answers `count: 0` and no revision (as Agenta does)."""
+
+    count: int
+    testset_revision: RevisionOut | None = None
+
+
+class RevisionsResponse(Out):
+    count: int
+    testset_revisions: list[RevisionOut]
+    windowing: WindowingOut | None = None
+
+
+class TestcaseResponse(Out):
+    __test__ = False
+
+    count: int
+    testcase: TestcaseOut
+
+
+class TestcasesResponse(Out):
+    __test__ = False
+
+    count: int
+    testcases: list[TestcaseOut]
+    windowing: WindowingOut | None = None
+
+
+class TestsetRows(RootModel[list[dict[str, Any]]]):
+    """A downloaded test set as JSON: one object per test case, its columns as keys."""
+
+    __test__ = False
