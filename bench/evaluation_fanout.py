@@ -129,6 +129,14 @@ def _evaluator(project_id: uuid.UUID) -> uuid.UUID:
         return revisions.commit(session, EVALUATORS, principal, variant.id, data=data).id
 
 
+def run_async(coroutine: Any) -> Any:
+    """`asyncio.run`, then a fresh current loop again: Mangum (the API handler) runs on the thread's loop."""
+    try:
+        return asyncio.run(coroutine)
+    finally:
+        asyncio.set_event_loop(asyncio.new_event_loop())
+
+
 async def _pump(source: Any, done: Any, timeout_s: float) -> None:
     await source.start()
     try:
@@ -214,7 +222,7 @@ def main() -> int:
         testset = _testset(project_id, args.scenarios)
         evaluator = _evaluator(project_id)
         # Warm litellm (its import and its first call's one-off work) once, as in a warm Lambda container.
-        asyncio.run(litellm_floor(api_base, 1, 1))
+        run_async(litellm_floor(api_base, 1, 1))
 
         mapping = SqsMapping(
             function="EvaluationsWorkerFunction",
@@ -248,11 +256,9 @@ def main() -> int:
 
         started = time.perf_counter()
         state["run_id"] = call("POST", "/api/simple/evaluations/", body)["evaluation"]["id"]
-        asyncio.run(_pump(source, finished, args.timeout))
-        asyncio.set_event_loop(asyncio.new_event_loop())  # Mangum runs on the thread's current loop
+        run_async(_pump(source, finished, args.timeout))
         wall_s = time.perf_counter() - started
-        floor_s = asyncio.run(litellm_floor(api_base, args.scenarios, args.concurrency))
-        asyncio.set_event_loop(asyncio.new_event_loop())
+        floor_s = run_async(litellm_floor(api_base, args.scenarios, args.concurrency))
         run = call("GET", f"/api/evaluations/runs/{state['run_id']}")["run"]
 
         ideal_s = args.scenarios * PROVIDER_LATENCY_S / args.concurrency

@@ -154,6 +154,12 @@ def create_run(
         }
         session.add(run)
         session.flush()
+        stage_event(
+            session,
+            EventType.EVALUATION_STARTED,
+            EvaluationStarted(run_id=run.id, name=run.name, scenarios=0, trigger_id=trigger_id),
+            project_id=run.project_id,
+        )
         return run
     if not testset_steps or not application_steps:
         raise ValidationFailedError("data.testset_steps and data.application_steps are required")
