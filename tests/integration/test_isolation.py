@@ -34,7 +34,7 @@ __all__ = ["api_env", "cognito_pool", "make_tenant", "own_events_queue"]
 
 UNAUTHENTICATED_PATHS = {"/api/health"}
 # POST .../download is a read (Agenta's SDK downloads a test set with a POST).
-READ_ONLY_SUFFIXES = ("/query", "/retrieve", "/log", "/download")
+READ_ONLY_SUFFIXES = ("/query", "/retrieve", "/log", "/download", "/compare")
 # Path parameter → the kind of object it names.
 PATH_PARAMETER_KINDS = {
     "application_id": "application",
@@ -48,6 +48,9 @@ PATH_PARAMETER_KINDS = {
     "testset_id": "testset",
     "testcase_id": "testcase",
     "evaluator_id": "evaluator",
+    "evaluation_id": "run",
+    "run_id": "run",
+    "scenario_id": "scenario",
 }
 # Path parameters that name no tenant's object (the evaluator catalog is the same for every project).
 SHARED_PATH_PARAMETERS = {"template_key": "auto_exact_match"}
@@ -126,6 +129,19 @@ def populate(tenant: Tenant) -> Objects:
             }
         },
     ).ok()["evaluator"]
+    # An evaluation run its SDK drives (no worker needed), with one scenario.
+    run = api.post(
+        "/api/simple/evaluations/",
+        {
+            "evaluation": {
+                "name": "iso",
+                "data": {"status": "running", "testset_steps": {testset["revision_id"]: "custom"}},
+            }
+        },
+    ).ok()["evaluation"]
+    scenario = api.post(f"/api/simple/evaluations/{run['id']}/scenarios/add", {"count": 1}).ok()["scenarios"][
+        0
+    ]
     return Objects(
         project_id=tenant.project_id,
         application_slug=slug,
@@ -147,6 +163,8 @@ def populate(tenant: Tenant) -> Objects:
             "evaluator": evaluator["id"],
             "evaluator_variant": evaluator["variant_id"],
             "evaluator_revision": evaluator["revision_id"],
+            "run": run["id"],
+            "scenario": scenario["id"],
         },
     )
 

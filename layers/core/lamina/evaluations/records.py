@@ -193,6 +193,8 @@ def set_results(
     """Upsert result cells on (scenario, step, repeat): writing the same cell twice leaves one."""
     # One statement may not upsert a row twice: of cells naming the same (scenario, step, repeat), the last wins.
     cells = list({(c.scenario_id, c.step_key, c.repeat_idx or 0): c for c in cells}.values())
+    if not cells:
+        return []
     runs = {cell.run_id: _open_run(session, project_id, cell.run_id) for cell in cells}
     scenario_ids = {cell.scenario_id for cell in cells}
     known = set(

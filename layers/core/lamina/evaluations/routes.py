@@ -110,6 +110,7 @@ def populate_results(
     session: SessionDep,
     principal: ProjectEditor,
 ) -> schemas.ResultsResponse:
+    service.get_run(session, principal.project_id, evaluation_id)
     cells = [cell.model_copy(update={"run_id": evaluation_id}) for cell in body.results]
     rows = records.set_results(session, principal.project_id, cells)
     return schemas.ResultsResponse(

@@ -282,7 +282,7 @@ class ScenariosCreateRequest(Body):
 class ScenariosAddRequest(Body):
     model_config = ConfigDict(extra="allow", defer_build=True)
 
-    count: Annotated[int, Field(ge=0, le=MAX_BULK * 10)]
+    count: Annotated[int, Field(ge=0, le=MAX_BULK)]
     timestamp: datetime | None = None
 
 
@@ -318,7 +318,7 @@ class ResultCreate(Body):
 
 
 class ResultsCreateRequest(Body):
-    results: Annotated[list[ResultCreate], Field(min_length=1, max_length=MAX_BULK)]
+    results: Annotated[list[ResultCreate], Field(max_length=MAX_BULK)]
 
 
 class Annotation(Body):
