@@ -9,7 +9,10 @@ What it answers depends on the request, so one server covers every case:
 - Bedrock's Converse API (`POST /model/<id>/converse`): the same answer in Converse's shape;
 - tools and a tool_choice other than "none"/"auto": a call of the first (or chosen) tool;
 - response_format json_object / json_schema: a JSON object as the content;
+- a last user message containing `POISON`: 400 (a request the provider refuses, never retried);
 - otherwise: `fake says: <last user message>`.
+Modes a test or benchmark switches on: `latency_s` (every answer waits that long) and `rate_limit_for(s)`
+(or `requests=n`: every completion answers 429 for a while, a provider that throttles).
 Every request is recorded (path, headers, body) for the test to inspect.
 """
 
@@ -18,6 +21,7 @@ from __future__ import annotations
 import json
 import threading
 import urllib.parse
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -27,6 +31,9 @@ from typing import Any
 AUTH_ERROR_MESSAGE = "Incorrect API key provided: sk-bad***. You can find your API key at the fake dashboard."
 RATE_LIMIT_MESSAGE = "Rate limit reached for fake-model in organization org-fake on requests per min."
 GATE_TIMEOUT_S = 10.0
+POISON = "POISON"
+_lock = threading.Lock()
+POISON_MESSAGE = "This request was refused: the input is poison."
 
 
 @dataclass
@@ -35,10 +42,27 @@ class FakeOpenAI:
     requests: list[dict[str, Any]] = field(default_factory=list)
     stream_gate: threading.Event = field(default_factory=threading.Event)
     gate_opened: list[bool] = field(default_factory=list)
+    latency_s: float = 0.0
+    rate_limited_until: float = 0.0
+    rate_limited_answers: int = 0
+    rate_limited_requests: int = 0
 
     @property
     def api_base(self) -> str:
         return f"{self.url}/v1"
+
+    def rate_limit_for(self, seconds: float = 0.0, *, requests: int = 0) -> None:
+        """Answer every completion with a 429 for the next `seconds`, or the next `requests` completions."""
+        self.rate_limited_until = time.monotonic() + seconds
+        self.rate_limited_requests = requests
+
+    def _throttles(self) -> bool:
+        with _lock:
+            if time.monotonic() < self.rate_limited_until or self.rate_limited_requests > 0:
+                self.rate_limited_requests = max(0, self.rate_limited_requests - 1)
+                self.rate_limited_answers += 1
+                return True
+        return False
 
 
 def _last_user_text(messages: list[dict[str, Any]]) -> str:
@@ -160,7 +184,13 @@ class _Handler(BaseHTTPRequestHandler):
         # Azure names the deployment in the path, not in the body.
         deployment = path.split("/deployments/", 1)[1].split("/", 1)[0] if "/deployments/" in path else ""
         model = str(body.get("model") or deployment)
-        if model.endswith("-401"):
+        if self.server.fake.latency_s:
+            time.sleep(self.server.fake.latency_s)
+        if self.server.fake._throttles():
+            self._send_json(*_error(429, RATE_LIMIT_MESSAGE, "requests", "rate_limit_exceeded"))
+        elif POISON in _last_user_text(body.get("messages") or []):
+            self._send_json(*_error(400, POISON_MESSAGE, "invalid_request_error", "invalid_request"))
+        elif model.endswith("-401"):
             self._send_json(*_error(401, AUTH_ERROR_MESSAGE, "invalid_request_error", "invalid_api_key"))
         elif model.endswith("-429"):
             self._send_json(*_error(429, RATE_LIMIT_MESSAGE, "requests", "rate_limit_exceeded"))
@@ -174,6 +204,9 @@ class _Handler(BaseHTTPRequestHandler):
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    # socketserver's default backlog of 5 drops the SYNs of a burst of concurrent clients (each retried a
+    # second later): the fake must not be the bottleneck of a concurrency benchmark.
+    request_queue_size = 256
     fake: FakeOpenAI
 
 

@@ -1,11 +1,8 @@
-"""EvaluationsWorkerFunction: consumes the `evaluations` queue.
+"""EvaluationsWorkerFunction: consumes the `evaluations` queue (scenario batches, trigger-requested runs)."""
 
-The evaluations domain registers its envelope handlers here when it lands; until then every message fails with
-"no handler", is redriven to the DLQ after its retries and can be replayed with `lamina dlq replay evaluations`.
-"""
-
+from lamina.evaluations.worker import HANDLERS
 from lamina.logs import lambda_handler
 from lamina.queues.names import Queue
 from lamina.queues.worker import queue_worker
 
-handler = lambda_handler(queue_worker(Queue.EVALUATIONS, {}))
+handler = lambda_handler(queue_worker(Queue.EVALUATIONS, HANDLERS))

@@ -34,7 +34,7 @@ __all__ = ["api_env", "cognito_pool", "make_tenant", "own_events_queue"]
 
 UNAUTHENTICATED_PATHS = {"/api/health"}
 # POST .../download is a read (Agenta's SDK downloads a test set with a POST).
-READ_ONLY_SUFFIXES = ("/query", "/retrieve", "/log", "/download")
+READ_ONLY_SUFFIXES = ("/query", "/retrieve", "/log", "/download", "/compare")
 # Path parameter → the kind of object it names.
 PATH_PARAMETER_KINDS = {
     "application_id": "application",
@@ -55,6 +55,9 @@ PATH_PARAMETER_KINDS = {
     "turn_id": "turn",
     "record_id": "record",
     "interaction_id": "interaction",
+    "evaluation_id": "run",
+    "run_id": "run",
+    "scenario_id": "scenario",
 }
 # `data` of a body that is not a registry revision's: a valid one that names nothing of any tenant.
 NEUTRAL_DATA: dict[str, dict[str, Any]] = {
@@ -142,6 +145,19 @@ def populate(tenant: Tenant) -> Objects:
     ).ok()["evaluator"]
     triggers = store_triggers(tenant)
     agent_session = store_agent_session(tenant.project_id)
+    # An evaluation run its SDK drives (no worker needed), with one scenario.
+    run = api.post(
+        "/api/simple/evaluations/",
+        {
+            "evaluation": {
+                "name": "iso",
+                "data": {"status": "running", "testset_steps": {testset["revision_id"]: "custom"}},
+            }
+        },
+    ).ok()["evaluation"]
+    scenario = api.post(f"/api/simple/evaluations/{run['id']}/scenarios/add", {"count": 1}).ok()["scenarios"][
+        0
+    ]
     return Objects(
         project_id=tenant.project_id,
         application_slug=slug,
@@ -165,6 +181,8 @@ def populate(tenant: Tenant) -> Objects:
             "evaluator_revision": evaluator["revision_id"],
             **triggers,
             **agent_session,
+            "run": run["id"],
+            "scenario": scenario["id"],
         },
     )
 

@@ -82,6 +82,15 @@ class Settings(BaseSettings):
     # The function's Timeout (the template's Globals default unless the function sets it): the database's
     # statement and lock timeouts stay below it, so a slow query answers 503/504 instead of a killed function.
     function_timeout_s: float = Field(default=30.0, gt=0, validation_alias="LAMINA_FUNCTION_TIMEOUT_S")
+    # Per-provider limits the evaluation workers share (in Redis): JSON `{"openai": {"rpm": 500, "tpm":
+    # 200000}}`; a provider not named is not limited.
+    evaluation_provider_limits: dict[str, dict[str, int]] = Field(
+        default_factory=dict, validation_alias="LAMINA_EVALUATION_PROVIDER_LIMITS"
+    )
+    # How long a scenario may stay running before the watchdog fails it.
+    evaluation_scenario_deadline_s: int = Field(
+        default=900, ge=10, validation_alias="LAMINA_EVALUATION_SCENARIO_DEADLINE_S"
+    )
     # Explicit AWS credentials (the emulator's, locally); None leaves boto3's own credential chain in charge.
     aws_access_key_id: str | None = Field(default=None, validation_alias="AWS_ACCESS_KEY_ID", repr=False)
     aws_secret_access_key: str | None = Field(

@@ -10,6 +10,7 @@ from lamina.api.body import BodyGuard
 from lamina.api.errors import install_error_handlers
 from lamina.applications import routes as applications
 from lamina.applications import workflows
+from lamina.evaluations import routes as evaluations
 from lamina.evaluators import routes as evaluators
 from lamina.events import routes as events
 from lamina.secrets import routes as secrets
@@ -52,6 +53,8 @@ def create_app() -> FastAPI:
     app.include_router(tracing.router, prefix=API_PREFIX)
     app.include_router(triggers.router, prefix=API_PREFIX)
     app.include_router(webhooks.router, prefix=API_PREFIX)
+    app.include_router(evaluations.router, prefix=API_PREFIX)
+    app.include_router(evaluations.simple_router, prefix=API_PREFIX)
     app.include_router(testsets.router, prefix=API_PREFIX)
     app.include_router(evaluators.router, prefix=API_PREFIX)
     return app

@@ -51,8 +51,10 @@ def due_triggers() -> dict[str, Any]:
 
 
 def watchdog() -> dict[str, Any]:
-    """Fail runs stuck past their deadline. Evaluation and agent runs land later: nothing to watch yet."""
-    return {"failed_runs": 0}
+    """Fail runs stuck past their deadline: evaluation scenarios (and so their runs). Agent runs land later."""
+    from lamina.evaluations.watchdog import fail_stuck_scenarios
+
+    return {"failed_runs": 0, "evaluations": fail_stuck_scenarios()}
 
 
 def flush_outbox() -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from lamina.applications import models as applications_models
 from lamina.artifacts import models as artifacts_models
 from lamina.db.base import Base
+from lamina.evaluations import models as evaluations_models
 from lamina.evaluators import models as evaluators_models
 from lamina.events import models as events_models
 from lamina.events import outbox as events_outbox
@@ -19,6 +20,7 @@ __all__ = [
     "Base",
     "applications_models",
     "artifacts_models",
+    "evaluations_models",
     "evaluators_models",
     "events_models",
     "events_outbox",

@@ -34,6 +34,8 @@ class EventType(StrEnum):
     SECRET_DELETED = "secrets.secret.deleted"
     WEBHOOK_SUBSCRIPTION_TESTED = "webhooks.subscriptions.tested"
     TRACING_ERRORS_THRESHOLD_EXCEEDED = "tracing.errors.threshold_exceeded"
+    EVALUATION_STARTED = "evaluations.run.started"
+    EVALUATION_FINISHED = "evaluations.run.finished"
 
 
 class EventPayload(BaseModel):
@@ -109,6 +111,27 @@ class TraceErrorsThresholdExceeded(EventPayload):
     sample_trace_ids: list[str] = Field(description="a few traces with an error span, to look at first")
 
 
+# ---------------------------------------------------------------- evaluations
+
+
+class EvaluationStarted(EventPayload):
+    """An evaluation run was started (or its failed scenarios re-run): its scenarios are queued."""
+
+    run_id: uuid.UUID
+    name: str | None = None
+    scenarios: int = Field(description="scenarios queued by this start")
+    trigger_id: uuid.UUID | None = None
+
+
+class EvaluationFinished(EventPayload):
+    """Every scenario of an evaluation run reached a terminal state (or the run was stopped)."""
+
+    run_id: uuid.UUID
+    name: str | None = None
+    status: str = Field(description="success, errors, failure or cancelled")
+    counts: dict[str, int] = Field(description="scenarios by status")
+
+
 # ---------------------------------------------------------------- the catalog
 
 
@@ -142,6 +165,8 @@ _CATALOG: dict[str, EventSpec] = {
             TraceErrorsThresholdExceeded,
             "A project's error spans in a short window reached its threshold.",
         ),
+        EventSpec(EventType.EVALUATION_STARTED, EvaluationStarted, "An evaluation run was started."),
+        EventSpec(EventType.EVALUATION_FINISHED, EvaluationFinished, "An evaluation run finished."),
     )
 }
 

@@ -1,7 +1,7 @@
 """tracing_settings: retention_days optional, error_threshold; tracing_error_windows (error-threshold events)
 
 Revision ID: 0005
-Revises: 0004 (0005 lands on another branch; the chain is fixed at merge)
+Revises: 0004
 Create Date: 2026-11-28 19:55:00.000000
 """
 

@@ -1,0 +1,1 @@
+"""Evaluation runs: test set revision x application revision(s) x evaluators x repeats, fanned out on SQS."""
