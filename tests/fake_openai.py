@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import json
 import threading
-import urllib.parse
 import time
+import urllib.parse
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
