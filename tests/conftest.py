@@ -22,13 +22,24 @@ from tests.support import LambdaContext, configure_library
 
 TEST_REGION = "us-east-1"
 TEST_BUCKET = "lamina-test-workspaces"
-# A Redis database of its own, flushed at the start of the run, so the suite never sees a developer's keys.
-TEST_REDIS_DB = 13
+# A Redis database of its own, flushed at the start of the run, so the suite never sees a developer's keys;
+# each pytest-xdist worker (gw0, gw1, ...) takes the next one, so parallel workers never flush each other's.
+TEST_REDIS_DB = 13 + int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 # Tests only ever talk to an emulator (moto, or LocalStack under `make test-localstack`): dummy credentials.
 for _name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
     os.environ.setdefault(_name, "testing")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under `-n N --dist loadgroup` a test file runs on one worker (its module fixtures start once), and the
+    end-to-end files share one worker: each boots a whole `lamina up`, and two at once would fight over the
+    runner's port and the machine's two cores."""
+    for item in items:
+        path = item.nodeid.split("::", 1)[0]
+        group = "e2e" if path.startswith("tests/e2e/") else path
+        item.add_marker(pytest.mark.xdist_group(group))
 
 
 @pytest.fixture

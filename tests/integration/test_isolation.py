@@ -63,6 +63,7 @@ PATH_PARAMETER_KINDS = {
 NEUTRAL_DATA: dict[str, dict[str, Any]] = {
     "TriggerScheduleData": {"schedule": "0 0 * * *", "evaluation": {}},
     "TriggerSubscriptionData": {"event_key": "nothing.here.happened", "evaluation": {}},
+    "SubscriptionData": {"url": "https://example.com/hook"},  # a webhook subscription
 }
 # Path parameters that name no tenant's object (the evaluator catalog is the same for every project).
 SHARED_PATH_PARAMETERS = {"template_key": "auto_exact_match"}
@@ -145,6 +146,7 @@ def populate(tenant: Tenant) -> Objects:
     ).ok()["evaluator"]
     triggers = store_triggers(tenant)
     agent_session = store_agent_session(tenant.project_id)
+    webhooks = store_webhooks(tenant)
     # An evaluation run its SDK drives (no worker needed), with one scenario.
     run = api.post(
         "/api/simple/evaluations/",
@@ -181,10 +183,49 @@ def populate(tenant: Tenant) -> Objects:
             "evaluator_revision": evaluator["revision_id"],
             **triggers,
             **agent_session,
+            **webhooks,
             "run": run["id"],
             "scenario": scenario["id"],
         },
     )
+
+
+def store_webhooks(tenant: Tenant) -> dict[str, str]:
+    """A webhook subscription and one logged attempt of a delivery to it (of an event that was recorded)."""
+    from lamina.db.base import utcnow
+    from lamina.db.unit_of_work import unit_of_work
+    from lamina.events.models import EventRecord
+    from lamina.webhooks.models import WebhookDeliveryAttempt
+
+    url = "https://example.com/hook"
+    subscription = tenant.client.post(
+        "/api/webhooks/subscriptions/", {"subscription": {"name": "iso", "data": {"url": url}}}
+    ).ok()["subscription"]
+    event_id, delivery_id = uuid.uuid4(), uuid.uuid4()
+    with unit_of_work() as session:
+        session.add(
+            EventRecord(
+                id=event_id,
+                project_id=uuid.UUID(tenant.project_id),
+                type="webhooks.subscriptions.tested",
+                payload={"subscription_id": subscription["id"]},
+                occurred_at=utcnow(),
+            )
+        )
+        session.add(
+            WebhookDeliveryAttempt(
+                project_id=uuid.UUID(tenant.project_id),
+                subscription_id=uuid.UUID(subscription["id"]),
+                event_id=event_id,
+                event_type="webhooks.subscriptions.tested",
+                delivery_id=delivery_id,
+                attempt=1,
+                status="success",
+                url=url,
+                status_code=200,
+            )
+        )
+    return {"webhook_subscription": subscription["id"], "webhook_delivery": str(delivery_id)}
 
 
 def store_triggers(tenant: Tenant) -> dict[str, str]:
@@ -384,6 +425,8 @@ def request_cases(
         domain = next((d for d in ARTIFACT_DOMAINS if f"/{d}s/" in path), None)
         if domain and kind in ("variant", "revision"):
             kind = f"{domain}_{kind}"
+        if path.startswith("/api/webhooks/") and kind in ("subscription", "delivery"):
+            kind = f"webhook_{kind}"
         url = url.replace("{" + parameter["name"] + "}", objects.ids[kind])
         names_object = True
     body_schema = (
@@ -458,7 +501,8 @@ def test_project_a_cannot_reach_project_b(two_projects: tuple[Tenant, Objects, T
     # AND the same generated requests aimed at A's own objects are well-formed (so B's 404s are not mere 422s
     # in disguise): reads succeed, writes succeed or hit a state conflict, nothing is a 422 or a 500.
     control_failures = []
-    for method, path, operation in operations(openapi):
+    # Deletes last: deleting a subscription removes its delivery log, which later reads name.
+    for method, path, operation in sorted(operations(openapi), key=lambda op: op[0] == "DELETE"):
         for url, body, names_object in request_cases(openapi, method, path, operation, a_objects):
             if not names_object or path in NO_CONTROL_REQUEST:
                 continue
