@@ -379,3 +379,57 @@ def test_a_turn_requested_through_the_api_runs_on_the_runner(
     drain(sessions_env["RECORDS_QUEUE_URL"], "records")
     turn = tenant.client.get(f"/api/sessions/turns/{queued['turn_id']}").ok()["turn"]
     assert (turn["session_id"], turn["turn_index"], turn["status"]) == (queued["session_id"], 0, "completed")
+
+
+def test_a_redelivered_turn_request_runs_the_runner_once(
+    sessions_env: dict[str, str],
+    runners: tuple[RunnerProcess, RunnerProcess],
+    make_tenant: Callable[..., Tenant],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from lamina import aws, state
+    from lamina.queues.envelope import Envelope
+    from lamina.queues.inbox import process_once
+    from lamina.queues.names import Queue
+    from lamina.sessions import runner_client
+    from lamina.sessions.worker import INTERACTIONS_HANDLERS, TURN_REQUESTED
+
+    # GIVEN a turn requested through the API, its command taken off the interactions queue
+    tenant = make_tenant()
+    state.configure(state.current().settings.model_copy(update={"runner_url": runners[1].url}))
+    run = {
+        "messages": [{"role": "user", "content": "once.txt"}],
+        "tools": [WRITE_FILE_TOOL],
+        "harness": {"tool_choice": choose("write_file")},
+    }
+    queued = tenant.client.post("/api/sessions/turns/run", {"run": run}).ok()
+    sqs = aws.client("sqs")
+    messages = sqs.receive_message(QueueUrl=sessions_env["INTERACTIONS_QUEUE_URL"], MaxNumberOfMessages=1)
+    envelope = Envelope.from_body(messages["Messages"][0]["Body"])
+    # AND a worker that crashes right after the runner ran the turn, before recording its outcome
+    calls: list[str] = []
+    real_run_turn = runner_client.run_turn
+
+    def crashing_run_turn(body: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        calls.append(body["turn_id"])
+        real_run_turn(body, **kwargs)
+        raise RuntimeError("the worker died mid-turn")
+
+    monkeypatch.setattr(runner_client, "run_turn", crashing_run_turn)
+    handler = INTERACTIONS_HANDLERS[TURN_REQUESTED]
+    with pytest.raises(RuntimeError):
+        process_once(Queue.INTERACTIONS, envelope, handler)
+
+    # WHEN the inbox hands the same envelope over again, twice
+    assert process_once(Queue.INTERACTIONS, envelope, handler) is True
+    assert process_once(Queue.INTERACTIONS, envelope, handler) is False
+
+    # THEN the runner ran the turn once, and the redelivery marked the unfinished turn interrupted
+    assert calls == [queued["turn_id"]]
+    assert workspace_keys(tenant.project_id, queued["session_id"]) == {"once.txt": b"once.txt"}
+    turn = tenant.client.get(f"/api/sessions/turns/{queued['turn_id']}").ok()["turn"]
+    assert turn["status"] == "failed"
+    # AND once the turn's records arrive, its real outcome replaces the interruption
+    drain(sessions_env["RECORDS_QUEUE_URL"], "records")
+    turn = tenant.client.get(f"/api/sessions/turns/{queued['turn_id']}").ok()["turn"]
+    assert turn["status"] == "completed"
