@@ -433,3 +433,55 @@ def test_a_redelivered_turn_request_runs_the_runner_once(
     drain(sessions_env["RECORDS_QUEUE_URL"], "records")
     turn = tenant.client.get(f"/api/sessions/turns/{queued['turn_id']}").ok()["turn"]
     assert turn["status"] == "completed"
+
+
+def test_session_queries_page_with_a_cursor(
+    sessions_env: dict[str, str], make_tenant: Callable[..., Tenant]
+) -> None:
+    from lamina.db.unit_of_work import unit_of_work
+    from lamina.queues.envelope import Envelope
+    from lamina.sessions.ingest import ingest_records
+
+    # GIVEN three sessions of one turn each, and a session of three turns of three records each, one of
+    # which asks for an approval
+    tenant = make_tenant()
+    session_id = uuid.uuid4()
+
+    def batch(session: uuid.UUID, turn_index: int) -> Envelope:
+        records: list[dict[str, Any]] = [
+            {"type": "turn.started", "sequence": 0, "turn_index": turn_index},
+            {"type": "interaction.request", "sequence": 1, "interaction_id": f"ask-{turn_index}"},
+            {"type": "result", "sequence": 2, "turn_index": turn_index, "status": "paused"},
+        ]
+        payload = {"session_id": str(session), "turn_id": str(uuid.uuid4()), "records": records}
+        return Envelope(type="records.batch", project_id=tenant.project_id, payload=payload)
+
+    with unit_of_work() as db:
+        for turn_index in range(3):
+            ingest_records(batch(session_id, turn_index), db)
+        for _ in range(2):
+            ingest_records(batch(uuid.uuid4(), 0), db)
+
+    def pages(path: str, body: dict[str, Any], key: str, limit: int) -> list[list[str]]:
+        found: list[list[str]] = []
+        windowing: dict[str, Any] = {"limit": limit}
+        while True:
+            page = tenant.client.post(path, {**body, "windowing": windowing}).ok()
+            found.append([item.get("id") or item["record_id"] for item in page[key]])
+            if page["windowing"]["next"] is None:
+                return found
+            windowing = {"limit": limit, "next": page["windowing"]["next"]}
+
+    # WHEN each query is read in small windows, following the cursor
+    # THEN the windows cover everything once, in the order of one big window
+    scoped = {"query": {"session_id": str(session_id)}}
+    for path, body, key, limit, sizes in (
+        ("/api/sessions/records/query", {"session_id": str(session_id)}, "records", 4, [4, 4, 1]),
+        ("/api/sessions/turns/query", scoped, "turns", 2, [2, 1]),
+        ("/api/sessions/interactions/query", scoped, "interactions", 2, [2, 1]),
+        ("/api/sessions/query", {}, "sessions", 2, [2, 1]),
+    ):
+        windows = pages(path, body, key, limit)
+        everything = tenant.client.post(path, body).ok()[key]
+        assert [len(w) for w in windows] == sizes, path
+        assert [i for w in windows for i in w] == [item.get("id") or item["record_id"] for item in everything]
