@@ -379,3 +379,109 @@ def test_a_turn_requested_through_the_api_runs_on_the_runner(
     drain(sessions_env["RECORDS_QUEUE_URL"], "records")
     turn = tenant.client.get(f"/api/sessions/turns/{queued['turn_id']}").ok()["turn"]
     assert (turn["session_id"], turn["turn_index"], turn["status"]) == (queued["session_id"], 0, "completed")
+
+
+def test_a_redelivered_turn_request_runs_the_runner_once(
+    sessions_env: dict[str, str],
+    runners: tuple[RunnerProcess, RunnerProcess],
+    make_tenant: Callable[..., Tenant],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from lamina import aws, state
+    from lamina.queues.envelope import Envelope
+    from lamina.queues.inbox import process_once
+    from lamina.queues.names import Queue
+    from lamina.sessions import runner_client
+    from lamina.sessions.worker import INTERACTIONS_HANDLERS, TURN_REQUESTED
+
+    # GIVEN a turn requested through the API, its command taken off the interactions queue
+    tenant = make_tenant()
+    state.configure(state.current().settings.model_copy(update={"runner_url": runners[1].url}))
+    run = {
+        "messages": [{"role": "user", "content": "once.txt"}],
+        "tools": [WRITE_FILE_TOOL],
+        "harness": {"tool_choice": choose("write_file")},
+    }
+    queued = tenant.client.post("/api/sessions/turns/run", {"run": run}).ok()
+    sqs = aws.client("sqs")
+    messages = sqs.receive_message(QueueUrl=sessions_env["INTERACTIONS_QUEUE_URL"], MaxNumberOfMessages=1)
+    envelope = Envelope.from_body(messages["Messages"][0]["Body"])
+    # AND a worker that crashes right after the runner ran the turn, before recording its outcome
+    calls: list[str] = []
+    real_run_turn = runner_client.run_turn
+
+    def crashing_run_turn(body: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        calls.append(body["turn_id"])
+        real_run_turn(body, **kwargs)
+        raise RuntimeError("the worker died mid-turn")
+
+    monkeypatch.setattr(runner_client, "run_turn", crashing_run_turn)
+    handler = INTERACTIONS_HANDLERS[TURN_REQUESTED]
+    with pytest.raises(RuntimeError):
+        process_once(Queue.INTERACTIONS, envelope, handler)
+
+    # WHEN the inbox hands the same envelope over again, twice
+    assert process_once(Queue.INTERACTIONS, envelope, handler) is True
+    assert process_once(Queue.INTERACTIONS, envelope, handler) is False
+
+    # THEN the runner ran the turn once, and the redelivery marked the unfinished turn interrupted
+    assert calls == [queued["turn_id"]]
+    assert workspace_keys(tenant.project_id, queued["session_id"]) == {"once.txt": b"once.txt"}
+    turn = tenant.client.get(f"/api/sessions/turns/{queued['turn_id']}").ok()["turn"]
+    assert turn["status"] == "failed"
+    # AND once the turn's records arrive, its real outcome replaces the interruption
+    drain(sessions_env["RECORDS_QUEUE_URL"], "records")
+    turn = tenant.client.get(f"/api/sessions/turns/{queued['turn_id']}").ok()["turn"]
+    assert turn["status"] == "completed"
+
+
+def test_session_queries_page_with_a_cursor(
+    sessions_env: dict[str, str], make_tenant: Callable[..., Tenant]
+) -> None:
+    from lamina.db.unit_of_work import unit_of_work
+    from lamina.queues.envelope import Envelope
+    from lamina.sessions.ingest import ingest_records
+
+    # GIVEN three sessions of one turn each, and a session of three turns of three records each, one of
+    # which asks for an approval
+    tenant = make_tenant()
+    session_id = uuid.uuid4()
+
+    def batch(session: uuid.UUID, turn_index: int) -> Envelope:
+        records: list[dict[str, Any]] = [
+            {"type": "turn.started", "sequence": 0, "turn_index": turn_index},
+            {"type": "interaction.request", "sequence": 1, "interaction_id": f"ask-{turn_index}"},
+            {"type": "result", "sequence": 2, "turn_index": turn_index, "status": "paused"},
+        ]
+        payload = {"session_id": str(session), "turn_id": str(uuid.uuid4()), "records": records}
+        return Envelope(type="records.batch", project_id=tenant.project_id, payload=payload)
+
+    with unit_of_work() as db:
+        for turn_index in range(3):
+            ingest_records(batch(session_id, turn_index), db)
+        for _ in range(2):
+            ingest_records(batch(uuid.uuid4(), 0), db)
+
+    def pages(path: str, body: dict[str, Any], key: str, limit: int) -> list[list[str]]:
+        found: list[list[str]] = []
+        windowing: dict[str, Any] = {"limit": limit}
+        while True:
+            page = tenant.client.post(path, {**body, "windowing": windowing}).ok()
+            found.append([item.get("id") or item["record_id"] for item in page[key]])
+            if page["windowing"]["next"] is None:
+                return found
+            windowing = {"limit": limit, "next": page["windowing"]["next"]}
+
+    # WHEN each query is read in small windows, following the cursor
+    # THEN the windows cover everything once, in the order of one big window
+    scoped = {"query": {"session_id": str(session_id)}}
+    for path, body, key, limit, sizes in (
+        ("/api/sessions/records/query", {"session_id": str(session_id)}, "records", 4, [4, 4, 1]),
+        ("/api/sessions/turns/query", scoped, "turns", 2, [2, 1]),
+        ("/api/sessions/interactions/query", scoped, "interactions", 2, [2, 1]),
+        ("/api/sessions/query", {}, "sessions", 2, [2, 1]),
+    ):
+        windows = pages(path, body, key, limit)
+        everything = tenant.client.post(path, body).ok()[key]
+        assert [len(w) for w in windows] == sizes, path
+        assert [i for w in windows for i in w] == [item.get("id") or item["record_id"] for item in everything]

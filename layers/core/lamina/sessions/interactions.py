@@ -100,8 +100,11 @@ def resume_request(session: Session, row: SessionInteraction, turn_id: uuid.UUID
 
 
 def resume(envelope: Envelope, session: Session) -> None:
-    """The interactions worker: run the next turn with the answer, then mark the interaction resolved."""
-    from lamina.sessions.runner_client import run_turn
+    """The interactions worker: run the next turn with the answer, then mark the interaction resolved.
+
+    Once per envelope (`lamina.sessions.turn_guard`): the turn is recorded as started, and the row lock
+    released, before the runner is called; a redelivery finds it and does not run it again."""
+    from lamina.sessions.runs import run_turn_once
 
     if envelope.project_id is None:
         raise PoisonMessageError("an interaction command names its project")
@@ -112,8 +115,11 @@ def resume(envelope: Envelope, session: Session) -> None:
     row = get_interaction(session, envelope.project_id, interaction_id, lock=True)
     if row.status != "responded":
         return  # resolved by an earlier delivery, or cancelled
-    # The same turn id for every delivery of this envelope: records of a repeated run land on the same rows.
+    # The same turn id for every delivery of this envelope: the key of "this turn already started".
     turn_id = uuid.uuid5(envelope.id, "resume")
-    run_turn(resume_request(session, row, turn_id))
+    body = resume_request(session, row, turn_id)
+    run_turn_once(session, row.project_id, row.session_id, turn_id, int(body["turn_index"]), body)
+    # A second transaction (start_turn committed the first): the answer went to this turn, run or not.
+    row = get_interaction(session, envelope.project_id, interaction_id, lock=True)
     row.status = "resolved"
     row.resolved_turn_id = turn_id

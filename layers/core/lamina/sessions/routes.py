@@ -28,8 +28,11 @@ router = APIRouter(tags=["sessions"])
 def query_sessions(
     body: schemas.SessionsQuery, session: SessionDep, principal: ProjectViewer
 ) -> schemas.SessionsResponse:
-    views = [schemas.SessionView.of(row) for row in sessions.query_sessions(session, principal, body)]
-    return schemas.SessionsResponse(count=len(views), sessions=views)
+    rows, next_cursor = sessions.query_sessions(session, principal, body)
+    views = [schemas.SessionView.of(row) for row in rows]
+    return schemas.SessionsResponse(
+        count=len(views), sessions=views, windowing=schemas.WindowOut(next=next_cursor)
+    )
 
 
 @router.post("/sessions/turns/run")
@@ -43,8 +46,9 @@ def run_turn(body: schemas.TurnRun, session: SessionDep, principal: ProjectEdito
 def query_turns(
     body: schemas.TurnsQuery, session: SessionDep, principal: ProjectViewer
 ) -> schemas.TurnsResponse:
-    views = [schemas.TurnView.of(row) for row in sessions.query_turns(session, principal, body)]
-    return schemas.TurnsResponse(count=len(views), turns=views)
+    rows, next_cursor = sessions.query_turns(session, principal, body)
+    views = [schemas.TurnView.of(row) for row in rows]
+    return schemas.TurnsResponse(count=len(views), turns=views, windowing=schemas.WindowOut(next=next_cursor))
 
 
 @router.get("/sessions/turns/{turn_id}")
@@ -58,8 +62,11 @@ def get_turn(turn_id: uuid.UUID, session: SessionDep, principal: ProjectViewer) 
 def query_records(
     body: schemas.RecordsQuery, session: SessionDep, principal: ProjectViewer
 ) -> schemas.RecordsResponse:
-    views = [schemas.RecordView.of(row) for row in sessions.query_records(session, principal, body)]
-    return schemas.RecordsResponse(count=len(views), records=views)
+    rows, next_cursor = sessions.query_records(session, principal, body)
+    views = [schemas.RecordView.of(row) for row in rows]
+    return schemas.RecordsResponse(
+        count=len(views), records=views, windowing=schemas.WindowOut(next=next_cursor)
+    )
 
 
 @router.get("/sessions/records/{record_id}")
@@ -72,8 +79,11 @@ def get_record(record_id: uuid.UUID, session: SessionDep, principal: ProjectView
 def query_interactions(
     body: schemas.InteractionsQuery, session: SessionDep, principal: ProjectViewer
 ) -> schemas.InteractionsResponse:
-    views = [schemas.InteractionView.of(row) for row in sessions.query_interactions(session, principal, body)]
-    return schemas.InteractionsResponse(count=len(views), interactions=views)
+    rows, next_cursor = sessions.query_interactions(session, principal, body)
+    views = [schemas.InteractionView.of(row) for row in rows]
+    return schemas.InteractionsResponse(
+        count=len(views), interactions=views, windowing=schemas.WindowOut(next=next_cursor)
+    )
 
 
 @router.get("/sessions/interactions/{interaction_id}")

@@ -16,6 +16,10 @@ class RunnerBusyError(RateLimitedError):
     """The runner refused the turn for now (429: full, 409: the session has a turn running)."""
 
 
+class RunnerRefusedError(DependencyFailedError):
+    """The runner did not start the turn (it answered 4xx/5xx, or could not be reached at all)."""
+
+
 def run_turn(body: dict[str, Any], *, timeout_s: float = RUN_TIMEOUT_S) -> dict[str, Any]:
     """Run one turn on the runner and return its result line."""
     import httpx
@@ -33,7 +37,7 @@ def run_turn(body: dict[str, Any], *, timeout_s: float = RUN_TIMEOUT_S) -> dict[
                 raise RunnerBusyError(f"the runner is busy: {response.text[:300]}")
             if response.status_code >= 400:
                 response.read()
-                raise DependencyFailedError(
+                raise RunnerRefusedError(
                     f"the runner refused the turn ({response.status_code}): {response.text[:300]}"
                 )
             result: dict[str, Any] | None = None
@@ -42,6 +46,8 @@ def run_turn(body: dict[str, Any], *, timeout_s: float = RUN_TIMEOUT_S) -> dict[
                     event = json.loads(line)
                     if event.get("type") == "result":
                         result = event
+    except httpx.ConnectError as error:
+        raise RunnerRefusedError(f"the runner is unreachable: {error}") from error
     except httpx.HTTPError as error:
         raise DependencyFailedError(f"the runner is unreachable: {error}") from error
     if result is None:

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from lamina.sessions import schemas
+    from lamina.sessions.turn_guard import EarlierDelivery
     from lamina.tenancy.principal import Principal
 
 TURN_REQUESTED = "sessions.turn.requested"
@@ -68,7 +69,6 @@ def model_connection(project_id: uuid.UUID, model_name: str, api_base: str | Non
 def run_requested_turn(envelope: Envelope, session: Session) -> None:
     """The interactions worker: run a turn the API requested, continuing the session's conversation."""
     from lamina.sessions.models import AgentSession
-    from lamina.sessions.runner_client import run_turn
     from lamina.settings import get_settings
 
     payload = envelope.payload
@@ -83,17 +83,43 @@ def run_requested_turn(envelope: Envelope, session: Session) -> None:
         raise PoisonMessageError(f"session {session_id} not found")
     run = dict(payload.get("run") or {})
     api_url = get_settings().api_url.rstrip("/")
-    run_turn(
-        {
-            "session_id": str(session_id),
-            "project_id": str(envelope.project_id),
-            "turn_id": str(turn_id),
-            "turn_index": owner.last_turn_index + 1,
-            "harness": run.get("harness") or {},
-            "model": model_connection(envelope.project_id, str(run.get("model") or "mock/echo")),
-            "messages": [*(owner.messages or []), *(run.get("messages") or [])],
-            "system_prompt": run.get("system_prompt"),
-            "tools": run.get("tools") or [],
-            "tool_callback": {"url": api_url + TOOLS_CALLBACK_PATH} if api_url else None,
-        }
+    turn_index = owner.last_turn_index + 1
+    body = {
+        "session_id": str(session_id),
+        "project_id": str(envelope.project_id),
+        "turn_id": str(turn_id),
+        "turn_index": turn_index,
+        "harness": run.get("harness") or {},
+        "model": model_connection(envelope.project_id, str(run.get("model") or "mock/echo")),
+        "messages": [*(owner.messages or []), *(run.get("messages") or [])],
+        "system_prompt": run.get("system_prompt"),
+        "tools": run.get("tools") or [],
+        "tool_callback": {"url": api_url + TOOLS_CALLBACK_PATH} if api_url else None,
+    }
+    run_turn_once(session, envelope.project_id, session_id, turn_id, turn_index, body)
+
+
+def run_turn_once(
+    session: Session,
+    project_id: uuid.UUID,
+    session_id: uuid.UUID,
+    turn_id: uuid.UUID,
+    turn_index: int,
+    body: dict[str, Any],
+) -> EarlierDelivery | None:
+    """Run the turn on the runner unless a delivery of the same envelope already started it
+    (`lamina.sessions.turn_guard`); None when this delivery ran it."""
+    from lamina.sessions import runner_client
+    from lamina.sessions.turn_guard import forget_unstarted_turn, start_turn
+
+    earlier = start_turn(
+        session, project_id=project_id, session_id=session_id, turn_id=turn_id, turn_index=turn_index
     )
+    if earlier is not None:
+        return earlier
+    try:
+        runner_client.run_turn(body)
+    except (runner_client.RunnerBusyError, runner_client.RunnerRefusedError):
+        forget_unstarted_turn(session, turn_id)
+        raise
+    return None

@@ -234,6 +234,12 @@ class InteractionView(View):
         )
 
 
+class WindowOut(View):
+    """Where the next window starts (pass it back as `windowing.next`); absent on the last window."""
+
+    next: uuid.UUID | None = None
+
+
 class SessionResponse(View):
     count: int
     session: SessionView
@@ -242,6 +248,7 @@ class SessionResponse(View):
 class SessionsResponse(View):
     count: int
     sessions: list[SessionView]
+    windowing: WindowOut | None = None
 
 
 class TurnResponse(View):
@@ -252,6 +259,7 @@ class TurnResponse(View):
 class TurnsResponse(View):
     count: int
     turns: list[TurnView]
+    windowing: WindowOut | None = None
 
 
 class RecordResponse(View):
@@ -262,6 +270,7 @@ class RecordResponse(View):
 class RecordsResponse(View):
     count: int
     records: list[RecordView]
+    windowing: WindowOut | None = None
 
 
 class InteractionResponse(View):
@@ -272,6 +281,7 @@ class InteractionResponse(View):
 class InteractionsResponse(View):
     count: int
     interactions: list[InteractionView]
+    windowing: WindowOut | None = None
 
 
 class TurnRequested(View):
