@@ -78,7 +78,9 @@ def messages_lost_across_sigkill(stack: StackProcess, count: int) -> tuple[int, 
             break
         seen.update(message["Body"] for message in messages)
     recorded = stack.wait_recorded(events, EVENTS_TIMEOUT_S)
-    return len(bodies - seen) + (len(events) - recorded), reboot_s
+    dead_letters_lost, events_lost = len(bodies - seen), len(events) - recorded
+    print(f"lost across the SIGKILL: {dead_letters_lost} dead letters, {events_lost} events never recorded")
+    return dead_letters_lost + events_lost, reboot_s
 
 
 def main() -> int:

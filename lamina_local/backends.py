@@ -111,6 +111,9 @@ def start_postgres(state_dir: Path) -> Backend:
     data_dir = state_dir / "postgres"
     data_dir.mkdir(parents=True, exist_ok=True)
     server: Any = pgserver.get_server(data_dir, cleanup_mode="stop")  # type: ignore[attr-defined]
+    # After a crash Postgres fsyncs every file of the data folder one by one before it replays the WAL:
+    # 1-3 s here once migrated. One syncfs() of the file system gives the same guarantee, in ~0.1 s.
+    server.psql("ALTER SYSTEM SET recovery_init_sync_method = 'syncfs'")
 
     def stop() -> None:
         server.cleanup()

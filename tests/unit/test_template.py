@@ -226,6 +226,25 @@ def test_visibility_timeout_covers_six_consumer_timeouts(template: dict[str, Any
     assert consumers == len(QUEUES)
 
 
+def test_each_function_knows_its_own_timeout(transformed_resources: dict[str, Any]) -> None:
+    """Lambda tells a function nothing of its timeout before an invocation: the settings derive the database's
+    statement and lock timeouts from LAMINA_FUNCTION_TIMEOUT_S, so it must equal the deployed Timeout."""
+    from lamina.settings import Settings
+
+    # GIVEN each deployed function, after SAM merged the globals into it
+    functions = _of_type(transformed_resources, "AWS::Lambda::Function")
+    assert len(functions) == len(FUNCTIONS)
+    for logical_id, function in functions.items():
+        timeout = function["Properties"]["Timeout"]
+        variables = function["Properties"]["Environment"]["Variables"]
+        # THEN it carries its own Timeout, and its database gives up first, so the function answers
+        assert float(variables["LAMINA_FUNCTION_TIMEOUT_S"]) == timeout, logical_id
+        settings = Settings.model_validate(
+            {"LAMINA_FUNCTION_TIMEOUT_S": variables["LAMINA_FUNCTION_TIMEOUT_S"]}
+        )
+        assert settings.db_statement_timeout_s < timeout, logical_id
+
+
 def test_globals_export_exactly_the_contracted_environment(template: dict[str, Any]) -> None:
     variables = template["Globals"]["Function"]["Environment"]["Variables"]
     assert set(variables) == GLOBAL_ENVIRONMENT
