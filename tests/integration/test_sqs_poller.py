@@ -202,8 +202,12 @@ def test_pollers_scale_out_under_a_backlog_and_back_in(moto_endpoint: str) -> No
     # WHEN the mapping drains the queue
     source, idle_pollers = asyncio.run(scenario())
 
-    # THEN it scaled out (bounded by MaximumConcurrency), processed everything once, and scaled back in
-    assert sorted(seen) == sorted(f"m{i}" for i in range(80))
+    # THEN it scaled out (bounded by MaximumConcurrency), processed everything, and scaled back in. A standard
+    # queue delivers at least once (moto too can hand one message to two concurrent receives under load): the
+    # count of distinct bodies is the poller's promise; running a handler's effect once is the inbox's
+    # (tests/integration/test_inbox.py).
+    assert set(seen) == {f"m{i}" for i in range(80)}
+    assert len(seen) - 80 <= 10, f"{len(seen) - 80} redeliveries"
     assert 1 < source.stats.peak_pollers <= 4
     assert idle_pollers == 1
 
