@@ -8,6 +8,7 @@ variant (or artifact): a reference never escapes the scope its companions set.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable, Mapping
 from typing import Any, Generic
 
 from sqlalchemy import select
@@ -217,6 +218,42 @@ class References(Generic[A, V, R, D]):
         if variant_ref is not None and variant_ref.version is not None:
             return self.revision_version(variant, variant_ref.version)
         return self.latest_revision(variant)
+
+    def loose(self, ref: Reference | Mapping[str, Any]) -> R:
+        """The revision a loosely given reference names, for library callers (evaluation runs, triggers): a
+        mapping `{<kind>_ref?, <kind>_variant_ref?, <kind>_revision_ref?}` resolved as `target` resolves them,
+        or one Reference tried as a revision, an artifact, then a variant (by id), or as a revision slug then
+        an artifact slug."""
+        if isinstance(ref, Mapping):
+
+            def named(key: str) -> Reference | None:
+                value = ref.get(key)
+                return Reference.model_validate(value) if isinstance(value, dict) else value
+
+            return self.target(
+                artifact_ref=named(f"{self.kind.name}_ref"),
+                variant_ref=named(f"{self.kind.variant_name}_ref"),
+                revision_ref=named(f"{self.kind.revision_name}_ref"),
+            )
+        if ref.id is not None:
+            ref_id = ref.id
+            candidates: list[Callable[[], R]] = [
+                lambda: self.revision_by_id(ref_id),
+                lambda: self.latest_revision(self.default_variant(self.artifact_by_id(ref_id))),
+                lambda: self.latest_revision(self.variant_by_id(ref_id)),
+            ]
+            for resolve in candidates:
+                try:
+                    return resolve()
+                except NotFoundError:
+                    continue
+            raise NotFoundError(f"{self.kind.name} {ref_id} not found")
+        if ref.slug is not None:
+            try:
+                return self.revision(ref)
+            except NotFoundError:
+                return self.target(artifact_ref=ref, variant_ref=None, revision_ref=None)
+        raise ValidationFailedError(f"a {self.kind.name} reference needs an id or a slug")
 
     # ------------------------------------------------------------ environments and deployments
 

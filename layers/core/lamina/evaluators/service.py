@@ -7,7 +7,7 @@ The library interface the evaluation runs use: `evaluator_of`.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -108,43 +108,8 @@ def resolve_revision(
     """The revision a reference names: a mapping `{evaluator_ref?, evaluator_variant_ref?,
     evaluator_revision_ref?}` resolved by the core, or one Reference tried as a revision, an evaluator, then a
     variant (by id), or as a revision slug then an evaluator slug."""
-    references = _references(session, project_id)
-    if isinstance(evaluator_ref, Mapping):
-
-        def ref(key: str) -> Reference | None:
-            value = evaluator_ref.get(key)
-            return Reference.model_validate(value) if isinstance(value, dict) else value
-
-        found: EvaluatorRevisionRow = references.target(
-            artifact_ref=ref("evaluator_ref"),
-            variant_ref=ref("evaluator_variant_ref"),
-            revision_ref=ref("evaluator_revision_ref"),
-        )
-        return found
-    if evaluator_ref.id is not None:
-        ref_id = evaluator_ref.id
-        candidates: list[Callable[[], EvaluatorRevisionRow]] = [
-            lambda: references.revision_by_id(ref_id),
-            lambda: references.latest_revision(references.default_variant(references.artifact_by_id(ref_id))),
-            lambda: references.latest_revision(references.variant_by_id(ref_id)),
-        ]
-        for resolve in candidates:
-            try:
-                revision: EvaluatorRevisionRow = resolve()
-                return revision
-            except NotFoundError:
-                continue
-        raise NotFoundError(f"evaluator {ref_id} not found")
-    if evaluator_ref.slug is not None:
-        try:
-            by_slug: EvaluatorRevisionRow = references.revision(evaluator_ref)
-            return by_slug
-        except NotFoundError:
-            latest: EvaluatorRevisionRow = references.target(
-                artifact_ref=evaluator_ref, variant_ref=None, revision_ref=None
-            )
-            return latest
-    raise ValidationFailedError("an evaluator reference needs an id or a slug")
+    found: EvaluatorRevisionRow = _references(session, project_id).loose(evaluator_ref)
+    return found
 
 
 def revision_config(revision: EvaluatorRevisionRow) -> EvaluatorRevision:

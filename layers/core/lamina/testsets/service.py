@@ -11,7 +11,7 @@ The library interface the evaluation runs use: `testcases_of`.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import select
@@ -82,43 +82,8 @@ def resolve_revision(
     the latest of the test set's default variant); or one Reference, tried as a revision, then a test set,
     then a variant (by id), or as a revision slug then a test set slug.
     """
-    references = _references(session, project_id)
-    if isinstance(testset_ref, Mapping):
-
-        def ref(key: str) -> Reference | None:
-            value = testset_ref.get(key)
-            return Reference.model_validate(value) if isinstance(value, dict) else value
-
-        found: TestsetRevision = references.target(
-            artifact_ref=ref("testset_ref"),
-            variant_ref=ref("testset_variant_ref"),
-            revision_ref=ref("testset_revision_ref"),
-        )
-        return found
-    if testset_ref.id is not None:
-        ref_id = testset_ref.id
-        candidates: list[Callable[[], TestsetRevision]] = [
-            lambda: references.revision_by_id(ref_id),
-            lambda: references.latest_revision(references.default_variant(references.artifact_by_id(ref_id))),
-            lambda: references.latest_revision(references.variant_by_id(ref_id)),
-        ]
-        for resolve in candidates:
-            try:
-                revision: TestsetRevision = resolve()
-                return revision
-            except NotFoundError:
-                continue
-        raise NotFoundError(f"testset {ref_id} not found")
-    if testset_ref.slug is not None:
-        try:
-            by_slug: TestsetRevision = references.revision(testset_ref)
-            return by_slug
-        except NotFoundError:
-            latest: TestsetRevision = references.target(
-                artifact_ref=testset_ref, variant_ref=None, revision_ref=None
-            )
-            return latest
-    raise ValidationFailedError("a testset reference needs an id or a slug")
+    found: TestsetRevision = _references(session, project_id).loose(testset_ref)
+    return found
 
 
 def testcases_of(
