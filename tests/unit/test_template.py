@@ -53,6 +53,7 @@ UNAUTHENTICATED_ROUTES = {
     ("get", "/api/health"),
     ("get", "/api/openapi.json"),
     ("get", "/api/docs"),
+    ("get", "/api/auth/config"),
     ("get", "/services/{kind}/v0/health"),
 }
 SCHEDULED_TASKS = {
@@ -162,8 +163,9 @@ def test_transform_yields_the_whole_stack(transformed_resources: dict[str, Any])
     assert len(_of_type(transformed_resources, "AWS::Lambda::LayerVersion")) == 1
     assert len(_of_type(transformed_resources, "AWS::Events::Rule")) == len(SCHEDULED_TASKS)
     assert len(_of_type(transformed_resources, "AWS::ApiGatewayV2::Api")) == 1
-    for singleton in ("AWS::Cognito::UserPool", "AWS::Cognito::UserPoolClient", "AWS::S3::Bucket"):
+    for singleton in ("AWS::Cognito::UserPool", "AWS::Cognito::UserPoolClient"):
         assert len(_of_type(transformed_resources, singleton)) == 1, singleton
+    assert set(_of_type(transformed_resources, "AWS::S3::Bucket")) == {"WorkspaceBucket", "WebBucket"}
     assert transformed_resources["SecretsKey"]["Properties"]["EnableKeyRotation"] is True
     # The runner service needs a VPC; without one the stack is still valid.
     assert transformed_resources["RunnerService"]["Condition"] == "HasVpc"

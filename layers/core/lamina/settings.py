@@ -13,6 +13,8 @@ from lamina.queues.names import Queue
 
 # A default that is only acceptable on a developer's machine.
 LOCAL_ONLY_SECRET = "lamina-local-only-secret-change-me"
+# `lamina up` forwards this same-origin path to the AWS emulator, so the browser signs in without CORS.
+LOCAL_COGNITO_PROXY_PATH = "/_local/cognito-idp/"
 
 
 class Environment(StrEnum):
@@ -170,6 +172,13 @@ class Settings(BaseSettings):
     def cognito_issuer(self) -> str:
         base = self.cognito_issuer_base or f"https://cognito-idp.{self.aws_region}.amazonaws.com"
         return f"{base.rstrip('/')}/{self.cognito_user_pool_id}"
+
+    @property
+    def cognito_browser_endpoint(self) -> str:
+        """Where the web UI sends InitiateAuth: the real IdP, or locally the gateway's path to the emulator."""
+        if self.is_local and self.aws_endpoint_url and not self.cognito_issuer_base:
+            return LOCAL_COGNITO_PROXY_PATH
+        return f"https://cognito-idp.{self.aws_region}.amazonaws.com/"
 
     @property
     def cognito_jwks_endpoint(self) -> str:

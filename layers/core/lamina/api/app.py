@@ -10,6 +10,7 @@ from lamina.api.body import BodyGuard
 from lamina.api.errors import install_error_handlers
 from lamina.applications import routes as applications
 from lamina.applications import workflows
+from lamina.auth import routes as auth
 from lamina.evaluations import routes as evaluations
 from lamina.evaluators import routes as evaluators
 from lamina.events import routes as events
@@ -42,6 +43,8 @@ def create_app() -> FastAPI:
     app.add_middleware(BodyGuard)
     # /api/health stays unauthenticated: it declares no principal dependency.
     app.include_router(health.router, prefix=API_PREFIX)
+    # /api/auth/config too: the sign-in page reads it before it holds a credential.
+    app.include_router(auth.router, prefix=API_PREFIX)
     app.include_router(tenancy.router, prefix=API_PREFIX)
     app.include_router(tenancy.keys_router, prefix=API_PREFIX)
     app.include_router(applications.router, prefix=API_PREFIX)

@@ -1,0 +1,4 @@
+export { PageHeader } from './PageHeader';
+export { ErrorAlert } from './ErrorAlert';
+export { EmptyState } from './EmptyState';
+export { Loading } from './Loading';

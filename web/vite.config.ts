@@ -1,0 +1,24 @@
+/// <reference types="vitest/config" />
+import { defineConfig } from 'vite';
+import react from '@vitejs/plugin-react';
+
+// `npm run dev` proxies the API to a running `lamina up` (LAMINA_API_URL, default its usual port).
+const api = process.env.LAMINA_API_URL ?? 'http://127.0.0.1:3000';
+
+export default defineConfig({
+  plugins: [react()],
+  server: {
+    proxy: { '/api': api, '/services': api, '/_local': api },
+  },
+  build: {
+    // Hashed file names under assets/: `lamina up` and CloudFront cache them for a year.
+    assetsDir: 'assets',
+    chunkSizeWarningLimit: 600,
+  },
+  test: {
+    environment: 'jsdom',
+    globals: true,
+    setupFiles: ['./src/test/setup.ts'],
+    css: false,
+  },
+});
