@@ -1,10 +1,14 @@
 # The dev loop. `make up` runs the stack, `make test` runs every check CI runs.
-.PHONY: up test lint bench bootstrap test-localstack clean
+.PHONY: up test lint bench bootstrap web test-localstack clean
 
 bootstrap:
 	scripts/bootstrap
 
-up: bootstrap
+# The web UI (web/dist), rebuilt only when web/ changed; `lamina up` serves it at /.
+web:
+	scripts/build-web
+
+up: bootstrap web
 	.venv/bin/lamina up $(ARGS)
 
 test:

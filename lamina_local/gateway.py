@@ -298,6 +298,7 @@ class LocalHttpApi:
         jwks: JwksCache | None = None,
         on_access: AccessLogger | None = None,
         stage_variables: dict[str, str] | None = None,
+        web_ui: Any = None,
     ) -> None:
         self.api = api
         self.invoker = invoker
@@ -308,6 +309,8 @@ class LocalHttpApi:
         self.api_id = api_id or api.logical_id.lower()[:10]
         self.on_access = on_access
         self.stage_variables = stage_variables or {}
+        # `lamina up` serves the web UI on this port too (lamina_local.web_ui.WebUi): same origin as /api.
+        self.web_ui = web_ui
         self.routes = RouteTable(api.routes)
         self.cors = CorsPolicy(api.cors) if api.cors is not None else None
         self.jwks = jwks or JwksCache()
@@ -364,6 +367,9 @@ class LocalHttpApi:
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
+            return
+        if self.web_ui is not None and self.web_ui.handles(scope["path"]):
+            await self.web_ui(scope, receive, send)
             return
         started = time.perf_counter()
         request_id = new_request_id()

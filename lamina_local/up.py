@@ -45,6 +45,7 @@ from lamina_local.template import Template
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_TEMPLATE = ROOT / "infra" / "template.yaml"
 DEFAULT_STATE_DIR = ROOT / ".state"
+DEFAULT_WEB_DIST = ROOT / "web" / "dist"  # scripts/build-web writes it
 DEFAULT_PORT = 3000
 STATE_FILE = "up.json"
 RUNNER_SOURCE = ROOT / "runner_container"
@@ -73,6 +74,7 @@ class UpOptions:
     template: Path = DEFAULT_TEMPLATE
     port: int = DEFAULT_PORT
     state_dir: Path = DEFAULT_STATE_DIR
+    web_dist: Path | None = DEFAULT_WEB_DIST  # None: no UI, the gateway answers every path as AWS would
     parameters: dict[str, str] = field(default_factory=dict)
     runner_port: int | None = None  # None: the template's container port (8765)
     watch: bool = True
@@ -487,9 +489,12 @@ class LocalStack:
         from lamina_local.gateway import LocalHttpApi
         from lamina_local.schedules import Scheduler
         from lamina_local.sqs_poller import SqsPollers
+        from lamina_local.web_ui import WebUi
 
         assert self.backends is not None
         rewriter = cognito_jwks_rewriter(self.backends.aws.url)
+        web_dist = self.options.web_dist
+        web_ui = WebUi(web_dist, aws_endpoint_url=self.backends.aws.url) if web_dist else None
         for index, api in enumerate(stack.http_apis):
             gateway = LocalHttpApi(
                 api,
@@ -498,6 +503,7 @@ class LocalStack:
                 region=region,
                 jwks_url_rewriter=rewriter,
                 on_access=lambda line: self.console.line("http", line),
+                web_ui=web_ui if index == 0 else None,
             )
             await gateway.start()
             self.gateways.append(gateway)

@@ -15,6 +15,9 @@ export function SignIn() {
   const [apiKey, setApiKey] = useState('');
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
+  // Email while the pool is known (or still loading), else the API key; a click chooses for good.
+  const [chosenTab, setChosenTab] = useState<string | null>(null);
+  const tab = chosenTab ?? (config.isError || (config.data && !cognitoAvailable) ? 'apikey' : 'password');
 
   async function submitPassword(event: FormEvent) {
     event.preventDefault();
@@ -52,9 +55,9 @@ export function SignIn() {
         <Stack>
           <Title order={2}>Sign in to Lamina</Title>
           {error !== null && <ErrorAlert error={error} title="Sign-in failed" />}
-          <Tabs defaultValue={cognitoAvailable ? 'password' : 'apikey'} keepMounted={false}>
+          <Tabs value={tab} onChange={setChosenTab} keepMounted={false}>
             <Tabs.List grow>
-              <Tabs.Tab value="password" disabled={!cognitoAvailable}>
+              <Tabs.Tab value="password" disabled={Boolean(config.data) && !cognitoAvailable}>
                 Email
               </Tabs.Tab>
               <Tabs.Tab value="apikey">API key</Tabs.Tab>
