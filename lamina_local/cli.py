@@ -14,7 +14,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from lamina_local.up import DEFAULT_PORT, DEFAULT_STATE_DIR, DEFAULT_TEMPLATE, UpOptions, read_state, run_up
+from lamina_local.up import (
+    DEFAULT_PORT,
+    DEFAULT_STATE_DIR,
+    DEFAULT_TEMPLATE,
+    DEFAULT_WEB_DIST,
+    UpOptions,
+    read_state,
+    run_up,
+)
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 DLQ_LIST_MAX = 100
@@ -87,6 +95,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         quiet=args.quiet,
         seed=not args.no_seed,
         log_format=args.log_format,
+        web_dist=None if args.no_web else DEFAULT_WEB_DIST,
     )
     return asyncio.run(run_up(options))
 
@@ -312,6 +321,7 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--template", type=Path, default=DEFAULT_TEMPLATE)
     up.add_argument("--param", action="append", default=[], metavar="KEY=VALUE", help="template parameter")
     up.add_argument("--no-watch", action="store_true", help="do not reload functions when their code changes")
+    up.add_argument("--no-web", action="store_true", help="do not serve the web UI (web/dist) at /")
     up.add_argument(
         "--no-zygote", action="store_true", help="spawn each worker from scratch (slower; debugging)"
     )

@@ -573,6 +573,7 @@ class LocalStack:
         lines = [
             "",
             f"Lamina is up in {ready.boot_seconds:.1f} s",
+            f"  Web UI       {ready.api_url}/{self._web_ui_note()}",
             f"  API          {ready.api_url}/api    (docs {ready.api_url}/api/docs)",
             f"  Services     {ready.api_url}/services",
         ]
@@ -589,6 +590,14 @@ class LocalStack:
             lines.append(f"  {key:<12} {value}")
         lines.append("  Ctrl-C stops everything.")
         self.console.banner("\n".join(lines))
+
+    def _web_ui_note(self) -> str:
+        dist = self.options.web_dist
+        if dist is None:
+            return "    (not served: --no-web)"
+        if not (dist / "index.html").is_file():
+            return "    (not built: scripts/build-web, or make up)"
+        return ""
 
     # ---------------------------------------------------------------- reload
 
