@@ -28,7 +28,9 @@ def web_stack() -> Iterator[StackProcess]:
         stack.stop()
 
 
-@pytest.fixture(scope="session")
+# Per module, not per session: Playwright's sync API keeps an event loop running in this thread while it lives,
+# and the next file on this worker may call asyncio.run().
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     if not CHROMIUM.exists():
         pytest.skip(f"no Chromium at {CHROMIUM}: apt-get install chromium (or set LAMINA_CHROMIUM)")
