@@ -32,7 +32,8 @@ from tests.integration.api_client import (
 
 __all__ = ["api_env", "cognito_pool", "make_tenant", "own_events_queue"]
 
-UNAUTHENTICATED_PATHS = {"/api/health"}
+# Public by design: health checks, and what the sign-in page reads before it holds a credential.
+UNAUTHENTICATED_PATHS = {"/api/health", "/api/auth/config"}
 # POST .../download is a read (Agenta's SDK downloads a test set with a POST).
 READ_ONLY_SUFFIXES = ("/query", "/retrieve", "/log", "/download", "/compare")
 # Path parameter → the kind of object it names.
