@@ -20,7 +20,7 @@ import httpx
 import jwt
 
 from lamina_local.events import HttpRequestInfo, execute_api_route_arn, http_api_v2_authorizer_event
-from lamina_local.invoker import Invoker
+from lamina_local.invoker import TIMEOUT_ERROR_TYPE, Invoker
 from lamina_local.model import AuthorizerSpec
 
 logger = logging.getLogger(__name__)
@@ -33,6 +33,12 @@ JWKS_FETCH_TIMEOUT_S = 5.0
 # An unknown `kid` triggers a JWKS refetch, but not more often than this: garbage tokens must not hammer it.
 JWKS_MIN_REFETCH_INTERVAL_S = 5.0
 LAMBDA_AUTHORIZER_TIMEOUT_S = 10.0
+# API Gateway answers 500 to any failed or timed-out Lambda authorizer. Here an authorizer that timed out, or
+# that reported a dependency's outage (the `lamina.auth.authorizer` raises UnavailableError then), answers 503
+# with Retry-After, as the app does for the same outage: a client can retry it, and a fault test can tell an
+# outage from a bug. Any other failure stays a 500.
+RETRYABLE_AUTHORIZER_ERRORS = frozenset({TIMEOUT_ERROR_TYPE, "UnavailableError"})
+AUTHORIZER_RETRY_AFTER_S = 2
 DEFAULT_IDENTITY_SOURCE = "$request.header.Authorization"
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
@@ -42,11 +48,16 @@ JwksUrlRewriter = Callable[[str], str]
 class AuthorizationDenied(Exception):
     """The request stops at the authorizer; `status` and `message` are what API Gateway answers."""
 
-    def __init__(self, status: int, message: str, reason: str = "") -> None:
+    def __init__(self, status: int, message: str, reason: str = "", retry_after_s: int | None = None) -> None:
         super().__init__(reason or message)
         self.status = status
         self.message = message
         self.reason = reason
+        self.retry_after_s = retry_after_s
+
+
+def unavailable(reason: str) -> AuthorizationDenied:
+    return AuthorizationDenied(503, "Service Unavailable", reason, retry_after_s=AUTHORIZER_RETRY_AFTER_S)
 
 
 def unauthorized(reason: str) -> AuthorizationDenied:
@@ -249,6 +260,7 @@ class LambdaAuthorizer:
     spec: AuthorizerSpec
     invoker: Invoker
     clock: Callable[[], float] = time.monotonic
+    timeout_s: float = LAMBDA_AUTHORIZER_TIMEOUT_S
     invocations: int = 0
     _cache: dict[tuple[str, ...], _CachedDecision] = field(default_factory=dict)
 
@@ -296,18 +308,25 @@ class LambdaAuthorizer:
         )
         self.invocations += 1
         try:
-            result = await asyncio.wait_for(
-                self.invoker.invoke(self.spec.function, event), LAMBDA_AUTHORIZER_TIMEOUT_S
-            )
+            result = await asyncio.wait_for(self.invoker.invoke(self.spec.function, event), self.timeout_s)
         except TimeoutError as exc:
-            # API Gateway's own limit: logged here; the function's log says when its sandbox is killed.
+            # API Gateway's own limit: logged here; the function's log says when its sandbox is killed
+            # ("Task timed out after N seconds", as Lambda writes it).
             logger.warning(
-                "authorizer %s did not answer within %.0f s: 500",
+                "authorizer %s: Task timed out after %.2f seconds (API Gateway's authorizer limit): 503",
                 self.spec.function,
-                LAMBDA_AUTHORIZER_TIMEOUT_S,
+                self.timeout_s,
             )
-            raise AuthorizationDenied(500, "Internal Server Error", "authorizer timed out") from exc
+            raise unavailable("authorizer timed out") from exc
         if not result.ok:
+            if result.error_type in RETRYABLE_AUTHORIZER_ERRORS:
+                logger.warning(
+                    "authorizer %s failed with %s: 503 (%s)",
+                    self.spec.function,
+                    result.error_type,
+                    _error_message(result.payload),
+                )
+                raise unavailable(f"authorizer failed: {result.error_type}")
             raise AuthorizationDenied(500, "Internal Server Error", f"authorizer failed: {result.error_type}")
         try:
             response = json.loads(result.payload)
@@ -328,6 +347,15 @@ class LambdaAuthorizer:
                 )
             return decision
         return iam_policy_allows(response.get("policyDocument"), route_arn)
+
+
+def _error_message(payload: bytes) -> str:
+    """The errorMessage of Lambda's error document, for the log line."""
+    try:
+        document = json.loads(payload)
+    except ValueError:
+        return ""
+    return str(document.get("errorMessage", "")) if isinstance(document, dict) else ""
 
 
 def _arn_matches(pattern: str, arn: str) -> bool:

@@ -280,10 +280,13 @@ def spawn_moto(
     *,
     tie_to_caller: bool = False,
     state_dir: Path | None = None,
+    fsync: bool = False,
 ) -> MotoProcess:
     """moto's server in a child process (its own GIL), on loopback.
 
     With `state_dir` it keeps its state there across restarts (`lamina_local.aws_emulator`); without, in memory.
+
+    With `fsync` (and `state_dir`) every acknowledged write is flushed to disk first: it survives a power loss.
 
     With `tie_to_caller` it dies with the calling thread, even by SIGKILL: call it from a thread that lives
     as long as the process (the event loop's), never from a short-lived pool thread.
@@ -294,10 +297,20 @@ def spawn_moto(
     # `python -m lamina_local.aws_emulator` must import this package whatever the working folder.
     project_root = str(Path(__file__).resolve().parents[1])
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [project_root, env.get("PYTHONPATH")]))
+    command = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
+    if state_dir is not None:
+        command = [
+            sys.executable,
+            "-m",
+            "lamina_local.aws_emulator",
+            "--state",
+            str(state_dir),
+            "-p",
+            str(port),
+        ]
+        command += ["--fsync"] if fsync else []
     process = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
-        if state_dir is None
-        else [sys.executable, "-m", "lamina_local.aws_emulator", "--state", str(state_dir), "-p", str(port)],
+        command,
         stdout=log,
         stderr=subprocess.STDOUT,
         env=env,

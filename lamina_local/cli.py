@@ -96,6 +96,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         seed=not args.no_seed,
         log_format=args.log_format,
         web_dist=None if args.no_web else DEFAULT_WEB_DIST,
+        fsync=args.fsync,
     )
     return asyncio.run(run_up(options))
 
@@ -332,6 +333,12 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["pretty", "json"],
         default="pretty",
         help="functions' structured logs as short readable lines (default) or as the raw JSON Lambda writes",
+    )
+    up.add_argument(
+        "--fsync",
+        action="store_true",
+        help="the AWS emulator flushes each acknowledged write to disk (survives a power loss, not only a "
+        "kill -9; a disk flush per SQS/S3 write)",
     )
     up.set_defaults(run=cmd_up)
 

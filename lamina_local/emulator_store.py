@@ -7,8 +7,11 @@ Layout of `<state>/aws/`:
                     object is not rewritten by every snapshot
 
 A record is written with one `write(2)` on an O_APPEND descriptor before the emulator answers the call, so an
-acknowledged write survives a SIGKILL of any process (the page cache outlives it); `fsync=True` also makes it
-survive a machine crash, at the price of a disk flush per write.
+acknowledged write survives a SIGKILL of any process (the page cache outlives it), but a power loss or a
+kernel crash may lose the writes the kernel had not flushed yet (seconds' worth). `fsync=True` (`lamina up
+--fsync`) also makes every acknowledged write survive those, at the price of a disk flush per write: each
+record is fdatasync'ed, and so is the folder when a WAL file is created or a snapshot renamed into place.
+Snapshots themselves are always flushed before they replace the previous one.
 """
 
 from __future__ import annotations
@@ -123,6 +126,15 @@ def _write_atomically(path: Path, data: bytes) -> None:
     os.replace(temporary, path)
 
 
+def _fsync_folder(folder: Path) -> None:
+    """Flush a folder's entries (a created or renamed file), which a file's own fsync does not cover."""
+    descriptor = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
 class EmulatorStore:
     """Snapshot + WAL in one folder. Not thread-safe: the emulator serialises the calls."""
 
@@ -170,6 +182,8 @@ class EmulatorStore:
         path = self.wal_path(self.generation)
         self._wal_fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         self.wal_bytes = path.stat().st_size
+        if self.fsync:
+            _fsync_folder(self.folder)  # the new file's name, and the snapshot renamed before it
 
     # ---------------------------------------------------------------- writes
 
@@ -191,6 +205,8 @@ class EmulatorStore:
         next_generation = self.generation + 1
         pickler = _BackendPickler(buffer, self.blobs)
         pickler.dump({"generation": next_generation, "backends": backends})
+        if self.fsync:
+            _fsync_folder(self.blobs)  # the bodies the snapshot refers to are there before it is
         _write_atomically(self.folder / SNAPSHOT_FILE, buffer.getvalue())
         old = self.wal_path(self.generation)
         if self._wal_fd is not None:

@@ -24,6 +24,7 @@ from urllib.parse import parse_qsl, unquote
 import uvicorn
 
 from lamina_local.authorizers import (
+    AUTHORIZER_RETRY_AFTER_S,
     AuthorizationDenied,
     AuthorizationRequest,
     Authorizer,
@@ -47,6 +48,7 @@ DEFAULT_PORT = 3000
 MAX_REQUEST_BODY_BYTES = 10 * 1024 * 1024  # HTTP API payload quota
 MAX_DRAINED_BODY_BYTES = 8 * MAX_REQUEST_BODY_BYTES  # beyond this a too-large upload is cut off
 MAX_INTEGRATION_TIMEOUT_MS = 30_000
+INTEGRATION_TIMEOUT_RETRY_AFTER_S = AUTHORIZER_RETRY_AFTER_S
 DEFAULT_ROUTE_KEY = "$default"
 # Content types API Gateway passes as text; everything else (and any content-encoding) goes base64.
 TEXT_CONTENT_TYPES = frozenset(
@@ -176,8 +178,11 @@ class HttpResponse:
     body: bytes
 
 
-def error_response(status: int, message: str) -> HttpResponse:
-    return HttpResponse(status, [("content-type", "application/json")], _json_body(message))
+def error_response(status: int, message: str, *, retry_after_s: int | None = None) -> HttpResponse:
+    headers = [("content-type", "application/json")]
+    if retry_after_s is not None:
+        headers.append(("retry-after", str(retry_after_s)))
+    return HttpResponse(status, headers, _json_body(message))
 
 
 def integration_response(result: InvokeResult) -> HttpResponse:
@@ -500,7 +505,7 @@ class LocalHttpApi:
                 )
             except AuthorizationDenied as denied:
                 logger.info("authorizer %s: %s", route.authorizer, denied.reason or denied.message)
-                return error_response(denied.status, denied.message)
+                return error_response(denied.status, denied.message, retry_after_s=denied.retry_after_s)
         event = http_api_v2_event(
             request,
             route_key=compiled.route_key,
@@ -515,7 +520,8 @@ class LocalHttpApi:
         except TimeoutError:
             self._orphans.add(invocation)
             invocation.add_done_callback(self._forget_orphan)
-            return error_response(503, "Service Unavailable")
+            # API Gateway's 503 for an integration timeout; Retry-After so a client backs off and retries.
+            return error_response(503, "Service Unavailable", retry_after_s=INTEGRATION_TIMEOUT_RETRY_AFTER_S)
         except Exception:
             logger.exception("invoking %s failed", route.function)
             return error_response(500, "Internal Server Error")

@@ -82,6 +82,9 @@ class UpOptions:
     seed: bool = True
     quiet: bool = False
     log_format: LogFormat = "pretty"
+    # The emulator flushes each acknowledged write to disk before answering: survives a power loss, not only
+    # a SIGKILL, at the price of a disk flush per write (see `lamina_local.emulator_store`).
+    fsync: bool = False
 
 
 @dataclass
@@ -280,6 +283,7 @@ class LocalStack:
             log_path=self.options.state_dir / "moto.log",
             tie_to_caller=True,
             state_dir=self.options.state_dir / "aws",
+            fsync=self.options.fsync,
         )
         return self._moto
 
@@ -292,6 +296,13 @@ class LocalStack:
             self._postgres_dir = Path(backend.detail)
         await asyncio.to_thread(self._migrate)
         self.console.progress("database: migrated")
+        if backend.embedded:
+            # Postgres outlives a SIGKILLed `lamina up`; the workers holding inbox claims died with it.
+            from lamina.queues.inbox import release_every_claim
+
+            released = await asyncio.to_thread(release_every_claim, backend.url)
+            if released:
+                self.console.progress(f"database: released {released} inbox claim(s) of the previous boot")
 
     async def _boot_redis(self) -> None:
         redis: RedisProcess | None = None

@@ -5,6 +5,7 @@ operator meets: a backend killed, the supervisor SIGKILLed and booted again. Use
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -13,6 +14,7 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -187,6 +189,43 @@ class StackProcess:
             with engine.connect() as connection:
                 found = connection.execute(
                     text("SELECT count(*) FROM events WHERE id::text = ANY(:ids)"), {"ids": ids}
+                ).scalar_one()
+        finally:
+            engine.dispose()
+        return int(found)
+
+    @contextlib.contextmanager
+    def events_handler_held(self) -> Iterator[None]:
+        """While inside, the events worker's handler blocks mid-transaction, after its envelope's claim:
+        a lock on the events table, which its INSERT waits for. So a SIGKILL lands on a handler in flight."""
+        from sqlalchemy import create_engine, text
+
+        from lamina.db.engine import sqlalchemy_url
+
+        engine = create_engine(sqlalchemy_url(self.state["database_url"]))
+        try:
+            with engine.connect() as connection:
+                connection.execute(text("LOCK TABLE events IN SHARE MODE"))
+                yield
+                connection.rollback()
+        finally:
+            engine.dispose()
+
+    def claims_in_progress(self, ids: list[str]) -> int:
+        """How many of these envelopes the events worker has claimed and not completed (its inbox)."""
+        from sqlalchemy import create_engine, text
+
+        from lamina.db.engine import sqlalchemy_url
+
+        engine = create_engine(sqlalchemy_url(self.state["database_url"]))
+        try:
+            with engine.connect() as connection:
+                found = connection.execute(
+                    text(
+                        "SELECT count(*) FROM inbox WHERE queue = 'events' AND status = 'in_progress' "
+                        "AND envelope_id::text = ANY(:ids)"
+                    ),
+                    {"ids": ids},
                 ).scalar_one()
         finally:
             engine.dispose()

@@ -140,13 +140,19 @@ def test_sigkill_of_the_supervisor_loses_nothing_accepted(stack: StackProcess) -
     sqs = stack.aws("sqs")
     dlq = sqs.get_queue_url(QueueName=stack.state["queues"]["EventsDeadLetterQueue"])["QueueUrl"]
     sqs.send_message(QueueUrl=dlq, MessageBody="a dead letter to inspect")
-    events = stack.send_valid_events(5)
+    # ... and events on their queue, the worker's handler in flight on one of them (it claimed the envelope and
+    # waits inside its transaction) when the kill lands
+    with stack.events_handler_held():
+        events = stack.send_valid_events(5)
+        assert wait_until(lambda: stack.claims_in_progress(events) >= 1, RECOVERY_TIMEOUT_S) is not None
 
-    # WHEN the supervisor is SIGKILLed right after, and booted again on the same state folder
-    stack.sigkill()
+        # WHEN the supervisor is SIGKILLed right after, and booted again on the same state folder
+        stack.sigkill()
     stack.boot()
 
-    # THEN every object, the dead letter and every event survived; the events are recorded exactly once
+    # THEN every object, the dead letter and every event survived; the events are recorded exactly once, the
+    # one in flight too: its claim died with its consumer, and is taken over at once (not after its lease and
+    # the queue's 240 s visibility timeout)
     s3, sqs = stack.aws("s3"), stack.aws("sqs")
     assert s3.get_object(Bucket=bucket, Key="faults/large.bin")["Body"].read() == large
     assert s3.get_object(Bucket=bucket, Key="faults/small.json")["Body"].read() == b"{}"

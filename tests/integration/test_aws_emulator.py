@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import pytest
 
 from lamina_local.aws_emulator import PersistentEmulator
 
@@ -23,11 +24,11 @@ LARGE_BYTES = 3 * 1024 * 1024
 
 
 @contextmanager
-def emulator(state: Path) -> Iterator[tuple[PersistentEmulator, str]]:
+def emulator(state: Path, *, fsync: bool = False) -> Iterator[tuple[PersistentEmulator, str]]:
     from moto.moto_server.werkzeug_app import MotoRequestHandler
     from werkzeug.serving import make_server
 
-    instance = PersistentEmulator(state)
+    instance = PersistentEmulator(state, fsync=fsync)
     instance.restore()
     server = make_server("127.0.0.1", 0, instance, threaded=True, request_handler=MotoRequestHandler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -49,9 +50,9 @@ def client(service: str, url: str) -> Any:
     )
 
 
-def write_then_crash(state: Path) -> None:
+def write_then_crash(state: Path, fsync: bool) -> None:
     """Phase one, in a process of its own: acknowledged writes, then the process ends without a snapshot."""
-    with emulator(state) as (instance, url):
+    with emulator(state, fsync=fsync) as (instance, url):
         sqs, s3, kms, idp = (client(name, url) for name in ("sqs", "s3", "kms", "cognito-idp"))
         dlq = sqs.create_queue(QueueName="work-dlq")["QueueUrl"]
         dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"][
@@ -88,11 +89,11 @@ def write_then_crash(state: Path) -> None:
     os._exit(0)  # no interpreter shutdown, no final snapshot: what a SIGKILL leaves
 
 
-def restart_and_check(state: Path) -> None:
+def restart_and_check(state: Path, fsync: bool) -> None:
     """Phase two, in a fresh process: restore from the folder and find every acknowledged write."""
     expected = json.loads((state / "expected.json").read_text())
     large = (state / "large.bin").read_bytes()
-    with emulator(state) as (instance, url):
+    with emulator(state, fsync=fsync) as (instance, url):
         sqs, s3, kms, idp = (client(name, url) for name in ("sqs", "s3", "kms", "cognito-idp"))
         # (provisioning creates its bucket again at every boot: idempotent, it must not empty the bucket)
         s3.create_bucket(Bucket="workspaces")
@@ -115,18 +116,20 @@ def restart_and_check(state: Path) -> None:
         assert [u["Username"] for u in idp.list_users(UserPoolId=expected["pool"])["Users"]] == ["ada"]
 
 
-def run_in_own_process(target: Any, state: Path) -> int:
+def run_in_own_process(target: Any, state: Path, fsync: bool) -> int:
     """moto's backends are process-wide: each phase gets a process of its own, as each emulator boot does."""
-    process = multiprocessing.get_context("spawn").Process(target=target, args=(state,))
+    process = multiprocessing.get_context("spawn").Process(target=target, args=(state, fsync))
     process.start()
     process.join(timeout=120)
     return int(process.exitcode if process.exitcode is not None else -1)
 
 
-def test_every_acknowledged_write_survives_a_crash(tmp_path: Path) -> None:
+# fsync: what `lamina up --fsync` runs, every record flushed (the same guarantee here, plus a power loss's).
+@pytest.mark.parametrize("fsync", [False, True], ids=["write", "fsync"])
+def test_every_acknowledged_write_survives_a_crash(tmp_path: Path, fsync: bool) -> None:
     # GIVEN queues (with a DLQ), a bucket, a KMS key and a Cognito user, then data-plane writes that only the
     # WAL holds: messages sent, some received and deleted, objects large and small; WHEN the process dies
     (tmp_path / "large.bin").write_bytes(os.urandom(LARGE_BYTES))
-    assert run_in_own_process(write_then_crash, tmp_path) == 0
+    assert run_in_own_process(write_then_crash, tmp_path, fsync) == 0
     # THEN a new emulator on the same folder has every acknowledged write, and nothing deleted came back
-    assert run_in_own_process(restart_and_check, tmp_path) == 0
+    assert run_in_own_process(restart_and_check, tmp_path, fsync) == 0

@@ -6,7 +6,9 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import logging
 import os
+import socket
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
@@ -21,7 +23,7 @@ from mangum import Mangum
 from moto.server import ThreadedMotoServer
 from moto.utilities.utils import load_resource
 
-from lamina_local.authorizers import cognito_jwks_rewriter
+from lamina_local.authorizers import LambdaAuthorizer, cognito_jwks_rewriter
 from lamina_local.gateway import LocalHttpApi, RouteTable
 from lamina_local.invoker import CallableInvoker, FakeLambdaContext
 from lamina_local.model import AuthorizerSpec, CorsSpec, HttpApiSpec, HttpRoute
@@ -471,6 +473,55 @@ def test_lambda_authorizer_allows_denies_and_caches(run_gateway: Callable[[Scena
             == f"arn:aws:execute-api:us-east-1:123456789012:{gateway.api_id}/$default/GET/custom/a"
         )
         assert event["queryStringParameters"] == {"x": "1"}
+
+    run_gateway(scenario)
+
+
+def test_an_authorizer_down_with_its_database_or_timed_out_answers_503_with_retry_after(
+    run_gateway: Callable[[Scenario], None], stack_env: dict[str, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    from lamina.auth.authorizer import authorize
+    from tests.support import configure_library
+
+    # GIVEN the real authorizer, its database unreachable (nothing listens on that port)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    configure_library(
+        {**stack_env, "DATABASE_URL": f"postgresql://postgres@127.0.0.1:{closed_port}/postgres"}
+    )
+
+    def sleeps_past_its_timeout(event: dict[str, Any], context: FakeLambdaContext) -> dict[str, Any]:
+        time.sleep(1.0)
+        return {"isAuthorized": True}
+
+    def has_a_bug(event: dict[str, Any], context: FakeLambdaContext) -> dict[str, Any]:
+        raise KeyError("identitySource")
+
+    async def scenario(client: httpx.AsyncClient, gateway: LocalHttpApi, invoker: CallableInvoker) -> None:
+        # WHEN a request needs it
+        invoker.handlers["Authorizer"] = lambda event, context: authorize(event)
+        outage = await client.get("/custom/a", headers={"authorization": "ApiKey lmn_abc.secret"})
+        # ... and when the authorizer does not answer within its limit (here 0.3 s)
+        invoker.handlers["Authorizer"] = sleeps_past_its_timeout
+        authorizer = gateway.authorizers["CustomAuthorizer"]
+        assert isinstance(authorizer, LambdaAuthorizer)
+        authorizer.timeout_s = 0.3
+        with caplog.at_level(logging.WARNING, logger="lamina_local.authorizers"):
+            timed_out = await client.get("/custom/a", headers={"authorization": "allow-slow"})
+        # ... and when it fails with a bug
+        invoker.handlers["Authorizer"] = has_a_bug
+        bug = await client.get("/custom/a", headers={"authorization": "allow-bug"})
+
+        # THEN the outage and the timeout are a retryable 503 with a message and Retry-After, never a 500
+        for response in (outage, timed_out):
+            assert (response.status_code, response.json()) == (503, {"message": "Service Unavailable"})
+            assert int(response.headers["retry-after"]) > 0
+        # ... the timeout is logged as Lambda words it
+        assert "Task timed out after 0.30 seconds" in caplog.text
+        # ... and a bug is still API Gateway's 500
+        assert (bug.status_code, bug.json()) == (500, {"message": "Internal Server Error"})
+        assert "retry-after" not in bug.headers
 
     run_gateway(scenario)
 

@@ -6,7 +6,10 @@ record the event (a database effect, which must commit together with its inbox r
 
 from __future__ import annotations
 
+import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -187,6 +190,64 @@ def test_a_database_effect_and_its_inbox_record_commit_together(stack_env: dict[
         complete(session, Queue.EVENTS, envelope.id, slow_token)
     assert events_recorded(envelope.id) == 1
     assert inbox_row(envelope.id).status == "completed"
+
+
+CONSUMER_KILLED_MID_HANDLER = """
+import sys, time
+from lamina.queues import Envelope, Queue
+from lamina.queues.inbox import process_once
+
+def handle(envelope, session):
+    print("running", flush=True)
+    time.sleep(600)
+
+process_once(Queue.EVENTS, Envelope.from_body(sys.argv[1]), handle, lease_s=600)
+"""
+
+
+def test_a_claim_whose_consumer_died_is_taken_over_at_once(stack_env: dict[str, str]) -> None:
+    from lamina.events.service import record_event
+    from lamina.queues import Envelope, Queue
+    from lamina.queues.inbox import EnvelopeInProgressError, process_once
+
+    # GIVEN a consumer process SIGKILLed in the middle of its handler, its claim's lease 10 minutes from over
+    envelope = Envelope(type=TYPE, payload={"secret_id": str(uuid.uuid4()), "name": "openai"})
+    consumer = subprocess.Popen(
+        [sys.executable, "-c", CONSUMER_KILLED_MID_HANDLER, envelope.to_body()],
+        env={**os.environ, **stack_env},
+        stdout=subprocess.PIPE,
+    )
+    try:
+        assert consumer.stdout is not None and consumer.stdout.readline() == b"running\n"
+        assert inbox_row(envelope.id).status == "in_progress"
+    finally:
+        consumer.kill()
+        consumer.wait()
+
+    # WHEN the envelope is delivered again, within seconds (Postgres ends the dead consumer's transaction
+    # as soon as it sees the connection close)
+    runs: list[uuid.UUID] = []
+
+    def handle(envelope: Envelope, session: Any) -> None:
+        runs.append(envelope.id)
+        record_event(envelope, session)
+
+    deadline = time.monotonic() + 5
+    while True:
+        try:
+            ran = process_once(Queue.EVENTS, envelope, handle)
+            break
+        except EnvelopeInProgressError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+    # THEN the claim is taken over and the handler runs to completion, once
+    assert ran and runs == [envelope.id]
+    assert events_recorded(envelope.id) == 1
+    row = inbox_row(envelope.id)
+    assert (row.status, row.attempts) == ("completed", 2)
+    assert process_once(Queue.EVENTS, envelope, handle) is False
 
 
 def test_the_worker_processes_messages_with_redis_unreachable(

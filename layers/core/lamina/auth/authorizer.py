@@ -12,7 +12,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from lamina.errors import ForbiddenError, UnauthenticatedError
+from lamina.errors import ForbiddenError, UnauthenticatedError, UnavailableError
 
 logger = logging.getLogger(__name__)
 
@@ -30,7 +30,9 @@ def authorize(event: Mapping[str, Any]) -> dict[str, Any]:
     """`{"isAuthorized": bool, "context": {...}}` for one authorizer event.
 
     A bad credential is a refusal (401 at the gateway); a broken dependency (JWKS, database) raises, so the
-    gateway answers 500 instead of telling a valid caller their credential is wrong.
+    gateway answers an error instead of telling a valid caller their credential is wrong. An outage of the
+    database or cache raises `UnavailableError` (the invocation's errorType), logged once per outage rather
+    than a traceback per request: the local gateway answers it 503 with Retry-After (API Gateway, 500).
     """
     from lamina.auth.service import authenticate
 
@@ -39,6 +41,16 @@ def authorize(event: Mapping[str, Any]) -> dict[str, Any]:
     except (UnauthenticatedError, ForbiddenError) as error:
         logger.info("request refused", extra={"reason": error.message, "route": event.get("routeKey")})
         return {"isAuthorized": False, "context": {}}
+    except Exception as error:
+        from lamina.db.failures import classify_dependency_failure
+
+        failure = classify_dependency_failure(error)
+        if failure is None:
+            raise
+        from lamina.outages import report_failure
+
+        report_failure(failure.dependency, error)
+        raise UnavailableError(failure.message) from error
     context: dict[str, Any] = {"kind": credential.kind.value}
     if credential.api_key is not None:
         context.update(

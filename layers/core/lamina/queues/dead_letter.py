@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from typing import TYPE_CHECKING, Any
 
 from lamina.queues.envelope import PoisonMessageError
@@ -93,23 +94,32 @@ def send_to_dead_letter_queue(queue: Queue, record: SqsRecord, reason: str) -> N
 # visibility timeout (240 s and more): once Postgres is back, its work is done within seconds.
 OUTAGE_RETRY_FIRST_S = 2
 OUTAGE_RETRY_MAX_S = 60
+MAX_VISIBILITY_S = 12 * 60 * 60  # SQS's limit
 
 
 def retry_sooner_after_an_outage(queue: Queue, record: SqsRecord, error: BaseException) -> None:
     """When `error` is a dependency's outage, make the record visible again after a short backoff."""
     from lamina.db.failures import classify_dependency_failure
 
-    if not record.receipt_handle or classify_dependency_failure(error) is None:
+    if classify_dependency_failure(error) is None:
+        return
+    retry_after(
+        queue, record, min(OUTAGE_RETRY_MAX_S, OUTAGE_RETRY_FIRST_S * 2 ** max(0, record.receive_count - 1))
+    )
+
+
+def retry_after(queue: Queue, record: SqsRecord, delay_s: float) -> None:
+    """Make a failed record visible again in `delay_s` seconds instead of the queue's visibility timeout."""
+    if not record.receipt_handle:
         return
     from lamina.state import current
 
     state = current()
-    delay = min(OUTAGE_RETRY_MAX_S, OUTAGE_RETRY_FIRST_S * 2 ** max(0, record.receive_count - 1))
     try:
         state.aws_client("sqs").change_message_visibility(
             QueueUrl=state.settings.queue_url(queue),
             ReceiptHandle=record.receipt_handle,
-            VisibilityTimeout=delay,
+            VisibilityTimeout=max(0, min(MAX_VISIBILITY_S, math.ceil(delay_s))),
         )
     except Exception as change_error:  # the visibility timeout still brings it back
         logger.info("could not shorten a failed record's visibility", extra={"error": repr(change_error)})

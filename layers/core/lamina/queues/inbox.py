@@ -7,11 +7,20 @@ Redis neither stops a worker nor lets an effect run twice. Powertools' idempoten
 
 1. Claim, in its own committed transaction: insert an `in_progress` row holding a lease. A `completed` row
    means the envelope already took effect: the delivery is acknowledged without running. An `in_progress`
-   row whose lease has not expired belongs to another consumer: this delivery fails (SQS retries it later).
-   An expired lease (its consumer crashed or timed out) is taken over.
+   row whose lease has not expired belongs to another consumer: this delivery fails (SQS retries it when
+   that lease ends). An expired lease (its consumer crashed or timed out) is taken over, and so is a live
+   lease whose consumer is gone: see below.
 2. Run the handler in a unit of work and mark the row `completed` in that same transaction, so a database
    effect and its inbox record commit together or not at all. The completion is fenced by the claim's token:
    a consumer whose lease was taken over cannot commit its effect.
+
+   That unit of work also holds a transaction-scoped advisory lock on (queue, envelope id) while the handler
+   runs. Postgres drops it the moment the consumer's transaction ends, including when its process dies (a
+   SIGKILLed `lamina up`, an OOM kill: the server sees the connection close). A claim attempt that finds a
+   live lease without that lock knows its consumer is gone and takes the claim over at once, instead of
+   waiting out a lease as long as the function's timeout. (A consumer between its claim's commit and its
+   handler's first statement holds no lock yet: a duplicate delivery in that instant takes over, and the
+   first consumer's completion is then refused by the fence, so a database effect still counts once.)
 3. On failure the transaction rolls back and the claim is released, so the retry runs the handler again.
 
 An effect outside the database (an HTTP call) gets the lease semantics only: one consumer at a time, recorded
@@ -26,9 +35,9 @@ import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import DateTime, Index, Integer, String, Text, func, select, text, update
+from sqlalchemy import DateTime, Index, Integer, String, Text, cast, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -57,7 +66,12 @@ class InboxStatus(StrEnum):
 
 
 class EnvelopeInProgressError(RuntimeError):
-    """Another consumer holds the envelope's claim: this delivery fails and SQS retries it later."""
+    """Another live consumer holds the envelope's claim: this delivery fails, to be retried when the claim's
+    lease ends (`retry_after_s`), by which time that consumer has completed it or given it up."""
+
+    def __init__(self, message: str, retry_after_s: float = MIN_LEASE_S) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
 
 
 class LeaseLostError(RuntimeError):
@@ -99,12 +113,27 @@ def process_once(
         return False
     try:
         with unit_of_work() as session:
+            if not session.execute(select(_try_running_lock(str(queue), envelope.id))).scalar_one():
+                # A consumer whose lease we took over is still running it: leave it to that one.
+                raise EnvelopeInProgressError(
+                    f"envelope {envelope.id} is still being processed by another {queue} consumer"
+                )
             handler(envelope, session)
             complete(session, queue, envelope.id, token)
     except BaseException as error:
         release(queue, envelope.id, token, error)
         raise
     return True
+
+
+def _try_running_lock(queue: Any, envelope_id: Any) -> Any:
+    """The SQL that takes the advisory lock a consumer holds while its handler runs; false if another holds it.
+
+    Keyed by a 64-bit hash of (queue, envelope id): a collision only makes one delivery wait for its retry.
+    """
+    return func.pg_try_advisory_xact_lock(
+        func.hashtextextended(func.concat(queue, "/", cast(envelope_id, Text)), 0)
+    )
 
 
 def claim(queue: Queue, envelope: Envelope, *, lease_s: float = DEFAULT_LEASE_S) -> uuid.UUID | None:
@@ -133,8 +162,10 @@ def claim(queue: Queue, envelope: Envelope, *, lease_s: float = DEFAULT_LEASE_S)
                 "attempts": table.c.attempts + 1,
                 "claimed_at": now,
             },
-            # Only an abandoned claim is taken over: never a completed envelope, never a live lease.
-            where=(table.c.status == InboxStatus.IN_PROGRESS.value) & (table.c.lease_expires_at <= now),
+            # Only an abandoned claim is taken over: never a completed envelope, never a lease whose consumer
+            # is running the handler (it holds the advisory lock; a dead consumer's lock is already gone).
+            where=(table.c.status == InboxStatus.IN_PROGRESS.value)
+            & ((table.c.lease_expires_at <= now) | _try_running_lock(table.c.queue, table.c.envelope_id)),
         )
         .returning(table.c.claim_token)
     )
@@ -142,14 +173,17 @@ def claim(queue: Queue, envelope: Envelope, *, lease_s: float = DEFAULT_LEASE_S)
         _without_waiting_for_the_disk(session)
         if session.execute(statement).scalar_one_or_none() == token:
             return token
-        status = session.execute(
-            select(InboxMessage.status).where(
-                InboxMessage.queue == str(queue), InboxMessage.envelope_id == envelope.id
-            )
-        ).scalar_one_or_none()
+        status, lease_left_s = session.execute(
+            select(
+                InboxMessage.status, func.extract("epoch", InboxMessage.lease_expires_at - func.now())
+            ).where(InboxMessage.queue == str(queue), InboxMessage.envelope_id == envelope.id)
+        ).one()
     if status == InboxStatus.COMPLETED.value:
         return None
-    raise EnvelopeInProgressError(f"envelope {envelope.id} is being processed by another {queue} consumer")
+    raise EnvelopeInProgressError(
+        f"envelope {envelope.id} is being processed by another {queue} consumer",
+        retry_after_s=max(float(lease_left_s or 0), MIN_LEASE_S),
+    )
 
 
 def complete(session: Session, queue: Queue, envelope_id: uuid.UUID, token: uuid.UUID) -> None:
@@ -194,6 +228,33 @@ def release(queue: Queue, envelope_id: uuid.UUID, token: uuid.UUID, error: BaseE
         )
 
 
+def release_every_claim(database_url: str) -> int:
+    """End the lease of every in-progress claim now; how many there were.
+
+    Only for a database none of whose consumers can still be running: `lamina up` booting on its own embedded
+    Postgres, which outlives a SIGKILLed supervisor while its workers died with it. A batch's claims (leases
+    only, see below) are then retried at once rather than after their lease.
+    """
+    from sqlalchemy import create_engine
+
+    from lamina.db.engine import sqlalchemy_url
+
+    engine = create_engine(sqlalchemy_url(database_url))
+    try:
+        with engine.begin() as connection:
+            result = connection.execute(
+                update(InboxMessage)
+                .where(
+                    InboxMessage.status == InboxStatus.IN_PROGRESS.value,
+                    InboxMessage.lease_expires_at > func.now(),
+                )
+                .values(lease_expires_at=func.now())
+            )
+    finally:
+        engine.dispose()
+    return int(getattr(result, "rowcount", 0))
+
+
 def _without_waiting_for_the_disk(session: Session) -> None:
     """Commit this transaction without waiting for its WAL flush (a claim or a release, never a completion).
 
@@ -208,6 +269,8 @@ def _without_waiting_for_the_disk(session: Session) -> None:
 # The same claim / complete / release protocol for the envelopes of one batch in one statement each, for a
 # worker whose handlers mostly wait on the network (webhooks): a batch costs three transactions, not three
 # per envelope, and its effects commit together with every completion.
+# Its claims are leases only: the handlers run outside any transaction (HTTP calls), so no advisory lock
+# says whether their consumer is alive, and a claim is taken over only when its lease has expired.
 
 
 _CLAIM_MANY = """

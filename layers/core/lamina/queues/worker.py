@@ -12,9 +12,14 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from lamina.queues.batch import SqsRecord, process_sqs_batch
-from lamina.queues.dead_letter import is_poison, retry_sooner_after_an_outage, send_to_dead_letter_queue
+from lamina.queues.dead_letter import (
+    is_poison,
+    retry_after,
+    retry_sooner_after_an_outage,
+    send_to_dead_letter_queue,
+)
 from lamina.queues.envelope import PoisonMessageError
-from lamina.queues.inbox import DEFAULT_LEASE_S, EnvelopeHandler, process_once
+from lamina.queues.inbox import DEFAULT_LEASE_S, EnvelopeHandler, EnvelopeInProgressError, process_once
 from lamina.queues.names import Queue
 
 LambdaHandler = Callable[[Mapping[str, Any], Any], dict[str, list[dict[str, str]]]]
@@ -53,6 +58,10 @@ def queue_worker(queue: Queue, handlers: Mapping[str, EnvelopeHandler]) -> Lambd
             envelope = record.envelope()
             handle = handler_for(handlers, envelope.type)
             process_once(queue, envelope, handle, lease_s=lease_for(context))
+        except EnvelopeInProgressError as error:
+            # A live consumer has it: look again when its lease ends, not after the whole visibility timeout.
+            retry_after(queue, record, error.retry_after_s)
+            raise
         except Exception as error:
             if not is_poison(error):
                 retry_sooner_after_an_outage(queue, record, error)
