@@ -18,3 +18,9 @@ export function formatDate(value: string | null | undefined): string {
 export function revisionLabel(revision: Pick<Revision, 'version' | 'message'>): string {
   return revision.message ? `v${revision.version} · ${revision.message}` : `v${revision.version}`;
 }
+
+/** Who did something, readably: a person's id as it is, an API key by the start of its id. */
+export function formatActor(value: string | null | undefined): string {
+  if (!value) return '—';
+  return value.startsWith('api_key:') ? `API key ${value.slice('api_key:'.length, 'api_key:'.length + 8)}` : value;
+}

@@ -206,7 +206,8 @@ function Workbench({ revision }: { revision: Revision }) {
                 const next = new URLSearchParams(searchParams);
                 if (value) next.set('compare', value);
                 else next.delete('compare');
-                setSearchParams(next, { replace: true });
+                // Keep the history entry's state: the "committed" banner survives choosing a comparison.
+                setSearchParams(next, { replace: true, state: location.state });
               }}
               w={220}
             />

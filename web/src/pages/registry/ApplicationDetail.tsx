@@ -5,7 +5,7 @@ import { Link, useParams, useSearchParams } from 'react-router-dom';
 import { api, unwrap } from '../../api/client';
 import { EmptyState, ErrorAlert, Loading, PageHeader } from '../../components';
 import { DeployRevisionButton } from '../../components/registry/DeployRevisionButton';
-import { formatDate, revisionLabel, type Revision } from '../../components/registry/types';
+import { formatActor, formatDate, revisionLabel, type Revision } from '../../components/registry/types';
 import { EnvironmentHistory } from './EnvironmentHistory';
 import { RevisionDiff } from './RevisionDiff';
 
@@ -34,7 +34,7 @@ function RevisionLog({
               <Badge variant="light">v{revision.version}</Badge>
             </Table.Td>
             <Table.Td>{revision.message || <Text c="dimmed" size="sm">(no message)</Text>}</Table.Td>
-            <Table.Td>{revision.created_by ?? '—'}</Table.Td>
+            <Table.Td title={revision.created_by ?? undefined}>{formatActor(revision.created_by)}</Table.Td>
             <Table.Td>{formatDate(revision.created_at)}</Table.Td>
             <Table.Td>
               <Group gap={4} justify="flex-end" wrap="nowrap">
@@ -132,7 +132,7 @@ export function ApplicationDetail() {
             <Text span ff="monospace" size="sm">
               {app.slug}
             </Text>{' '}
-            · created {formatDate(app.created_at)} {app.created_by ? `by ${app.created_by}` : ''}
+            · created {formatDate(app.created_at)} {app.created_by ? `by ${formatActor(app.created_by)}` : ''}
           </>
         }
         actions={
@@ -150,7 +150,9 @@ export function ApplicationDetail() {
                 <Title order={4}>Revisions</Title>
                 <Select
                   aria-label="Variant"
-                  w={240}
+                  leftSection={<Text size="xs" c="dimmed">variant</Text>}
+                  leftSectionWidth={60}
+                  w={260}
                   data={variantList.map((variant) => ({ value: variant.id, label: variant.name || variant.slug }))}
                   value={variantId}
                   onChange={chooseVariant}

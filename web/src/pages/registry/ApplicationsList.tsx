@@ -7,7 +7,7 @@ import { api, unwrap } from '../../api/client';
 import { applicationsQuery } from '../../components/registry/queries';
 import { EmptyState, ErrorAlert, Loading, PageHeader } from '../../components';
 import { STARTER_PROMPT } from '../../components/registry/prompt';
-import { formatDate } from '../../components/registry/types';
+import { formatActor, formatDate } from '../../components/registry/types';
 
 const SLUG = /^[A-Za-z0-9][A-Za-z0-9_\-.]{0,199}$/;
 
@@ -119,7 +119,7 @@ export function ApplicationsList() {
                       {app.slug}
                     </Text>
                   </Table.Td>
-                  <Table.Td>{app.created_by ?? '—'}</Table.Td>
+                  <Table.Td>{formatActor(app.created_by)}</Table.Td>
                   <Table.Td>{formatDate(app.updated_at ?? app.created_at)}</Table.Td>
                   <Table.Td ta="right">
                     <Button component={Link} to={`/playground/${app.id}`} size="xs" variant="subtle">

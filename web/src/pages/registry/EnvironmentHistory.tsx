@@ -7,6 +7,7 @@ import { applicationRevisionsQuery } from '../../components/registry/queries';
 import { EmptyState, ErrorAlert, Loading } from '../../components';
 import {
   ENVIRONMENTS,
+  formatActor,
   formatDate,
   type EnvironmentRevision,
   type EnvironmentSlug,
@@ -77,9 +78,7 @@ function EnvironmentLog({
       <Table verticalSpacing={6} data-testid={`environment-history-${environment}`}>
         <Table.Thead>
           <Table.Tr>
-            <Table.Th>#</Table.Th>
-            <Table.Th>Revision</Table.Th>
-            <Table.Th>Message</Table.Th>
+            <Table.Th>Deployed</Table.Th>
             <Table.Th>When</Table.Th>
             <Table.Th />
           </Table.Tr>
@@ -89,27 +88,31 @@ function EnvironmentLog({
             const label = labels.get(deployment.application_revision_id) ?? deployment.application_revision_id.slice(0, 8);
             return (
               <Table.Tr key={deployment.id}>
-                <Table.Td>{deployment.version}</Table.Td>
                 <Table.Td>
                   <Group gap={4} wrap="nowrap">
-                    <Badge variant="light">{label}</Badge>
+                    <Badge variant="light" style={{ flexShrink: 0 }}>
+                      {label}
+                    </Badge>
                     {deployment.id === live.id && (
-                      <Badge color="green" variant="filled">
+                      <Badge color="green" variant="filled" style={{ flexShrink: 0 }}>
                         live
                       </Badge>
                     )}
+                    <Text size="xs" c="dimmed">
+                      #{deployment.version}
+                    </Text>
                   </Group>
-                </Table.Td>
-                <Table.Td>
-                  <Text size="sm" lineClamp={2}>
-                    {deployment.message || '—'}
-                  </Text>
-                  <Text size="xs" c="dimmed">
-                    {deployment.created_by ?? ''}
-                  </Text>
+                  {deployment.message && (
+                    <Text size="xs" lineClamp={2} mt={2}>
+                      {deployment.message}
+                    </Text>
+                  )}
                 </Table.Td>
                 <Table.Td>
                   <Text size="xs">{formatDate(deployment.created_at)}</Text>
+                  <Text size="xs" c="dimmed" title={deployment.created_by ?? undefined}>
+                    {formatActor(deployment.created_by)}
+                  </Text>
                 </Table.Td>
                 <Table.Td ta="right">
                   {deployment.application_revision_id !== live.application_revision_id && (

@@ -47,8 +47,8 @@ export function RevisionDiff({
           </Text>
         ) : (
           <>
-            <Badge color="red" variant="light">−{removed} lines</Badge>
-            <Badge color="green" variant="light">+{added} lines</Badge>
+            <Badge color="red" variant="light" tt="none">−{removed} lines</Badge>
+            <Badge color="green" variant="light" tt="none">+{added} lines</Badge>
           </>
         )}
       </Group>

@@ -61,7 +61,7 @@ function CreateKeyModal({ opened, onClose, onCreated }: { opened: boolean; onClo
 
 function CreatedKeyModal({ created, onClose }: { created: CreatedKey | null; onClose: () => void }) {
   return (
-    <Modal opened={created !== null} onClose={onClose} title="Your new API key" size="lg">
+    <Modal opened={created !== null} onClose={onClose} title="Your new API key" size="lg" closeOnClickOutside={false}>
       {created && (
         <Stack>
           <Alert color="yellow" title="Shown once">
