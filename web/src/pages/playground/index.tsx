@@ -1,11 +1,14 @@
-import { PageHeader, EmptyState } from '../../components';
+import { Route, Routes } from 'react-router-dom';
+import { Playground } from './Playground';
+import { PlaygroundPicker } from './PlaygroundPicker';
 
-// Placeholder: the Playground page replaces this file (and may add nested routes under /playground/*).
+// /playground: choose an application; /playground/<application>/<revision or variant>: edit, run, commit.
 export default function PlaygroundPage() {
   return (
-    <>
-      <PageHeader title="Playground" description="Edit a prompt, run it through /services and commit it as a revision." />
-      <EmptyState title="Coming soon" description="This page is not built yet." />
-    </>
+    <Routes>
+      <Route index element={<PlaygroundPicker />} />
+      <Route path=":application" element={<Playground />} />
+      <Route path=":application/:reference" element={<Playground />} />
+    </Routes>
   );
 }

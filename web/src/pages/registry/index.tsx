@@ -1,11 +1,13 @@
-import { PageHeader, EmptyState } from '../../components';
+import { Route, Routes } from 'react-router-dom';
+import { ApplicationDetail } from './ApplicationDetail';
+import { ApplicationsList } from './ApplicationsList';
 
-// Placeholder: the Registry page replaces this file (and may add nested routes under /registry/*).
+// /registry: the applications; /registry/<application id>: its variants, revisions, diffs and environments.
 export default function RegistryPage() {
   return (
-    <>
-      <PageHeader title="Registry" description="Applications, their variants and revisions; deploy to environments." />
-      <EmptyState title="Coming soon" description="This page is not built yet." />
-    </>
+    <Routes>
+      <Route index element={<ApplicationsList />} />
+      <Route path=":applicationId" element={<ApplicationDetail />} />
+    </Routes>
   );
 }
