@@ -8,7 +8,8 @@ import time
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import String, Text, column, select, update, values
+from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.dialects.postgresql import insert
 
 from lamina.db.base import utcnow
@@ -41,6 +42,8 @@ DEFERRAL_DELAY_S = 10.0
 # A deferred batch waits in-process for its `not_before`, at most this long (the rest of the wait is SQS's).
 MAX_WAIT_S = 30.0
 WORKER = "evaluations-worker"
+# Result rows per INSERT statement (each row binds 10 parameters; Postgres allows 65,535 per statement).
+RESULT_ROWS_PER_STATEMENT = 1000
 
 
 def service_principal(session: Session, project_id: uuid.UUID) -> Principal:
@@ -195,8 +198,15 @@ def record_outcomes(
         for outcome in outcomes
         for row in outcome.results
     ]
-    if rows:
-        statement = insert(EvaluationResult)
+    for chunk in range(0, len(rows), RESULT_ROWS_PER_STATEMENT):
+        # One multi-row INSERT per chunk: a list of parameters would be an executemany, which the driver
+        # sends as one round trip per row (two hundred for a batch of a hundred scenarios).
+        statement = insert(EvaluationResult).values(
+            [
+                {"trace_id": None, "outputs": None, "error": None, **row}
+                for row in rows[chunk : chunk + RESULT_ROWS_PER_STATEMENT]
+            ]
+        )
         session.execute(
             statement.on_conflict_do_update(
                 index_elements=["scenario_id", "step_key", "repeat_idx"],
@@ -205,8 +215,7 @@ def record_outcomes(
                     for name in ("status", "trace_id", "outputs", "error", "testcase_id")
                 }
                 | {"updated_at": utcnow()},
-            ),
-            [{"trace_id": None, "outputs": None, "error": None, **row} for row in rows],
+            )
         )
     deferred = [o.scenario_id for o in outcomes if o.deferred]
     settled = []
@@ -218,18 +227,24 @@ def record_outcomes(
             status, error = RunStatus.FAILURE, f"rate limited: {error}"
         settled.append({"b_id": outcome.scenario_id, "b_status": str(status), "b_error": error})
     if settled:
-        table: Any = EvaluationScenario.__table__
+        # One UPDATE ... FROM (VALUES ...) for the whole batch (an executemany is a round trip per row).
         # Only a scenario still running is settled: the watchdog or a stop may have ended it meanwhile.
+        outcomes_table = values(
+            column("b_id", PG_UUID(as_uuid=True)),
+            column("b_status", String()),
+            column("b_error", Text()),
+            name="settled",
+        ).data([(row["b_id"], row["b_status"], row["b_error"]) for row in settled])
+        table: Any = EvaluationScenario.__table__
         session.execute(
             update(table)
-            .where(table.c.id == bindparam("b_id"), table.c.status == RunStatus.RUNNING.value)
+            .where(table.c.id == outcomes_table.c.b_id, table.c.status == RunStatus.RUNNING.value)
             .values(
-                status=bindparam("b_status"),
-                error=bindparam("b_error"),
+                status=outcomes_table.c.b_status,
+                error=outcomes_table.c.b_error,
                 deadline_at=None,
                 updated_at=utcnow(),
-            ),
-            settled,
+            )
         )
     if deferred and deferrals < MAX_DEFERRALS:
         session.execute(
