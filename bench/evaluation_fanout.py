@@ -137,14 +137,25 @@ def run_async(coroutine: Any) -> Any:
         asyncio.set_event_loop(asyncio.new_event_loop())
 
 
-async def _pump(source: Any, done: Any, timeout_s: float) -> None:
+async def _pump(source: Any, create_run: Any, done: Any, timeout_s: float) -> tuple[float, float]:
+    """Start the event-source mapping, then create the run and wait for it to finish: (wall s, CPU s) from
+    the create request on. The mapping is polling before the run exists, as Lambda's always is (its client's
+    start-up is not the run's cost)."""
     await source.start()
     try:
+
+        def create() -> None:
+            asyncio.set_event_loop(asyncio.new_event_loop())  # Mangum runs on the calling thread's loop
+            create_run()
+
+        started, cpu_started = time.perf_counter(), time.process_time()
+        await asyncio.to_thread(create)
         deadline = time.monotonic() + timeout_s
         while not await asyncio.to_thread(done):
             if time.monotonic() > deadline:
                 raise TimeoutError("the run did not finish in time")
             await asyncio.sleep(0.05)
+        return time.perf_counter() - started, time.process_time() - cpu_started
     finally:
         await source.stop()
 
@@ -254,11 +265,13 @@ def main() -> int:
                 status = db.get(EvaluationRun, uuid.UUID(state["run_id"])).status  # type: ignore[union-attr]
             return status in ("success", "errors", "failure", "cancelled")
 
-        started = time.perf_counter()
-        state["run_id"] = call("POST", "/api/simple/evaluations/", body)["evaluation"]["id"]
-        run_async(_pump(source, finished, args.timeout))
-        wall_s = time.perf_counter() - started
+        def create_run() -> None:
+            state["run_id"] = call("POST", "/api/simple/evaluations/", body)["evaluation"]["id"]
+
+        wall_s, run_cpu_s = run_async(_pump(source, create_run, finished, args.timeout))
+        cpu_started = time.process_time()
         floor_s = run_async(litellm_floor(api_base, args.scenarios, args.concurrency))
+        floor_cpu_s = time.process_time() - cpu_started
         run = call("GET", f"/api/evaluations/runs/{state['run_id']}")["run"]
 
         ideal_s = args.scenarios * PROVIDER_LATENCY_S / args.concurrency
@@ -275,6 +288,17 @@ def main() -> int:
         # Not a goal: how much of the wall time the client library alone costs on this machine.
         print(
             f"evaluation_fanout_vs_litellm_alone={wall_s / floor_s:.2f} litellm_alone_vs_ideal={floor_s / ideal_s:.2f}"
+        )
+        # Not goals either: the CPU (all threads, one GIL) each scenario costs, against what litellm's call
+        # alone costs. A process cannot finish faster than its CPU time: when litellm's CPU per call times
+        # the scenarios exceeds the ideal wall time, the goal is out of reach in one process whatever we do.
+        per_scenario_ms = run_cpu_s / args.scenarios * 1000
+        per_call_ms = floor_cpu_s / args.scenarios * 1000
+        print(
+            f"cpu_per_scenario={per_scenario_ms:.2f}ms litellm_cpu_per_call={per_call_ms:.2f}ms "
+            f"ours_per_scenario={per_scenario_ms - per_call_ms:.2f}ms "
+            f"cpu_budget_per_scenario_at_goal={ideal_s * GOAL_RATIO / args.scenarios * 1000:.2f}ms "
+            f"litellm_cpu_floor_vs_ideal={floor_cpu_s / ideal_s:.2f}"
         )
         print(f"RESULT evaluation_fanout_vs_ideal={ratio:.2f} goal<={GOAL_RATIO}")
         return 0

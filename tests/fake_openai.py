@@ -126,6 +126,9 @@ def _error(status: int, message: str, kind: str, code: str) -> tuple[int, dict[s
 
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
+    # Keep-alive, as providers answer: a client's pooled connection is reused instead of a TCP handshake per
+    # call (which a concurrency benchmark would otherwise count against the client).
+    protocol_version = "HTTP/1.1"
 
     def log_message(self, format: str, *args: Any) -> None:  # quiet
         pass
@@ -143,6 +146,9 @@ class _Handler(BaseHTTPRequestHandler):
     def _send_stream(self, completion: dict[str, Any], gated: bool = False) -> None:
         self.send_response(200)
         self.send_header("content-type", "text/event-stream")
+        # No length up front: the end of the stream is the end of the connection.
+        self.send_header("connection", "close")
+        self.close_connection = True
         self.end_headers()
         content = completion["choices"][0]["message"].get("content") or ""
         for index, word in enumerate(content.split(" ")):

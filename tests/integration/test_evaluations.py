@@ -209,6 +209,61 @@ def test_a_run_over_fifty_rows_ends_terminal_with_the_right_failures_and_metrics
     assert kept <= {r["id"] for r in _results(tenant, run_id)}
 
 
+def test_the_providers_usage_feeds_the_token_limiter_and_the_runs_tokens_and_cost(
+    tenant: Tenant, fake: FakeOpenAI, evaluations_queue: str
+) -> None:
+    from lamina import state
+    from lamina.cache import get_redis
+    from lamina.services.llm import litellm
+
+    # GIVEN a provider of its own (a model litellm prices) under a tokens-per-minute limit, and 6 rows
+    provider = f"fk{uuid.uuid4().hex[:8]}"
+    secret = {"provider": "openai", "api_base": fake.api_base, "api_key": "sk-fake-evaluations-0002"}
+    tenant.client.post(
+        "/api/secrets/", {"secret": {"name": provider, "kind": "custom", "value": json.dumps(secret)}}
+    ).ok()
+    settings = state.current().settings
+    state.configure(
+        settings.model_copy(update={"evaluation_provider_limits": {provider: {"rpm": 0, "tpm": 1_000_000}}})
+    )
+    rows = 6
+    slug = f"app-{uuid.uuid4().hex[:8]}"
+    app = tenant.client.post(
+        "/api/simple/applications/",
+        {"application": {"slug": slug, "data": application_data(model=f"{provider}/gpt-4o-mini")}},
+    ).ok()["application"]["revision_id"]
+    testset = make_testset(uuid.UUID(tenant.project_id), _rows(rows))
+    exact = make_evaluator(
+        uuid.UUID(tenant.project_id), "auto_exact_match", {"correct_answer_key": "correct_answer"}
+    )
+
+    # WHEN the run is drained (the fake answers every call with 11 prompt and 7 completion tokens)
+    try:
+        run_id = _create(tenant, testset, str(app), [exact], concurrency=3)
+        drain(evaluations_queue, _finished(tenant, run_id))
+    finally:
+        state.configure(settings)
+
+    # THEN the limiter counted the provider's own tokens, not an estimate from the text's length
+    counted = sum(
+        int(get_redis().get(key) or 0)
+        for key in get_redis().keys(f"lamina:evaluations:rate:{provider}:*:tokens")
+    )
+    assert counted == rows * 18
+    # AND each application cell carries its usage, and the run's metrics sum the tokens and their cost
+    prompt_cost, completion_cost = litellm().cost_per_token(
+        model="gpt-4o-mini", prompt_tokens=11, completion_tokens=7
+    )
+    invoked = [r for r in _results(tenant, run_id) if r["step_key"] == "application"]
+    assert all(r["outputs"]["usage"]["total_tokens"] == 18 for r in invoked)
+    application = _global_metrics(tenant, run_id)["application"]
+    assert application["tokens.prompt"]["sum"] == rows * 11
+    assert application["tokens.completion"]["sum"] == rows * 7
+    assert application["tokens.total"]["sum"] == rows * 18
+    assert application["cost"]["sum"] == pytest.approx(rows * (prompt_cost + completion_cost))
+    assert application["cost"]["mean"] > 0
+
+
 def test_the_watchdog_fails_stuck_scenarios_then_rerun_and_compare(
     tenant: Tenant, fake: FakeOpenAI, evaluations_queue: str
 ) -> None:

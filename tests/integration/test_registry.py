@@ -66,7 +66,7 @@ def test_commit_deploy_retrieve_rollback_fork(
         for n in (1, 2)
     ]
     # THEN versions count up and the log lists them newest first
-    assert [c["version"] for c in commits] == [1, 2]
+    assert [c["version"] for c in commits] == ["1", "2"]
     log = api.post("/api/applications/revisions/log", {"application_variant_ref": {"id": variant["id"]}}).ok()
     assert [r["message"] for r in log["application_revisions"]] == ["v2", "v1"]
 
@@ -81,8 +81,8 @@ def test_commit_deploy_retrieve_rollback_fork(
         "/api/applications/revisions/deploy",
         {"application_revision_ref": {"id": commits[0]["id"]}, "environment_ref": {"slug": "production"}},
     ).ok()
-    assert retrieve()["application_revision"]["version"] == 1
-    assert retrieve()["application_revision"]["version"] == 1  # served from the cache now
+    assert retrieve()["application_revision"]["version"] == "1"
+    assert retrieve()["application_revision"]["version"] == "1"  # served from the cache now
     from lamina.cache import get_redis
 
     assert get_redis().keys(f"lamina:registry:retrieve:{tenant.project_id}:*"), "retrieve was not cached"
@@ -92,7 +92,7 @@ def test_commit_deploy_retrieve_rollback_fork(
         {"application_revision_ref": {"id": commits[1]["id"]}, "environment_ref": {"slug": "production"}},
     ).ok()
     assert second["environment_revision"]["version"] == 2
-    assert retrieve()["application_revision"]["version"] == 2
+    assert retrieve()["application_revision"]["version"] == "2"
     # WHEN production is rolled back to its first environment revision
     api.post(
         "/api/applications/revisions/deploy",
@@ -104,7 +104,7 @@ def test_commit_deploy_retrieve_rollback_fork(
         },
     ).ok()
     # THEN v1 is served again and the history shows three deployments
-    assert retrieve()["application_revision"]["version"] == 1
+    assert retrieve()["application_revision"]["version"] == "1"
     history = api.post(
         "/api/environments/revisions/log", {"environment_ref": {"slug": "production"}, "key": "translator"}
     ).ok()
@@ -112,7 +112,7 @@ def test_commit_deploy_retrieve_rollback_fork(
     # AND the simple environments view shows what production serves
     environments = api.post("/api/simple/environments/query", {"key": "translator"}).ok()["environments"]
     production = next(e for e in environments if e["slug"] == "production")
-    assert production["data"]["references"]["translator"]["application_revision"]["version"] == 1
+    assert production["data"]["references"]["translator"]["application_revision"]["version"] == "1"
 
     # WHEN v2 is forked into a new variant
     fork = api.post(
@@ -120,7 +120,7 @@ def test_commit_deploy_retrieve_rollback_fork(
         {"application_revision_ref": {"id": commits[1]["id"]}, "application_variant": {"slug": "experiment"}},
     ).ok()
     # THEN the fork starts at version 1 with v2's data
-    assert fork["application_revision"]["version"] == 1
+    assert fork["application_revision"]["version"] == "1"
     assert fork["application_revision"]["data"] == commits[1]["data"]
     assert fork["application_variant"]["forked_from_revision_id"] == commits[1]["id"]
 

@@ -9,9 +9,19 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator
 
 from lamina.api.schemas import Model
+
+
+# Agenta's revision `version` is a string on the wire (its SDK's models refuse an integer); stored as a number.
+def _version_text(version: object) -> object:
+    return version if version is None or isinstance(version, str) else str(version)
+
+
+RevisionVersion = Annotated[str, BeforeValidator(_version_text)]
 
 
 class Out(Model):
@@ -57,7 +67,7 @@ class VariantOut(Out):
 class RevisionOut(Out):
     id: uuid.UUID
     slug: str
-    version: int
+    version: RevisionVersion
     message: str | None
     data: dict[str, Any]
     application_id: uuid.UUID
@@ -94,7 +104,7 @@ class SimpleApplicationOut(ApplicationOut):
 
     variant_id: uuid.UUID | None
     revision_id: uuid.UUID | None
-    version: int | None
+    version: RevisionVersion | None
     data: dict[str, Any] | None
 
 
@@ -182,7 +192,7 @@ class ObjectRef(Out):
 class RevisionRef(Out):
     id: uuid.UUID
     slug: str
-    version: int
+    version: RevisionVersion
 
 
 class EnvironmentRevisionRef(Out):

@@ -26,7 +26,7 @@ from lamina.artifacts import service as artifacts
 from lamina.artifacts.kind import ArtifactKind
 from lamina.artifacts.references import References
 from lamina.artifacts.windowing import Window
-from lamina.errors import ValidationFailedError
+from lamina.errors import NotFoundError, ValidationFailedError
 from lamina.tenancy.principal import Principal
 
 APPLICATIONS = ArtifactKind(
@@ -323,18 +323,24 @@ def environments_with_deployments(
 
 def retrieve_json(session: Session, principal: Principal, body: schemas.RevisionRetrieve) -> bytes:
     """The revision a reference points at, as the route's JSON body; by environment it is what is deployed
-    there now (cached as that body: the SDK's per-request call)."""
-    return environments.retrieve(
-        session,
-        APPLICATIONS,
-        principal,
-        artifact_ref=body.application_ref,
-        variant_ref=body.application_variant_ref,
-        revision_ref=body.application_revision_ref,
-        environment_ref=body.environment_ref,
-        key=body.key,
-        encode=_encode_retrieved,
-    )
+    there now (cached as that body: the SDK's per-request call). A reference to nothing answers count 0, as
+    Agenta does: its SDK's upsert retrieves by slug first and creates the application on an empty answer."""
+    try:
+        return environments.retrieve(
+            session,
+            APPLICATIONS,
+            principal,
+            artifact_ref=body.application_ref,
+            variant_ref=body.application_variant_ref,
+            revision_ref=body.application_revision_ref,
+            environment_ref=body.environment_ref,
+            key=body.key,
+            encode=_encode_retrieved,
+        )
+    except NotFoundError:
+        if body.environment_ref is not None:
+            raise
+        return _encode_retrieved({"count": 0})
 
 
 def retrieve(session: Session, principal: Principal, body: schemas.RevisionRetrieve) -> dict[str, Any]:

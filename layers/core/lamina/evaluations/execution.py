@@ -110,7 +110,7 @@ async def _invoke_application(plan: BatchPlan, app: Application, inputs: dict[st
             continue
         started = time.perf_counter()
         try:
-            response = await service.invoke(
+            invocation = await service.invoke_measured(
                 app.kind,  # type: ignore[arg-type]
                 request,
                 plan.principal,
@@ -125,11 +125,19 @@ async def _invoke_application(plan: BatchPlan, app: Application, inputs: dict[st
             delay = min(RATE_LIMIT_MAX_DELAY_S, delay * 2)
             continue
         latency_ms = (time.perf_counter() - started) * 1000
+        response, usage = invocation.response, invocation.usage
         outputs = response.data.outputs
-        # The limiter's token count is an estimate (4 characters a token): the services layer answers
-        # outputs, not usage; the exact tokens and cost are read from the invocation's trace.
-        record_tokens(app.provider, (len(str(inputs)) + len(str(outputs))) // 4)
-        return {"outputs": outputs, "trace_id": response.trace_id, "latency_ms": round(latency_ms, 3)}
+        # The provider's own count; a provider that reports no usage is estimated (4 characters a token).
+        tokens = usage.total_tokens
+        if tokens is None:
+            tokens = (len(str(inputs)) + len(str(outputs))) // 4
+        record_tokens(app.provider, tokens)
+        return {
+            "outputs": outputs,
+            "trace_id": response.trace_id,
+            "latency_ms": round(latency_ms, 3),
+            "usage": usage.as_dict(),
+        }
 
 
 def _evaluate(
@@ -183,7 +191,11 @@ async def run_scenario(plan: BatchPlan, work: ScenarioWork) -> ScenarioOutcome:
                 "repeat_idx": repeat,
                 "status": "success",
                 "trace_id": invoked["trace_id"],
-                "outputs": {"outputs": invoked["outputs"], "latency_ms": invoked["latency_ms"]},
+                "outputs": {
+                    "outputs": invoked["outputs"],
+                    "latency_ms": invoked["latency_ms"],
+                    "usage": invoked["usage"],
+                },
             }
         )
         for evaluator in plan.evaluators:
@@ -218,10 +230,13 @@ async def run_batch(
     pending = list(works)
     running: dict[asyncio.Task[ScenarioOutcome], str] = {}
     outcomes: list[ScenarioOutcome] = []
+    # Finished scenarios' slots, given back with the next acquire (one Redis round trip, off the loop).
+    released: list[str] = []
     poll = SLOT_POLL_S
     while pending or running:
         wanted = min(len(pending), plan.concurrency - len(running))
-        tokens = await asyncio.to_thread(slots.acquire, wanted) if wanted else []
+        tokens = await asyncio.to_thread(slots.acquire, wanted, released) if wanted or released else []
+        released = []
         for token in tokens:
             work = pending.pop(0)
             running[asyncio.create_task(run_scenario(plan, work))] = token
@@ -235,9 +250,11 @@ async def run_batch(
         timeout = None if not pending or len(running) >= plan.concurrency else poll
         done, _ = await asyncio.wait(set(running), timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
         for task in done:
-            slots.release(running.pop(task))
+            released.append(running.pop(task))
             outcome = task.result()
             outcomes.append(outcome)
             if on_done is not None:
                 on_done(outcome)
+    if released:
+        await asyncio.to_thread(slots.acquire, 0, released)
     return outcomes

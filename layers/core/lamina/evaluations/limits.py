@@ -19,7 +19,9 @@ logger = logging.getLogger(__name__)
 SLOT_LEASE_S = 300
 WINDOW_S = 60
 
+# Frees the slots passed after ARGV[6] (finished scenarios), then grants what is free: one round trip.
 _ACQUIRE_SLOTS = """
+for i = 7, #ARGV do redis.call('ZREM', KEYS[1], ARGV[i]) end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[1])
 local free = tonumber(ARGV[2]) - redis.call('ZCARD', KEYS[1])
 local granted = 0
@@ -75,12 +77,14 @@ class RunSlots:
         self._serial = 0
         self.unlimited = False
 
-    def acquire(self, wanted: int) -> list[str]:
-        """Up to `wanted` slot tokens (maybe none); every one of them when Redis is unavailable."""
-        if wanted <= 0:
+    def acquire(self, wanted: int, released: list[str] | None = None) -> list[str]:
+        """Up to `wanted` slot tokens (maybe none); every one of them when Redis is unavailable. The
+        `released` tokens are given back in the same call."""
+        freed = [token for token in released or [] if token]
+        if wanted <= 0 and not freed:
             return []
         if self.unlimited:
-            return [""] * wanted
+            return [""] * max(wanted, 0)
         client = _redis()
         if client is None:
             self.unlimited = True
@@ -100,12 +104,13 @@ class RunSlots:
                     now + SLOT_LEASE_S,
                     prefix,
                     SLOT_LEASE_S * 2,
+                    *freed,
                 )
             )
         except Exception as error:
             _warn_once(error)
             self.unlimited = True
-            return [""] * wanted
+            return [""] * max(wanted, 0)
         return [f"{prefix}:{index}" for index in range(1, granted + 1)]
 
     def release(self, token: str) -> None:

@@ -1,7 +1,8 @@
 """Metrics: each step's outputs aggregated over a scenario's repeats and over the run.
 
 Numbers get count, mean, min, max, sum and percentiles; booleans a rate. The application step also gets its
-latency, and the tokens and cost of its invocations as their traces recorded them.
+latency, and the tokens and cost of its invocations: as the worker metered them from the provider's answer,
+else (a cell Agenta's SDK wrote) as their traces recorded them.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import math
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, select
@@ -62,49 +64,80 @@ def summarize(values: list[Any]) -> dict[str, Any]:
     return stats
 
 
+# A result's `usage` (what the services layer metered) under the metric names a trace's usage gets too.
+USAGE_METRICS = {
+    "prompt_tokens": "tokens.prompt",
+    "completion_tokens": "tokens.completion",
+    "total_tokens": "tokens.total",
+    "cost": "cost",
+}
+
+
+@dataclass(frozen=True)
+class TraceFacts:
+    """What a result's trace adds when the result does not carry it (cells Agenta's SDK wrote hold a trace
+    id, no outputs): the root span's outputs and duration, and the tokens and cost of all its spans."""
+
+    outputs: Any = None
+    duration_ms: float | None = None
+    usage: dict[str, float] = field(default_factory=dict)
+
+
+def is_application_step(step_key: str) -> bool:
+    """The worker's `application` step, or an application step Agenta's SDK named (`application-<slug>`)."""
+    return step_key == APPLICATION_STEP or step_key.startswith("application-")
+
+
 def _observations(
-    results: Iterable[EvaluationResult], usage: dict[str, dict[str, float]]
+    results: Iterable[EvaluationResult], traces: dict[str, TraceFacts]
 ) -> dict[str, dict[str, list[Any]]]:
     """step key -> metric path -> the values the results carry."""
     observed: dict[str, dict[str, list[Any]]] = defaultdict(lambda: defaultdict(list))
     for result in results:
         step = observed[result.step_key]
-        if result.step_key == APPLICATION_STEP:
+        trace = traces.get(result.trace_id or "") or TraceFacts()
+        if is_application_step(result.step_key):
             step["success"].append(result.status == "success")
             if result.status != "success":
                 continue
-            outputs = result.outputs or {}
-            if isinstance(outputs, dict) and "latency_ms" in outputs:
-                step["latency_ms"].append(outputs["latency_ms"])
-            for name, value in usage.get(result.trace_id or "", {}).items():
+            outputs = result.outputs if isinstance(result.outputs, dict) else {}
+            latency = outputs.get("latency_ms", trace.duration_ms)
+            if latency is not None:
+                step["latency_ms"].append(latency)
+            metered = outputs.get("usage")
+            if isinstance(metered, dict):
+                usage = {USAGE_METRICS[k]: v for k, v in metered.items() if k in USAGE_METRICS}
+            else:
+                usage = trace.usage
+            for name, value in usage.items():
                 step[name].append(value)
             continue
         # An evaluator's own outputs often hold a `success`: its failing to run is counted apart.
         step["error"].append(result.status != "success")
         if result.status == "success":
-            for path, value in _leaves(result.outputs):
+            scores = result.outputs if result.outputs is not None else trace.outputs
+            for path, value in _leaves(scores):
                 step[path].append(value)
     return observed
 
 
-def aggregate(results: list[EvaluationResult], usage: dict[str, dict[str, float]]) -> dict[str, Any]:
+def aggregate(results: list[EvaluationResult], traces: dict[str, TraceFacts]) -> dict[str, Any]:
     return {
         step: {path: summarize(values) for path, values in paths.items()}
-        for step, paths in sorted(_observations(results, usage).items())
+        for step, paths in sorted(_observations(results, traces).items())
     }
 
 
-def _usage_by_trace(
-    session: Session, project_id: uuid.UUID, trace_ids: set[str]
-) -> dict[str, dict[str, float]]:
-    """Tokens and cost per trace, from the spans the tracing worker stored (none yet: not counted yet)."""
+def _trace_facts(session: Session, project_id: uuid.UUID, trace_ids: set[str]) -> dict[str, TraceFacts]:
+    """Per trace, from the spans the tracing worker stored (a trace not stored yet adds nothing)."""
     if not trace_ids:
         return {}
     from sqlalchemy import func
 
     from lamina.tracing.models import Span
 
-    rows = session.execute(
+    wanted = (Span.project_id == project_id, Span.trace_id.in_(sorted(trace_ids)))
+    totals = session.execute(
         select(
             Span.trace_id,
             func.sum(Span.prompt_tokens),
@@ -112,12 +145,18 @@ def _usage_by_trace(
             func.sum(Span.total_tokens),
             func.sum(Span.cost),
         )
-        .where(Span.project_id == project_id, Span.trace_id.in_(sorted(trace_ids)))
+        .where(*wanted)
         .group_by(Span.trace_id)
     ).all()
-    usage: dict[str, dict[str, float]] = {}
-    for trace_id, prompt, completion, total, cost in rows:
-        entry = {
+    roots = {
+        trace_id: (outputs, duration_ms)
+        for trace_id, outputs, duration_ms in session.execute(
+            select(Span.trace_id, Span.outputs, Span.duration_ms).where(*wanted, Span.parent_id.is_(None))
+        ).all()
+    }
+    facts: dict[str, TraceFacts] = {}
+    for trace_id, prompt, completion, total, cost in totals:
+        usage = {
             name: float(value)
             for name, value in (
                 ("tokens.prompt", prompt),
@@ -127,8 +166,9 @@ def _usage_by_trace(
             )
             if value is not None
         }
-        usage[trace_id] = entry
-    return usage
+        outputs, duration_ms = roots.get(trace_id, (None, None))
+        facts[trace_id] = TraceFacts(outputs=outputs, duration_ms=duration_ms, usage=usage)
+    return facts
 
 
 def refresh_metrics(
@@ -139,7 +179,7 @@ def refresh_metrics(
     if scenario_id is not None:
         query = query.where(EvaluationResult.scenario_id == scenario_id)
     results = list(session.execute(query).scalars())
-    usage = _usage_by_trace(session, run.project_id, {r.trace_id for r in results if r.trace_id})
+    traces = _trace_facts(session, run.project_id, {r.trace_id for r in results if r.trace_id})
     by_scenario: dict[uuid.UUID, list[EvaluationResult]] = defaultdict(list)
     for result in results:
         by_scenario[result.scenario_id].append(result)
@@ -153,7 +193,7 @@ def refresh_metrics(
             run_id=run.id,
             scenario_id=scenario,
             status="success",
-            data=aggregate(scenario_results, usage),
+            data=aggregate(scenario_results, traces),
         )
         for scenario, scenario_results in by_scenario.items()
     ]
@@ -165,7 +205,7 @@ def refresh_metrics(
                 run_id=run.id,
                 scenario_id=None,
                 status="success",
-                data=aggregate(results, usage),
+                data=aggregate(results, traces),
             ),
         )
     session.add_all(rows)

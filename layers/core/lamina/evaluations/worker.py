@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import DateTime, Integer, String, Text, bindparam, cast, column, func, select, update, values
+from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.dialects.postgresql import insert
 
 from lamina.db.base import utcnow
@@ -41,6 +43,44 @@ DEFERRAL_DELAY_S = 10.0
 # A deferred batch waits in-process for its `not_before`, at most this long (the rest of the wait is SQS's).
 MAX_WAIT_S = 30.0
 WORKER = "evaluations-worker"
+
+
+def _upsert_results_statement() -> Any:
+    """INSERT ... SELECT FROM jsonb_to_recordset(:rows), upserted on (scenario, step, repeat)."""
+    from sqlalchemy.dialects.postgresql import JSONB
+
+    uuid_type = PG_UUID(as_uuid=True)
+    columns: dict[str, Any] = {
+        "id": uuid_type,
+        "project_id": uuid_type,
+        "run_id": uuid_type,
+        "scenario_id": uuid_type,
+        "step_key": String(),
+        "repeat_idx": Integer(),
+        "status": String(),
+        "testcase_id": uuid_type,
+        "trace_id": String(),
+        "outputs": JSONB(),
+        "error": JSONB(),
+        "created_at": DateTime(timezone=True),
+    }
+    incoming = (
+        func.jsonb_to_recordset(cast(bindparam("rows", type_=Text()), JSONB()))
+        .table_valued(*(column(name, kind) for name, kind in columns.items()))
+        .render_derived(name="incoming", with_types=True)
+    )
+    names = [*columns, "updated_at"]
+    picked = select(*(incoming.c[name] for name in columns), incoming.c.created_at.label("updated_at"))
+    table: Any = EvaluationResult.__table__
+    statement = insert(table).from_select(names, picked)
+    return statement.on_conflict_do_update(
+        index_elements=["scenario_id", "step_key", "repeat_idx"],
+        set_={
+            name: statement.excluded[name]
+            for name in ("status", "trace_id", "outputs", "error", "testcase_id")
+        }
+        | {"updated_at": bindparam("now", type_=DateTime(timezone=True))},
+    )
 
 
 def service_principal(session: Session, project_id: uuid.UUID) -> Principal:
@@ -196,18 +236,14 @@ def record_outcomes(
         for row in outcome.results
     ]
     if rows:
-        statement = insert(EvaluationResult)
-        session.execute(
-            statement.on_conflict_do_update(
-                index_elements=["scenario_id", "step_key", "repeat_idx"],
-                set_={
-                    name: statement.excluded[name]
-                    for name in ("status", "trace_id", "outputs", "error", "testcase_id")
-                }
-                | {"updated_at": utcnow()},
-            ),
-            [{"trace_id": None, "outputs": None, "error": None, **row} for row in rows],
-        )
+        # One statement with one parameter (the rows as JSON): its SQL is compiled once per process. A list
+        # of parameters would be an executemany, a round trip per row; a multi-row VALUES is compiled anew
+        # for every batch, 2,000 bind parameters at a time.
+        now = utcnow()
+        incoming = [
+            {"trace_id": None, "outputs": None, "error": None, **row, "created_at": now} for row in rows
+        ]
+        session.execute(_UPSERT_RESULTS, {"rows": json.dumps(incoming, default=str), "now": now})
     deferred = [o.scenario_id for o in outcomes if o.deferred]
     settled = []
     for outcome in outcomes:
@@ -218,18 +254,24 @@ def record_outcomes(
             status, error = RunStatus.FAILURE, f"rate limited: {error}"
         settled.append({"b_id": outcome.scenario_id, "b_status": str(status), "b_error": error})
     if settled:
-        table: Any = EvaluationScenario.__table__
+        # One UPDATE ... FROM (VALUES ...) for the whole batch (an executemany is a round trip per row).
         # Only a scenario still running is settled: the watchdog or a stop may have ended it meanwhile.
+        outcomes_table = values(
+            column("b_id", PG_UUID(as_uuid=True)),
+            column("b_status", String()),
+            column("b_error", Text()),
+            name="settled",
+        ).data([(row["b_id"], row["b_status"], row["b_error"]) for row in settled])
+        table: Any = EvaluationScenario.__table__
         session.execute(
             update(table)
-            .where(table.c.id == bindparam("b_id"), table.c.status == RunStatus.RUNNING.value)
+            .where(table.c.id == outcomes_table.c.b_id, table.c.status == RunStatus.RUNNING.value)
             .values(
-                status=bindparam("b_status"),
-                error=bindparam("b_error"),
+                status=outcomes_table.c.b_status,
+                error=outcomes_table.c.b_error,
                 deadline_at=None,
                 updated_at=utcnow(),
-            ),
-            settled,
+            )
         )
     if deferred and deferrals < MAX_DEFERRALS:
         session.execute(
@@ -276,5 +318,7 @@ def run_requested(envelope: Envelope, session: Session) -> None:
     principal = service_principal(session, project_id)
     service.create_run(session, principal, spec, delivery_id=delivery_id, trigger_id=trigger_id)
 
+
+_UPSERT_RESULTS = _upsert_results_statement()
 
 HANDLERS = {service.PROCESS_SCENARIOS: process_scenarios, service.RUN_REQUESTED: run_requested}

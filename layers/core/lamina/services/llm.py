@@ -307,3 +307,39 @@ async def _first_answer(
                 raise
     assert last is not None
     raise last
+
+
+@dataclass(frozen=True)
+class Usage:
+    """What one provider call used: its tokens as the provider counted them, and their cost in USD from
+    litellm's bundled price map (None for a model the map does not know)."""
+
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    total_tokens: int | None = None
+    cost: float | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {name: value for name, value in self.__dict__.items() if value is not None}
+
+
+def _count(value: Any) -> int | None:
+    return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def usage_of(call: ModelCall, response: dict[str, Any]) -> Usage:
+    """The provider's usage block of an OpenAI-shaped answer, priced."""
+    raw = response.get("usage") or {}
+    prompt, completion = _count(raw.get("prompt_tokens")), _count(raw.get("completion_tokens"))
+    total = _count(raw.get("total_tokens"))
+    if total is None and (prompt is not None or completion is not None):
+        total = (prompt or 0) + (completion or 0)
+    cost = None
+    if not call.is_mock and (prompt or completion):
+        from lamina.tracing.normalize import price
+
+        # Priced as litellm was asked (`openai/gpt-4o-mini`), else as the prompt named it.
+        cost = price(call.litellm_model, prompt or 0, completion or 0)
+        if cost is None and call.requested != call.litellm_model:
+            cost = price(call.requested, prompt or 0, completion or 0)
+    return Usage(prompt, completion, total, cost)

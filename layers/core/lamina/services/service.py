@@ -23,7 +23,7 @@ from pydantic import ValidationError
 
 from lamina.applications.prompt import Message
 from lamina.errors import LaminaError, ValidationFailedError
-from lamina.services.llm import RetrySettings
+from lamina.services.llm import RetrySettings, Usage
 from lamina.services.providers import ModelCall
 from lamina.services.rendering import render_messages
 from lamina.services.schemas import (
@@ -238,11 +238,27 @@ async def record_span(project_id: uuid.UUID, span: InvocationSpan) -> None:
         await run_blocking(export_span, project_id, span)
 
 
+@dataclass(frozen=True)
+class Invocation:
+    """An answered invocation and what its provider call used (the response itself carries no usage:
+    Agenta's shape has none; the evaluations worker meters and aggregates it)."""
+
+    response: InvokeResponse
+    usage: Usage
+
+
 async def invoke(
     kind: ServiceKind, request: InvokeRequest, principal: Principal, trace: TraceContext, *, local: bool
 ) -> InvokeResponse:
     """Run the service once; a failure raises its LaminaError after the failed span was traced too."""
-    from lamina.services.llm import chat_completion
+    return (await invoke_measured(kind, request, principal, trace, local=local)).response
+
+
+async def invoke_measured(
+    kind: ServiceKind, request: InvokeRequest, principal: Principal, trace: TraceContext, *, local: bool
+) -> Invocation:
+    """`invoke`, with the provider's usage (tokens and cost) of the call that answered."""
+    from lamina.services.llm import chat_completion, usage_of
     from lamina.services.outputs import shape_outputs
 
     started_ns = time.time_ns()
@@ -255,15 +271,17 @@ async def invoke(
         )
         model = call.requested
         outputs = shape_outputs(kind, call.requested, response, prepared.config_of(call))
+        usage = usage_of(call, response)
     except Exception as error:
         await record_span(
             principal.project_id, invocation_span(kind, request, trace, started_ns, model=model, error=error)
         )
         raise
     span = invocation_span(
-        kind, request, trace, started_ns, model=model, outputs=outputs, usage=response.get("usage")
+        kind, request, trace, started_ns, model=model, outputs=outputs, usage=usage.as_dict()
     )
     await record_span(principal.project_id, span)
-    return InvokeResponse(
+    response_body = InvokeResponse(
         trace_id=trace.trace_id, span_id=trace.span_id, data=InvokeResponseData(outputs=outputs)
     )
+    return Invocation(response_body, usage)

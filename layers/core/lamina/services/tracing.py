@@ -73,6 +73,7 @@ def otlp_document(span: InvocationSpan) -> dict[str, Any]:
         "ag.metrics.unit.tokens.prompt": span.usage.get("prompt_tokens"),
         "ag.metrics.unit.tokens.completion": span.usage.get("completion_tokens"),
         "ag.metrics.unit.tokens.total": span.usage.get("total_tokens"),
+        "ag.metrics.unit.costs.total": span.usage.get("cost"),
     }
     otlp_span: dict[str, Any] = {
         "traceId": span.trace_id,

@@ -80,12 +80,20 @@ def spans_analytics(
 
 
 @router.get("/traces/{trace_id}", response_model=schemas.TraceResponse)
-@router.get("/tracing/traces/{trace_id}", response_model=schemas.TraceResponse)
 def fetch_trace(trace_id: str, session: SessionDep, principal: ProjectViewer) -> schemas.TraceResponse:
     trace = query.fetch_trace(session, principal.project_id, trace_id)
     if trace is None:
         raise NotFoundError(f"trace {trace_id} not found")
     return schemas.TraceResponse(count=1, trace=trace)
+
+
+@router.get("/tracing/traces/{trace_id}", response_model=schemas.TraceResponse)
+def fetch_tracing_trace(
+    trace_id: str, session: SessionDep, principal: ProjectViewer
+) -> schemas.TraceResponse:
+    """The trace, also under `traces` keyed by its id: the shape Agenta's SDK reads at this path."""
+    answer = fetch_trace(trace_id, session, principal)
+    return answer.model_copy(update={"traces": {trace_id: answer.trace}})
 
 
 def _settings_response(session: SessionDep, principal: ProjectViewer) -> schemas.TracingSettingsResponse:

@@ -107,6 +107,9 @@ class SpansQueryResponse(Model):
 class TraceResponse(Model):
     count: int
     trace: TraceView | None = None
+    # Agenta's OTel shape of `/tracing/traces/{trace_id}` (`{trace_id: tree}`), what its SDK's evaluation
+    # loop reads back after each step; set on that route only.
+    traces: dict[str, TraceView] | None = None
 
 
 ANALYTICS_DEFAULT_WINDOW_HOURS = 24
