@@ -19,9 +19,13 @@ function splitMetric(path: string): [string, string, string] {
   return [step, parts.slice(step.split('.').length).join('.'), stat];
 }
 
-function Delta({ value }: { value: number | null | undefined }) {
+// Metrics where less is better (time, money, tokens, error rates): a drop is the good news.
+const LOWER_IS_BETTER = /latency|cost|tokens|error/;
+
+function Delta({ value, path }: { value: number | null | undefined; path: string }) {
   if (value === null || value === undefined) return <Text c="dimmed">—</Text>;
-  const color = value > 0 ? 'green' : value < 0 ? 'red' : 'dimmed';
+  const better = LOWER_IS_BETTER.test(path) ? -value : value;
+  const color = better > 0 ? 'green' : better < 0 ? 'red' : 'dimmed';
   return (
     <Text size="sm" c={color} span>
       {value > 0 ? '+' : ''}
@@ -84,7 +88,8 @@ export function CompareRuns() {
       deltas: (entry.deltas ?? {}) as Record<string, number | null>,
     };
   });
-  const chartable = deltas.filter((row) => !row.path.startsWith('application.'));
+  // Scores only: latency and tokens have their own scales, and every step's `error` rate is in the table.
+  const chartable = deltas.filter((row) => !row.path.startsWith('application.') && !row.path.includes('.error.'));
   return (
     <>
       {header}
@@ -135,7 +140,7 @@ export function CompareRuns() {
                     <Table.Td key={id}>
                       <Group gap={6}>
                         <Text size="sm">{formatValue(row.values[id])}</Text>
-                        {index > 0 && <Delta value={row.deltas[id]} />}
+                        {index > 0 && <Delta value={row.deltas[id]} path={row.path} />}
                       </Group>
                     </Table.Td>
                   ))}

@@ -21,7 +21,7 @@ import { BarChart } from '@mantine/charts';
 import { notifications } from '@mantine/notifications';
 import { IconExternalLink, IconPlayerPlay, IconPlayerStop, IconLock, IconRefresh } from '@tabler/icons-react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { useMemo, useState, type FormEvent } from 'react';
+import { useEffect, useMemo, useRef, useState, type FormEvent } from 'react';
 import { Link, useParams } from 'react-router-dom';
 import { api, unwrap } from '../../api/client';
 import { EmptyState, ErrorAlert, Loading, PageHeader } from '../../components';
@@ -64,6 +64,16 @@ function useRunData(runId: string, active: boolean) {
       ),
     refetchInterval,
   });
+  // The last poll may precede the run's end: once it ends, read its rows and metrics once more.
+  const client = useQueryClient();
+  const wasActive = useRef(active);
+  useEffect(() => {
+    if (wasActive.current && !active) {
+      for (const part of ['scenarios', 'results', 'metrics'])
+        client.invalidateQueries({ queryKey: ['evaluation-run', runId, part] });
+    }
+    wasActive.current = active;
+  }, [active, client, runId]);
   return { scenarios, results, metrics };
 }
 
@@ -114,7 +124,8 @@ function MetricCharts({ data, names }: { data: Record<string, unknown> | undefin
   if (rows.length === 0)
     return <EmptyState title="No metrics yet" description="Metrics are aggregated when the run finishes." />;
   const scores = rows
-    .filter((row) => row.step !== APPLICATION_STEP && row.value !== null)
+    // Each step's `error` rate is in the table; the chart keeps to the scores.
+    .filter((row) => row.step !== APPLICATION_STEP && row.path !== 'error' && row.value !== null)
     .map((row) => ({ metric: `${stepLabel(row.step, names)} · ${row.path}`, value: row.value as number }));
   const latency = rows.find((row) => row.step === APPLICATION_STEP && row.path === 'latency_ms');
   const percentiles = latency
