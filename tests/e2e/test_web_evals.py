@@ -255,8 +255,21 @@ def test_a_webhook_subscription_is_tested_and_its_delivery_logged(
     assert request["body"]
     screenshot(page, "automation-webhooks")
 
-    # AND the schedules tab is a deep link of its own
+    # AND the schedules tab, a deep link of its own: a schedule is created for an application, then disabled
+    app = _echo_application(web_stack)
     page.get_by_role("tab", name="Schedules").click()
     expect(page).to_have_url(f"{web_stack.api}/automation/schedules")
-    expect(page.get_by_role("button", name="New schedule")).to_be_visible()
+    page.get_by_role("button", name="New schedule").click()
+    dialog = page.get_by_role("dialog", name="New schedule")
+    dialog.get_by_role("textbox", name="Name").fill(f"nightly {name}")
+    dialog.get_by_role("textbox", name="Cron").fill("30 2 * * *")
+    _choose(page, "Application revision", app)
+    dialog.get_by_role("button", name="Create schedule").click()
+    schedule = page.get_by_role("row").filter(has_text=f"nightly {name}")
+    expect(schedule).to_contain_text("30 2 * * *")
+    enabled = schedule.get_by_role("switch")
+    expect(enabled).to_be_checked()
+    enabled.focus()
+    page.keyboard.press("Space")  # by keyboard (Mantine's switch input is visually hidden under its track)
+    expect(enabled).not_to_be_checked()
     screenshot(page, "automation-schedules")

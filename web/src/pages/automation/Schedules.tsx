@@ -30,9 +30,14 @@ const EVALUATION_EXAMPLE = JSON.stringify(
   2,
 );
 
+function browserTimeZone(): string {
+  return Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
+}
+
+/** IANA zones the browser knows, with UTC and the browser's own first (Chromium's list omits "UTC"). */
 function timeZones(): string[] {
   const supported = (Intl as { supportedValuesOf?: (key: string) => string[] }).supportedValuesOf;
-  return supported ? supported('timeZone') : ['UTC'];
+  return [...new Set(['UTC', browserTimeZone(), ...(supported ? supported('timeZone') : [])])];
 }
 
 function parseJson(text: string, what: string): Record<string, unknown> {
@@ -50,7 +55,7 @@ function CreateSchedule({ opened, onClose }: { opened: boolean; onClose: () => v
   const revisions = useApplicationRevisionChoices();
   const [name, setName] = useState('');
   const [cron, setCron] = useState('0 * * * *');
-  const [zone, setZone] = useState<string | null>(Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC');
+  const [zone, setZone] = useState<string | null>(browserTimeZone);
   const [target, setTarget] = useState<'application' | 'evaluation'>('application');
   const [revision, setRevision] = useState<string | null>(null);
   const [inputs, setInputs] = useState('{}');
