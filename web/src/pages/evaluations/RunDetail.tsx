@@ -40,20 +40,49 @@ import {
 import { resultRows, type ResultRow } from './results';
 import { RunProgress } from './RunProgress';
 
-const MAX_ROWS = 1000;
+// The API answers at most 1000 rows a page; a run's table reads up to MAX_PAGES pages, by id cursor.
+const PAGE = 1000;
+const MAX_PAGES = 10;
+
+async function allPages<T extends { id: string }>(page: (next: string | null) => Promise<T[]>): Promise<T[]> {
+  const rows: T[] = [];
+  let next: string | null = null;
+  for (let count = 0; count < MAX_PAGES; count++) {
+    const batch = await page(next);
+    rows.push(...batch);
+    if (batch.length < PAGE) break;
+    next = batch[batch.length - 1].id;
+  }
+  return rows;
+}
 
 function useRunData(runId: string, active: boolean) {
   const refetchInterval = active ? POLL_MS : false;
   const scenarios = useQuery({
     queryKey: ['evaluation-run', runId, 'scenarios'],
     queryFn: () =>
-      unwrap(api.POST('/api/evaluations/scenarios/query', { body: { scenario: { run_id: runId }, windowing: window(MAX_ROWS) } })),
+      allPages(async (next) => {
+        const answer = await unwrap(
+          api.POST('/api/evaluations/scenarios/query', {
+            body: { scenario: { run_id: runId }, windowing: { ...window(PAGE), next } },
+          }),
+        );
+        return answer.scenarios;
+      }),
     refetchInterval,
   });
+  // Repeat 0 only: the table shows one output per scenario; the metrics aggregate every repeat.
   const results = useQuery({
     queryKey: ['evaluation-run', runId, 'results'],
     queryFn: () =>
-      unwrap(api.POST('/api/evaluations/results/query', { body: { result: { run_id: runId }, windowing: window(MAX_ROWS) } })),
+      allPages(async (next) => {
+        const answer = await unwrap(
+          api.POST('/api/evaluations/results/query', {
+            body: { result: { run_id: runId, repeat_idx: 0 }, windowing: { ...window(PAGE), next } },
+          }),
+        );
+        return answer.results;
+      }),
     refetchInterval,
   });
   const metrics = useQuery({
@@ -366,7 +395,7 @@ export function RunDetail() {
   const found = run.data?.run ?? undefined;
   const { scenarios, results, metrics } = useRunData(runId, isActive(found));
   const table = useMemo(
-    () => resultRows(scenarios.data?.scenarios ?? [], results.data?.results ?? []),
+    () => resultRows(scenarios.data ?? [], results.data ?? []),
     [scenarios.data, results.data],
   );
   if (run.isPending) return <Loading label="Loading the run" />;
