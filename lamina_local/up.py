@@ -360,10 +360,14 @@ class LocalStack:
         self.console.progress(f"created {len(created)} resources in the emulator")
 
     def _function_base_env(self, region: str) -> dict[str, str]:
-        """What AWS gives every function besides the template's variables: region and the emulator's address."""
+        """What AWS gives every function besides the template's variables: region and the emulator's address;
+        and, being local, leave to reach this machine's own servers."""
         assert self.backends is not None
         credentials = self._credentials()
         return {
+            # A webhook or evaluator callback pointed at a receiver on this machine (the outbound guard refuses
+            # loopback by default; the settings refuse this flag outside local mode).
+            "LAMINA_OUTBOUND_ALLOW_LOOPBACK": "true",
             "AWS_ENDPOINT_URL": self.backends.aws.url,
             "AWS_ACCESS_KEY_ID": credentials["aws_access_key_id"],
             "AWS_SECRET_ACCESS_KEY": credentials["aws_secret_access_key"],

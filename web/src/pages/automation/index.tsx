@@ -1,11 +1,27 @@
-import { PageHeader, EmptyState } from '../../components';
+import { Tabs } from '@mantine/core';
+import { Route, Routes, useLocation, useNavigate } from 'react-router-dom';
+import { PageHeader } from '../../components';
+import { Schedules } from './Schedules';
+import { Webhooks } from './Webhooks';
 
-// Placeholder: the Automation page replaces this file (and may add nested routes under /automation/*).
+// /automation: webhook subscriptions and their delivery logs; /automation/schedules: trigger schedules.
 export default function AutomationPage() {
+  const location = useLocation();
+  const navigate = useNavigate();
+  const tab = location.pathname.replace(/\/+$/, '').endsWith('/schedules') ? 'schedules' : 'webhooks';
   return (
     <>
       <PageHeader title="Automation" description="Webhook subscriptions, their deliveries, and trigger schedules." />
-      <EmptyState title="Coming soon" description="This page is not built yet." />
+      <Tabs value={tab} onChange={(value) => navigate(value === 'schedules' ? '/automation/schedules' : '/automation')} mb="md">
+        <Tabs.List>
+          <Tabs.Tab value="webhooks">Webhooks</Tabs.Tab>
+          <Tabs.Tab value="schedules">Schedules</Tabs.Tab>
+        </Tabs.List>
+      </Tabs>
+      <Routes>
+        <Route index element={<Webhooks />} />
+        <Route path="schedules" element={<Schedules />} />
+      </Routes>
     </>
   );
 }

@@ -1,11 +1,16 @@
-import { PageHeader, EmptyState } from '../../components';
+import { Route, Routes } from 'react-router-dom';
+import { CompareRuns } from './CompareRuns';
+import { RunDetail } from './RunDetail';
+import { RunList } from './RunList';
 
-// Placeholder: the Evaluations page replaces this file (and may add nested routes under /evaluations/*).
+// /evaluations: runs, new run, new evaluator; /evaluations/<run id>: progress, metrics, results, annotation;
+// /evaluations/compare?runs=a,b: runs side by side with metric deltas.
 export default function EvaluationsPage() {
   return (
-    <>
-      <PageHeader title="Evaluations" description="Run test sets through revisions and evaluators, and compare the results." />
-      <EmptyState title="Coming soon" description="This page is not built yet." />
-    </>
+    <Routes>
+      <Route index element={<RunList />} />
+      <Route path="compare" element={<CompareRuns />} />
+      <Route path=":runId" element={<RunDetail />} />
+    </Routes>
   );
 }

@@ -1,11 +1,13 @@
-import { PageHeader, EmptyState } from '../../components';
+import { Route, Routes } from 'react-router-dom';
+import { TestsetDetail } from './TestsetDetail';
+import { TestsetList } from './TestsetList';
 
-// Placeholder: the Test sets page replaces this file (and may add nested routes under /testsets/*).
+// /testsets: the list and the upload form; /testsets/<id>: the grid, revisions and downloads.
 export default function TestsetsPage() {
   return (
-    <>
-      <PageHeader title="Test sets" description="Upload, edit and download test sets." />
-      <EmptyState title="Coming soon" description="This page is not built yet." />
-    </>
+    <Routes>
+      <Route index element={<TestsetList />} />
+      <Route path=":testsetId" element={<TestsetDetail />} />
+    </Routes>
   );
 }

@@ -1,0 +1,382 @@
+import {
+  ActionIcon,
+  Alert,
+  Badge,
+  Button,
+  Card,
+  Code,
+  CopyButton,
+  Group,
+  Modal,
+  PasswordInput,
+  ScrollArea,
+  Stack,
+  Switch,
+  Table,
+  TagsInput,
+  Text,
+  TextInput,
+  Tooltip,
+} from '@mantine/core';
+import { notifications } from '@mantine/notifications';
+import { IconPlus, IconRefresh, IconSend, IconTrash } from '@tabler/icons-react';
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useState, type FormEvent } from 'react';
+import { api, unwrap } from '../../api/client';
+import { EmptyState, ErrorAlert, Loading } from '../../components';
+
+// The events Lamina emits (lamina/events/catalog.py), offered as suggestions; `x.*` and `*` match many.
+const EVENT_TYPES = [
+  'environments.revisions.committed',
+  'testsets.revisions.committed',
+  'webhooks.subscriptions.tested',
+  'evaluations.run.started',
+  'evaluations.run.finished',
+  'tracing.errors.threshold_exceeded',
+  'secrets.secret.created',
+  'secrets.secret.updated',
+  'secrets.secret.deleted',
+  'tenancy.project.created',
+  'tenancy.member.added',
+];
+const DELIVERY_COLORS: Record<string, string> = { succeeded: 'green', retrying: 'yellow', failed: 'red', cancelled: 'gray' };
+
+interface HeaderRow {
+  name: string;
+  value: string;
+}
+
+function SecretOnce({ secret, onClose }: { secret: string; onClose: () => void }) {
+  return (
+    <Modal opened onClose={onClose} title="The signing secret">
+      <Stack>
+        <Alert color="yellow" variant="light">
+          Copy it now: it is shown only once. Deliveries carry <Code>X-Lamina-Signature: t=…,v1=…</Code>, the HMAC-SHA256
+          of <Code>t.body</Code> with this secret.
+        </Alert>
+        <Group wrap="nowrap">
+          <Code block style={{ flex: 1 }} data-testid="webhook-secret">
+            {secret}
+          </Code>
+          <CopyButton value={secret}>
+            {({ copied, copy }) => (
+              <Button size="xs" variant="light" onClick={copy}>
+                {copied ? 'Copied' : 'Copy'}
+              </Button>
+            )}
+          </CopyButton>
+        </Group>
+        <Button onClick={onClose}>Done</Button>
+      </Stack>
+    </Modal>
+  );
+}
+
+function CreateSubscription({ opened, onClose, onSecret }: { opened: boolean; onClose: () => void; onSecret: (secret: string) => void }) {
+  const [name, setName] = useState('');
+  const [url, setUrl] = useState('');
+  const [eventTypes, setEventTypes] = useState<string[]>([]);
+  const [headers, setHeaders] = useState<HeaderRow[]>([]);
+  const [secret, setSecret] = useState('');
+  const client = useQueryClient();
+  const create = useMutation({
+    mutationFn: () =>
+      unwrap(
+        api.POST('/api/webhooks/subscriptions/', {
+          body: {
+            subscription: {
+              name: name.trim() || null,
+              data: {
+                url: url.trim(),
+                event_types: eventTypes,
+                headers: Object.fromEntries(headers.filter((row) => row.name.trim()).map((row) => [row.name.trim(), row.value])),
+              },
+              secret: secret || null,
+            },
+          },
+        }),
+      ),
+    onSuccess: (answer) => {
+      client.invalidateQueries({ queryKey: ['webhook-subscriptions'] });
+      setName('');
+      setUrl('');
+      setEventTypes([]);
+      setHeaders([]);
+      setSecret('');
+      onClose();
+      if (answer.subscription.secret) onSecret(answer.subscription.secret);
+    },
+  });
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    create.mutate();
+  };
+  return (
+    <Modal opened={opened} onClose={onClose} title="New webhook subscription" size="lg">
+      <Stack component="form" onSubmit={submit} gap="sm">
+        <TextInput label="Name" value={name} onChange={(event) => setName(event.currentTarget.value)} data-autofocus />
+        <TextInput label="URL" placeholder="https://example.com/hooks/lamina" required value={url} onChange={(event) => setUrl(event.currentTarget.value)} />
+        <TagsInput
+          label="Event types"
+          description="Empty: every event. Patterns such as evaluations.* match a family."
+          data={EVENT_TYPES}
+          value={eventTypes}
+          onChange={setEventTypes}
+          clearable
+        />
+        <Stack gap={4}>
+          <Text size="sm" fw={500}>
+            Headers
+          </Text>
+          {headers.map((row, index) => (
+            <Group key={index} gap="xs" wrap="nowrap">
+              <TextInput
+                placeholder="Name"
+                aria-label={`Header ${index + 1} name`}
+                value={row.name}
+                onChange={(event) => {
+                  const value = event.currentTarget.value;
+                  setHeaders(headers.map((item, i) => (i === index ? { ...item, name: value } : item)));
+                }}
+              />
+              <TextInput
+                placeholder="Value"
+                aria-label={`Header ${index + 1} value`}
+                style={{ flex: 1 }}
+                value={row.value}
+                onChange={(event) => {
+                  const value = event.currentTarget.value;
+                  setHeaders(headers.map((item, i) => (i === index ? { ...item, value } : item)));
+                }}
+              />
+              <ActionIcon variant="subtle" color="red" aria-label={`Remove header ${index + 1}`} onClick={() => setHeaders(headers.filter((_, i) => i !== index))}>
+                <IconTrash size={14} />
+              </ActionIcon>
+            </Group>
+          ))}
+          <Button size="xs" variant="light" w="fit-content" leftSection={<IconPlus size={14} />} onClick={() => setHeaders([...headers, { name: '', value: '' }])}>
+            Add header
+          </Button>
+        </Stack>
+        <PasswordInput
+          label="Signing secret"
+          description="At least 16 characters; leave empty to have one generated (shown once)."
+          value={secret}
+          onChange={(event) => setSecret(event.currentTarget.value)}
+        />
+        {create.isError && <ErrorAlert error={create.error} title="The subscription was not created" />}
+        <Group justify="flex-end">
+          <Button type="submit" loading={create.isPending} disabled={!url.trim()}>
+            Create subscription
+          </Button>
+        </Group>
+      </Stack>
+    </Modal>
+  );
+}
+
+function DeliveryLog({ subscriptionId }: { subscriptionId: string }) {
+  const deliveries = useQuery({
+    queryKey: ['webhook-deliveries', subscriptionId],
+    queryFn: () =>
+      unwrap(
+        api.POST('/api/webhooks/deliveries/query', {
+          body: { delivery: { subscription_id: subscriptionId }, windowing: { limit: 50, order: 'descending' } },
+        }),
+      ),
+    refetchInterval: 5000,
+  });
+  const client = useQueryClient();
+  const replay = useMutation({
+    mutationFn: (attemptId: string) =>
+      unwrap(api.POST('/api/webhooks/deliveries/{delivery_id}/replay', { params: { path: { delivery_id: attemptId } } })),
+    onSuccess: () => {
+      notifications.show({ color: 'green', message: 'Queued again from attempt 1' });
+      client.invalidateQueries({ queryKey: ['webhook-deliveries', subscriptionId] });
+    },
+    onError: (error) => notifications.show({ color: 'red', title: 'Not replayed', message: error.message }),
+  });
+  if (deliveries.isPending) return <Loading label="Loading deliveries" />;
+  if (deliveries.isError) return <ErrorAlert error={deliveries.error} onRetry={() => deliveries.refetch()} />;
+  if (deliveries.data.deliveries.length === 0)
+    return <EmptyState title="No deliveries yet" description="Press Test to send a webhooks.subscriptions.tested event now." />;
+  return (
+    <ScrollArea type="auto">
+      <Table fz="sm" withTableBorder aria-label="Delivery log">
+        <Table.Thead>
+          <Table.Tr>
+            <Table.Th>When</Table.Th>
+            <Table.Th>Event</Table.Th>
+            <Table.Th>Attempt</Table.Th>
+            <Table.Th>Status</Table.Th>
+            <Table.Th>HTTP</Table.Th>
+            <Table.Th>Latency</Table.Th>
+            <Table.Th>Error</Table.Th>
+            <Table.Th />
+          </Table.Tr>
+        </Table.Thead>
+        <Table.Tbody>
+          {deliveries.data.deliveries.map((delivery) => (
+            <Table.Tr key={delivery.id} data-testid="delivery-row">
+              <Table.Td>{new Date(delivery.created_at).toLocaleString()}</Table.Td>
+              <Table.Td>
+                <Code>{delivery.data.event_type}</Code>
+              </Table.Td>
+              <Table.Td>{delivery.data.attempt}</Table.Td>
+              <Table.Td>
+                <Badge color={DELIVERY_COLORS[delivery.status.code] ?? 'gray'} variant="light">
+                  {delivery.status.code}
+                </Badge>
+              </Table.Td>
+              <Table.Td>{delivery.data.response.status_code ?? '—'}</Table.Td>
+              <Table.Td>{delivery.data.latency_ms !== null && delivery.data.latency_ms !== undefined ? `${delivery.data.latency_ms} ms` : '—'}</Table.Td>
+              <Table.Td maw={280}>
+                <Text size="xs" c="red" lineClamp={2}>
+                  {delivery.data.error}
+                </Text>
+              </Table.Td>
+              <Table.Td>
+                <Tooltip label="Send again from attempt 1 (same delivery id and idempotency key)">
+                  <ActionIcon variant="subtle" aria-label="Replay" loading={replay.isPending && replay.variables === delivery.id} onClick={() => replay.mutate(delivery.id)}>
+                    <IconRefresh size={14} />
+                  </ActionIcon>
+                </Tooltip>
+              </Table.Td>
+            </Table.Tr>
+          ))}
+        </Table.Tbody>
+      </Table>
+    </ScrollArea>
+  );
+}
+
+export function Webhooks() {
+  const subscriptions = useQuery({
+    queryKey: ['webhook-subscriptions'],
+    queryFn: () => unwrap(api.POST('/api/webhooks/subscriptions/query', { body: {} })),
+  });
+  const [creating, setCreating] = useState(false);
+  const [secret, setSecret] = useState<string | null>(null);
+  const [selected, setSelected] = useState<string | null>(null);
+  const client = useQueryClient();
+  const refresh = () => client.invalidateQueries({ queryKey: ['webhook-subscriptions'] });
+  const toggle = useMutation({
+    mutationFn: ({ id, active }: { id: string; active: boolean }) =>
+      unwrap(api.POST(`/api/webhooks/subscriptions/{subscription_id}/${active ? 'start' : 'stop'}`, { params: { path: { subscription_id: id } } })),
+    onSuccess: refresh,
+    onError: (error) => notifications.show({ color: 'red', message: error.message }),
+  });
+  const test = useMutation({
+    mutationFn: (id: string) => unwrap(api.POST('/api/webhooks/subscriptions/test', { body: { subscription_id: id } })),
+    onSuccess: (answer, id) => {
+      setSelected(id);
+      client.invalidateQueries({ queryKey: ['webhook-deliveries', id] });
+      const code = answer.delivery?.status.code;
+      notifications.show({ color: code === 'succeeded' ? 'green' : 'red', message: `Test delivery ${code}` });
+    },
+    onError: (error) => notifications.show({ color: 'red', title: 'Test not sent', message: error.message }),
+  });
+  const remove = useMutation({
+    mutationFn: (id: string) => unwrap(api.DELETE('/api/webhooks/subscriptions/{subscription_id}', { params: { path: { subscription_id: id } } })),
+    onSuccess: (_, id) => {
+      if (selected === id) setSelected(null);
+      refresh();
+    },
+    onError: (error) => notifications.show({ color: 'red', message: error.message }),
+  });
+  const chosen = subscriptions.data?.subscriptions.find((item) => item.id === selected);
+  return (
+    <Stack>
+      <Group justify="space-between">
+        <Text size="sm" c="dimmed">
+          Lamina POSTs signed events to these URLs, retrying with backoff.
+        </Text>
+        <Button leftSection={<IconPlus size={16} />} onClick={() => setCreating(true)}>
+          New subscription
+        </Button>
+      </Group>
+      {subscriptions.isPending ? (
+        <Loading label="Loading subscriptions" />
+      ) : subscriptions.isError ? (
+        <ErrorAlert error={subscriptions.error} onRetry={() => subscriptions.refetch()} />
+      ) : subscriptions.data.subscriptions.length === 0 ? (
+        <EmptyState title="No webhook subscriptions" description="Subscribe a URL to events such as evaluations.run.finished." />
+      ) : (
+        <Table highlightOnHover verticalSpacing="xs" aria-label="Webhook subscriptions">
+          <Table.Thead>
+            <Table.Tr>
+              <Table.Th>Name</Table.Th>
+              <Table.Th>URL</Table.Th>
+              <Table.Th>Events</Table.Th>
+              <Table.Th>Active</Table.Th>
+              <Table.Th>Circuit</Table.Th>
+              <Table.Th />
+            </Table.Tr>
+          </Table.Thead>
+          <Table.Tbody>
+            {subscriptions.data.subscriptions.map((subscription) => (
+              <Table.Tr key={subscription.id} bg={subscription.id === selected ? 'var(--mantine-color-default-hover)' : undefined}>
+                <Table.Td>{subscription.name || subscription.id.slice(0, 8)}</Table.Td>
+                <Table.Td maw={280}>
+                  <Text size="sm" truncate>
+                    {subscription.data.url}
+                  </Text>
+                </Table.Td>
+                <Table.Td maw={260}>
+                  <Group gap={4}>
+                    {subscription.data.event_types.length ? (
+                      subscription.data.event_types.map((type) => (
+                        <Badge key={type} size="xs" variant="outline" style={{ textTransform: 'none' }}>
+                          {type}
+                        </Badge>
+                      ))
+                    ) : (
+                      <Text size="xs" c="dimmed">
+                        every event
+                      </Text>
+                    )}
+                  </Group>
+                </Table.Td>
+                <Table.Td>
+                  <Switch
+                    aria-label={`Active: ${subscription.name ?? subscription.id}`}
+                    checked={subscription.flags.is_active}
+                    onChange={(event) => toggle.mutate({ id: subscription.id, active: event.currentTarget.checked })}
+                  />
+                </Table.Td>
+                <Table.Td>
+                  <Badge size="sm" variant="light" color={subscription.breaker.state === 'closed' ? 'green' : 'red'}>
+                    {subscription.breaker.state}
+                  </Badge>
+                </Table.Td>
+                <Table.Td>
+                  <Group gap={4} wrap="nowrap">
+                    <Button size="compact-xs" variant="light" leftSection={<IconSend size={12} />} loading={test.isPending && test.variables === subscription.id} onClick={() => test.mutate(subscription.id)}>
+                      Test
+                    </Button>
+                    <Button size="compact-xs" variant={subscription.id === selected ? 'filled' : 'default'} onClick={() => setSelected(subscription.id === selected ? null : subscription.id)}>
+                      Deliveries
+                    </Button>
+                    <ActionIcon size="sm" variant="subtle" color="red" aria-label="Delete subscription" onClick={() => remove.mutate(subscription.id)}>
+                      <IconTrash size={14} />
+                    </ActionIcon>
+                  </Group>
+                </Table.Td>
+              </Table.Tr>
+            ))}
+          </Table.Tbody>
+        </Table>
+      )}
+      {chosen && (
+        <Card withBorder>
+          <Text fw={500} mb="xs">
+            Deliveries of {chosen.name || chosen.id.slice(0, 8)}
+          </Text>
+          <DeliveryLog subscriptionId={chosen.id} />
+        </Card>
+      )}
+      <CreateSubscription opened={creating} onClose={() => setCreating(false)} onSecret={setSecret} />
+      {secret && <SecretOnce secret={secret} onClose={() => setSecret(null)} />}
+    </Stack>
+  );
+}
