@@ -16,7 +16,6 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
-from sqlalchemy import text
 
 from lamina.queues.batch import BatchProcessingError, SqsRecord
 from lamina.queues.envelope import Envelope, PoisonMessageError
@@ -25,6 +24,7 @@ from lamina.queues.worker import lease_for
 
 if TYPE_CHECKING:
     import httpx
+    from sqlalchemy import Connection
 
     from lamina.webhooks.delivery import Step, Target
 
@@ -70,17 +70,8 @@ def handler(event: Mapping[str, Any], context: Any) -> dict[str, list[dict[str, 
     every claim is released and the batch's deliveries fail together (SQS retries them; the receivers'
     idempotency keys absorb a repeated request).
     """
-    from lamina.db.unit_of_work import unit_of_work
-    from lamina.queues.inbox import claim_many_in, complete_many, release_many
-    from lamina.webhooks.delivery import (
-        DELIVERY_COMMAND,
-        DeliveryCommand,
-        admissions,
-        perform,
-        record,
-        record_breaker,
-        targets_for,
-    )
+    from lamina.db.engine import get_engine
+    from lamina.webhooks.delivery import DELIVERY_COMMAND, DeliveryCommand
 
     records = [SqsRecord.from_event_record(raw) for raw in event.get("Records", [])]
     failed: list[str] = []
@@ -95,8 +86,24 @@ def handler(event: Mapping[str, Any], context: Any) -> dict[str, list[dict[str, 
         except (PoisonMessageError, ValidationError) as error:
             logger.warning("poison message", extra={"message_id": item.message_id, "error": str(error)})
             failed.append(item.message_id)
+    # One pooled connection for the invocation: its two transactions pay one checkout and liveness ping.
+    with get_engine().connect() as connection:
+        return _deliver_batch(connection, context, records, by_message, failed)
+
+
+def _deliver_batch(
+    connection: Connection,
+    context: Any,
+    records: list[SqsRecord],
+    by_message: dict[str, Envelope],
+    failed: list[str],
+) -> dict[str, list[dict[str, str]]]:
+    from lamina.db.unit_of_work import unit_of_work
+    from lamina.queues.inbox import claim_many_in, release_many
+    from lamina.webhooks.delivery import admissions, perform, record, record_breaker, targets_for, write_log
+
     # One transaction claims the batch and reads its subscriptions (committed before anything is sent).
-    with unit_of_work() as session:
+    with unit_of_work(connection) as session:
         claims, _, held = claim_many_in(
             session, Queue.WEBHOOKS, list(by_message.values()), lease_s=lease_for(context)
         )
@@ -114,17 +121,17 @@ def handler(event: Mapping[str, Any], context: Any) -> dict[str, list[dict[str, 
         steps = (
             list(_pool().map(run, to_run.values())) if len(to_run) > 1 else [run(e) for e in to_run.values()]
         )
-        with unit_of_work() as session:
-            if all(step.outcome is not None and step.outcome.succeeded for _, _, step in steps):
-                # Nothing follows from a batch that all succeeded but its log rows and completions: a database
-                # crash losing them (its last few hundred ms) only loses log rows, so skip the disk flush.
-                session.execute(text("SET LOCAL synchronous_commit = off"))
-            record_breaker(session, [(target, step) for _, target, step in steps])
+        with unit_of_work(connection) as session:
+            alive = record_breaker(session, [(target, step) for _, target, step in steps])
+            log: list[dict[str, Any]] = []
             for envelope, target, step in steps:
-                record(session, envelope, target, step)
-            complete_many(
-                session, Queue.WEBHOOKS, {envelope_id: claims[envelope_id] for envelope_id in to_run}
-            )
+                record(session, envelope, target, step, log)
+            # Nothing follows from a batch that all succeeded but its log rows and completions: a database
+            # crash losing them (its last few hundred ms) only loses log rows, so skip the disk flush.
+            durable = not all(step.outcome is not None and step.outcome.succeeded for _, _, step in steps)
+            if to_run:
+                batch_claims = {envelope_id: claims[envelope_id] for envelope_id in to_run}
+                write_log(session, log, alive=alive, claims=batch_claims, durable=durable)
     except Exception as error:
         release_many(Queue.WEBHOOKS, {envelope_id: claims[envelope_id] for envelope_id in to_run}, error)
         logger.warning("webhook batch failed", extra={"error": repr(error)}, exc_info=True)
