@@ -97,8 +97,10 @@ def process_once(
             "envelope already processed", extra={"queue": str(queue), "envelope_id": str(envelope.id)}
         )
         return False
+    from lamina.queues.causation import handling
+
     try:
-        with unit_of_work() as session:
+        with unit_of_work() as session, handling(envelope.depth):
             handler(envelope, session)
             complete(session, queue, envelope.id, token)
     except BaseException as error:
