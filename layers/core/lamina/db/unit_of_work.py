@@ -13,7 +13,6 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from sqlalchemy import Connection
     from sqlalchemy.orm import Session
 
 logger = logging.getLogger(__name__)
@@ -61,15 +60,11 @@ def commit(session: Session) -> None:
 
 
 @contextmanager
-def unit_of_work(connection: Connection | None = None) -> Iterator[Session]:
-    """A session committed on success (then its side effects run) and rolled back on error.
-
-    On `connection` (one the caller holds for several transactions, e.g. a worker's invocation: one pool
-    checkout and liveness ping instead of one per transaction), else on a connection from the pool.
-    """
+def unit_of_work() -> Iterator[Session]:
+    """A session committed on success (then its side effects run) and rolled back on error."""
     from lamina.db import get_sessionmaker
 
-    session = get_sessionmaker()() if connection is None else get_sessionmaker()(bind=connection)
+    session = get_sessionmaker()()
     try:
         yield session
         commit(session)

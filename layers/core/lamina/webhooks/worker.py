@@ -3,8 +3,9 @@
 Concurrency inside a batch: a delivery spends nearly all of its time waiting on the receiver, so the requests
 of a batch go out on WEBHOOK_BATCH_CONCURRENCY threads sharing one pooled, SSRF-guarded HTTP client, and
 the database work is done for the whole batch at once: one claim statement, one read of the subscriptions
-(secrets decrypted once per container), one transaction that writes every attempt's log row, breaker
-update and follow-up and completes every claim. No connection is held while a receiver is slow.
+(secrets decrypted once per container), one transaction whose one statement writes every attempt's log row,
+closes the breakers of the receivers that answered and completes every claim (plus any follow-ups). No
+connection is held while a receiver is slow.
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ from lamina.queues.worker import lease_for
 
 if TYPE_CHECKING:
     import httpx
-    from sqlalchemy import Connection
 
     from lamina.webhooks.delivery import Step, Target
 
@@ -70,7 +70,6 @@ def handler(event: Mapping[str, Any], context: Any) -> dict[str, list[dict[str, 
     every claim is released and the batch's deliveries fail together (SQS retries them; the receivers'
     idempotency keys absorb a repeated request).
     """
-    from lamina.db.engine import get_engine
     from lamina.webhooks.delivery import DELIVERY_COMMAND, DeliveryCommand
 
     records = [SqsRecord.from_event_record(raw) for raw in event.get("Records", [])]
@@ -86,13 +85,10 @@ def handler(event: Mapping[str, Any], context: Any) -> dict[str, list[dict[str, 
         except (PoisonMessageError, ValidationError) as error:
             logger.warning("poison message", extra={"message_id": item.message_id, "error": str(error)})
             failed.append(item.message_id)
-    # One pooled connection for the invocation: its two transactions pay one checkout and liveness ping.
-    with get_engine().connect() as connection:
-        return _deliver_batch(connection, context, records, by_message, failed)
+    return _deliver_batch(context, records, by_message, failed)
 
 
 def _deliver_batch(
-    connection: Connection,
     context: Any,
     records: list[SqsRecord],
     by_message: dict[str, Envelope],
@@ -103,7 +99,7 @@ def _deliver_batch(
     from lamina.webhooks.delivery import admissions, perform, record, record_breaker, targets_for, write_log
 
     # One transaction claims the batch and reads its subscriptions (committed before anything is sent).
-    with unit_of_work(connection) as session:
+    with unit_of_work() as session:
         claims, _, held = claim_many_in(
             session, Queue.WEBHOOKS, list(by_message.values()), lease_s=lease_for(context)
         )
@@ -121,7 +117,7 @@ def _deliver_batch(
         steps = (
             list(_pool().map(run, to_run.values())) if len(to_run) > 1 else [run(e) for e in to_run.values()]
         )
-        with unit_of_work(connection) as session:
+        with unit_of_work() as session:
             alive = record_breaker(session, [(target, step) for _, target, step in steps])
             log: list[dict[str, Any]] = []
             for envelope, target, step in steps:
