@@ -117,16 +117,6 @@ class SubscriptionTest(Body):
     subscription_id: uuid.UUID
 
 
-class StatusFilter(Body):
-    """Agenta's Status in a query: `code` (or `message`) names the delivery status."""
-
-    code: Annotated[str, Field(max_length=20)] | None = None
-    message: Annotated[str, Field(max_length=2000)] | None = None
-    type: Annotated[str, Field(max_length=100)] | None = None
-    timestamp: datetime | None = None
-    stacktrace: str | None = None
-
-
 class DeliveryFilter(Body):
     subscription_id: uuid.UUID | None = None
     event_id: uuid.UUID | None = None
@@ -138,8 +128,7 @@ class DeliveryFilter(Body):
     @classmethod
     def _status_code(cls, status: Any) -> Any:
         if isinstance(status, dict):
-            given = StatusFilter.model_validate(status)
-            return given.code or given.message
+            return status.get("code") or status.get("message")
         return status
 
 
