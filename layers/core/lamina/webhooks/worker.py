@@ -70,7 +70,18 @@ def handler(event: Mapping[str, Any], context: Any) -> dict[str, list[dict[str, 
     every claim is released and the batch's deliveries fail together (SQS retries them; the receivers'
     idempotency keys absorb a repeated request).
     """
-    from lamina.webhooks.delivery import DELIVERY_COMMAND, DeliveryCommand
+    from lamina.db.unit_of_work import unit_of_work
+    from lamina.queues.inbox import claim_many_in, release_many
+    from lamina.webhooks.delivery import (
+        DELIVERY_COMMAND,
+        DeliveryCommand,
+        admissions,
+        perform,
+        record,
+        record_breaker,
+        targets_for,
+        write_log,
+    )
 
     records = [SqsRecord.from_event_record(raw) for raw in event.get("Records", [])]
     failed: list[str] = []
@@ -85,19 +96,6 @@ def handler(event: Mapping[str, Any], context: Any) -> dict[str, list[dict[str, 
         except (PoisonMessageError, ValidationError) as error:
             logger.warning("poison message", extra={"message_id": item.message_id, "error": str(error)})
             failed.append(item.message_id)
-    return _deliver_batch(context, records, by_message, failed)
-
-
-def _deliver_batch(
-    context: Any,
-    records: list[SqsRecord],
-    by_message: dict[str, Envelope],
-    failed: list[str],
-) -> dict[str, list[dict[str, str]]]:
-    from lamina.db.unit_of_work import unit_of_work
-    from lamina.queues.inbox import claim_many_in, release_many
-    from lamina.webhooks.delivery import admissions, perform, record, record_breaker, targets_for, write_log
-
     # One transaction claims the batch and reads its subscriptions (committed before anything is sent).
     with unit_of_work() as session:
         claims, _, held = claim_many_in(
