@@ -4,6 +4,8 @@ and SQS (moto)."""
 
 from __future__ import annotations
 
+import json
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -12,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from tests.fake_openai import FakeOpenAI, fake_openai_server
 from tests.integration.api_client import Tenant, api_env, cognito_pool, make_tenant, own_events_queue
 from tests.integration.test_api_health import load_handler_module
 from tests.integration.test_events_worker import receive_as_lambda_event
@@ -321,3 +324,241 @@ def test_evaluation_triggers_request_a_run_and_bad_subscriptions_are_400s(
         refused = api.post("/api/triggers/subscriptions/", {"subscription": {"data": data}})
         assert refused.status in (400, 422), (data, refused.body)
         assert named in refused.body["message"], (data, refused.body)
+
+
+@pytest.fixture
+def fake_provider(tenant: Tenant) -> Iterator[FakeOpenAI]:
+    """An OpenAI-compatible provider on loopback, this tenant's `fakeai` key pointing at it."""
+    with fake_openai_server() as server:
+        settings = {"provider": "openai", "api_base": server.api_base, "api_key": "sk-fake-triggers-0001"}
+        tenant.client.post(
+            "/api/secrets/", {"secret": {"name": "fakeai", "kind": "custom", "value": json.dumps(settings)}}
+        ).ok()
+        yield server
+
+
+def provider_application(tenant: Tenant, model: str) -> str:
+    """An application on the fake provider (its prompt greets `name`)."""
+    prompt = {"messages": GREETING, "template_format": "curly", "llm_config": {"model": model}}
+    created = tenant.client.post(
+        "/api/simple/applications/",
+        {"application": {"slug": f"app-{uuid.uuid4().hex[:6]}", "data": {"parameters": {"prompt": prompt}}}},
+    ).ok()["application"]
+    return str(created["revision_id"])
+
+
+def fan_out_events(queue_url: str) -> None:
+    """Run the events worker over whatever the events queue holds, until it is empty."""
+    from lamina import aws
+
+    sqs = aws.client("sqs")
+    worker = load_handler_module("workers", "events")
+    while messages := sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get(
+        "Messages", []
+    ):
+        records = [
+            {"messageId": m["MessageId"], "body": m["Body"], "attributes": {}, "eventSourceARN": queue_url}
+            for m in messages
+        ]
+        assert worker.handler({"Records": records}, LambdaContext()) == {"batchItemFailures": []}
+        sqs.delete_message_batch(
+            QueueUrl=queue_url,
+            Entries=[{"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]} for n, m in enumerate(messages)],
+        )
+
+
+def run_triggers_until_settled(
+    queue_url: str, delivery_ids: list[str], tenant: Tenant
+) -> list[dict[str, Any]]:
+    """Lambda's poller for the triggers queue: invoke, delete what succeeded, until no delivery is pending."""
+    from lamina import aws
+
+    sqs = aws.client("sqs")
+    worker = load_handler_module("workers", "triggers")
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        settled = [tenant.client.get(f"/api/triggers/deliveries/{i}").ok()["delivery"] for i in delivery_ids]
+        if all(d["status"]["message"] != "pending" for d in settled):
+            return settled
+        messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get(
+            "Messages", []
+        )
+        if not messages:
+            continue
+        event = {
+            "Records": [
+                {
+                    "messageId": m["MessageId"],
+                    "body": m["Body"],
+                    "attributes": {},
+                    "eventSourceARN": queue_url,
+                }
+                for m in messages
+            ]
+        }
+        failed = {f["itemIdentifier"] for f in worker.handler(event, LambdaContext())["batchItemFailures"]}
+        done = [m for m in messages if m["MessageId"] not in failed]
+        if done:
+            sqs.delete_message_batch(
+                QueueUrl=queue_url,
+                Entries=[{"Id": str(n), "ReceiptHandle": m["ReceiptHandle"]} for n, m in enumerate(done)],
+            )
+    raise AssertionError("trigger deliveries still pending after 60 s")
+
+
+def test_transient_failures_are_retried_with_backoff_and_deterministic_ones_fail_once(
+    tenant: Tenant, own_queues: dict[str, str], fake_provider: FakeOpenAI
+) -> None:
+    from lamina import state
+    from lamina.db.unit_of_work import unit_of_work
+    from lamina.services.llm import DEFAULT_MAX_RETRIES
+    from lamina.triggers.models import TriggerDelivery
+    from lamina.triggers.worker import TRIGGER_MAX_ATTEMPTS
+
+    # Retries scaled for the test (LAMINA_TRIGGER_BACKOFF_SCALE): the ~15 minute schedule in about a second.
+    state.configure(state.current().settings.model_copy(update={"trigger_backoff_scale": 0.001}))
+    api = tenant.client
+    # GIVEN event triggers, each on secrets of its own name: an application on a provider that will throttle,
+    # one whose provider refuses its key (401), and one on a provider that is down (500)
+    targets = {
+        "throttled": provider_application(tenant, "fakeai/fake-model"),
+        "refused": provider_application(tenant, "fakeai/fake-model-401"),
+        "down": provider_application(tenant, "fakeai/fake-model-500"),
+    }
+    fan_out_events(own_queues["events"])  # the setup's own events (the provider key's secret among them)
+    for name, revision_id in targets.items():
+        body = {
+            "subscription": {
+                "name": name,
+                "data": {
+                    "event_key": "secrets.secret.created",
+                    "filters": {"$.payload.name": name},
+                    "inputs_fields": {"name": "$.payload.name"},
+                    "references": {"application_revision": {"id": revision_id}},
+                },
+            }
+        }
+        api.post("/api/triggers/subscriptions/", body).ok()
+
+    def trigger(name: str) -> dict[str, Any]:
+        api.post("/api/secrets/", {"secret": {"name": name, "kind": "custom", "value": "{}"}}).ok()
+        fan_out_events(own_queues["events"])
+        (staged,) = [d for d in deliveries(tenant) if d["data"]["inputs"] == {"name": name}]
+        (settled,) = run_triggers_until_settled(own_queues["triggers"], [staged["id"]], tenant)
+        return settled
+
+    def attempts_of(delivery: dict[str, Any]) -> int:
+        with unit_of_work() as session:
+            row = session.get(TriggerDelivery, uuid.UUID(delivery["id"]))
+            assert row is not None
+            return row.attempts
+
+    # WHEN the provider throttles the first two runs (each run: a request and its in-call retries)
+    fake_provider.rate_limit_for(requests=2 * (1 + DEFAULT_MAX_RETRIES))
+    recovered = trigger("throttled")
+    # THEN the run was retried through the queue and succeeded on its third attempt
+    assert recovered["status"]["message"] == "success", recovered
+    assert (
+        recovered["data"]["result"]["outputs"] == "fake says: Hello throttled"
+        and "error" not in recovered["data"]
+    )
+    assert attempts_of(recovered) == 3
+    # AND a refused key fails at once (running it again would fail the same way)
+    failed_once = trigger("refused")
+    assert failed_once["status"]["message"] == "failure" and "401" in failed_once["data"]["error"]
+    assert attempts_of(failed_once) == 1
+    # AND a provider that stays down is given up after every attempt, recorded as failed
+    gave_up = trigger("down")
+    assert gave_up["status"]["message"] == "failure" and "500" in gave_up["data"]["error"]
+    assert attempts_of(gave_up) == TRIGGER_MAX_ATTEMPTS
+
+
+def test_a_trigger_whose_runs_cause_its_own_event_stops_at_the_depth_limit(
+    tenant: Tenant, own_queues: dict[str, str], lambda_context: LambdaContext
+) -> None:
+    from lamina import aws
+    from lamina.db.unit_of_work import unit_of_work
+    from lamina.events.outbox import stage_event
+    from lamina.queues.causation import handling
+    from lamina.queues.envelope import Envelope
+    from lamina.triggers.dispatch import TRIGGER_MAX_DEPTH
+
+    api = tenant.client
+    # GIVEN an event trigger on secret creation that starts an evaluation run
+    run = {"testset_steps": {"t": "x"}, "application_steps": {}, "evaluator_steps": {}}
+    subscription = api.post(
+        "/api/triggers/subscriptions/",
+        {"subscription": {"data": {"event_key": "secrets.secret.created", "evaluation": run}}},
+    ).ok()["subscription"]
+    fan_out_events(own_queues["events"])  # the setup's own events
+    events_worker = load_handler_module("workers", "events")
+    triggers_worker = load_handler_module("workers", "triggers")
+    sqs = aws.client("sqs")
+
+    def take(queue: str) -> list[dict[str, Any]]:
+        """Receive what `queue` holds and delete it (as Lambda does after a successful invocation)."""
+        messages = sqs.receive_message(
+            QueueUrl=own_queues[queue], MaxNumberOfMessages=10, WaitTimeSeconds=1
+        ).get("Messages", [])
+        for message in messages:
+            sqs.delete_message(QueueUrl=own_queues[queue], ReceiptHandle=message["ReceiptHandle"])
+        return messages
+
+    def one_event(queue: str) -> Envelope:
+        messages = take(queue)
+        assert len(messages) == 1, messages
+        return Envelope.from_body(messages[0]["Body"])
+
+    # WHEN a user's request causes the event (depth 0), and the trigger's run, handled by the triggers worker,
+    # causes the same event again, round after round (as a run that creates a secret would)
+    with unit_of_work() as session:
+        stage_event(
+            session,
+            "secrets.secret.created",
+            {"secret_id": str(uuid.uuid4()), "name": "seed"},
+            project_id=uuid.UUID(tenant.project_id),
+        )
+    depths = []
+    for _ in range(TRIGGER_MAX_DEPTH + 1):
+        event = one_event("events")
+        depths.append(event.depth)
+        assert events_worker.handler(receive_wrapped(event), lambda_context) == {"batchItemFailures": []}
+        commands = take("triggers")
+        if not commands:
+            break
+        command = receive_wrapped(Envelope.from_body(commands[0]["Body"]))
+        assert triggers_worker.handler(command, lambda_context) == {"batchItemFailures": []}
+        requested = one_event("evaluations")
+        # the run's own effects carry its depth: here, the same event caused from inside the run
+        with unit_of_work() as session, handling(requested.depth):
+            stage_event(
+                session,
+                "secrets.secret.created",
+                {"secret_id": str(uuid.uuid4()), "name": f"caused-{requested.depth}"},
+                project_id=uuid.UUID(tenant.project_id),
+            )
+    # THEN each round was one trigger run deeper, and the run past the limit was recorded, not run
+    assert depths == list(range(TRIGGER_MAX_DEPTH + 1))
+    logged = deliveries(tenant, subscription_id=subscription["id"])
+    assert len(logged) == TRIGGER_MAX_DEPTH + 1
+    statuses = sorted((d["data"]["depth"], d["status"]["message"], d["status"]["code"]) for d in logged)
+    assert statuses[:-1] == [(n, "dispatched", "202") for n in range(1, TRIGGER_MAX_DEPTH + 1)]
+    assert statuses[-1] == (TRIGGER_MAX_DEPTH + 1, "skipped", "508")
+    stopped = max(logged, key=lambda d: d["data"]["depth"])
+    assert stopped["data"]["error"].startswith(
+        f"loop guard: this event comes from a chain of {TRIGGER_MAX_DEPTH}"
+    )
+
+
+def receive_wrapped(envelope: Any) -> dict[str, Any]:
+    """One envelope as the SQS event Lambda hands a worker."""
+    return {
+        "Records": [
+            {
+                "messageId": str(uuid.uuid4()),
+                "body": envelope.to_body(),
+                "attributes": {},
+                "eventSourceARN": "",
+            }
+        ]
+    }

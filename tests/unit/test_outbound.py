@@ -128,6 +128,8 @@ def test_the_connection_goes_to_the_pinned_address_with_the_name_in_host(receive
         # AND a redirect (here to the metadata service) is returned, never followed
         redirect = client.post(f"http://receiver.test:{receiver_port}/redirect", content=b"{}")
         assert redirect.status_code == 302
+        # AND the second request reused the checked address: the name was resolved once (PIN_TTL_S)
+        assert calls == ["receiver.test"]
     # AND without the loopback allowance the same name is refused before connecting
     with (
         outbound_client(allow_loopback=False, resolver=resolver) as client,

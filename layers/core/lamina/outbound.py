@@ -4,9 +4,10 @@ A user-supplied URL must not reach the stack's own network: private, loopback, l
 service at 169.254.169.254 lives there), CGNAT, multicast, unspecified and other non-global ranges are refused,
 for IPv4 and IPv6 alike (an IPv4-mapped, NAT64 or 6to4 IPv6 address is judged by the IPv4 address it carries).
 
-The host is resolved once per request and the connection goes to the address that was checked (the URL's host
-is swapped for the pinned IP, the `Host` header and the TLS SNI/certificate check keep the name), so a DNS
-answer that changes between the check and the connect (DNS rebinding) cannot redirect it. Redirects are never
+The host is resolved once (the answer reused by the client for PIN_TTL_S) and the connection goes to the
+address that was checked (the URL's host is swapped for the pinned IP, the `Host` header and the TLS
+SNI/certificate check keep the name), so a DNS answer that changes between the check and the connect (DNS
+rebinding) cannot redirect it. Redirects are never
 followed, the environment's proxies are ignored, and outside local mode only https is allowed.
 
 Loopback is allowed only when `Settings.outbound_allow_loopback` is set, which the settings refuse outside
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import time
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
@@ -42,6 +44,10 @@ DEFAULT_TIMEOUT = httpx.Timeout(
     connect=CONNECT_TIMEOUT_S, read=READ_TIMEOUT_S, write=WRITE_TIMEOUT_S, pool=POOL_TIMEOUT_S
 )
 MAX_URL_CHARS = 2048
+# How long a client reuses a host's checked address. Short, so a moved receiver is followed soon; the reuse
+# is still safe against rebinding: connections only ever go to an address that passed the check.
+PIN_TTL_S = 30.0
+PIN_CACHE_MAX = 10_000
 ALLOWED_SCHEMES_LOCAL = ("http", "https")
 ALLOWED_SCHEMES = ("https",)
 
@@ -168,6 +174,8 @@ class PinnedTransport(httpx.BaseTransport):
     """Sends each request to the address its host resolved to when checked, keeping `Host` and TLS SNI.
 
     Connections are pooled per pinned address and port: one to an address serves any name resolving to it.
+    A host's checked address is kept for PIN_TTL_S, so a worker sending to one receiver many times resolves
+    it once rather than per request (a refusal is never kept: it is raised again on the next request).
     """
 
     def __init__(
@@ -182,6 +190,18 @@ class PinnedTransport(httpx.BaseTransport):
         self._https_only = https_only
         self._resolver = resolver
         self._inner = httpx.HTTPTransport(trust_env=False, **transport_options)
+        self._pins: dict[tuple[str, int], tuple[str, float]] = {}
+
+    def _pin(self, host: str, port: int) -> str:
+        now = time.monotonic()
+        pinned = self._pins.get((host, port))
+        if pinned is not None and pinned[1] > now:
+            return pinned[0]
+        address = pinned_address(host, port, allow_loopback=self._allow_loopback, resolver=self._resolver)
+        if len(self._pins) >= PIN_CACHE_MAX:
+            self._pins.clear()
+        self._pins[(host, port)] = (address, now + PIN_TTL_S)
+        return address
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         url = request.url
@@ -189,7 +209,7 @@ class PinnedTransport(httpx.BaseTransport):
             raise OutboundRefusedError(f"{url.scheme}:// is not allowed here")
         host = url.host
         port = url.port or (443 if url.scheme == "https" else 80)
-        address = pinned_address(host, port, allow_loopback=self._allow_loopback, resolver=self._resolver)
+        address = self._pin(host, port)
         request.url = url.copy_with(host=address)
         # httpx set `Host` from the original URL when it built the request; TLS must verify the name, too.
         request.headers.setdefault("Host", url.netloc.decode("ascii"))

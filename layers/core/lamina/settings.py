@@ -107,6 +107,8 @@ class Settings(BaseSettings):
     outbound_allow_loopback: bool = Field(default=False, validation_alias="LAMINA_OUTBOUND_ALLOW_LOOPBACK")
     # Multiplies webhook retry delays: tests shrink the backoff schedule (1.0 in every deployed stage).
     webhook_backoff_scale: float = Field(default=1.0, gt=0, validation_alias="LAMINA_WEBHOOK_BACKOFF_SCALE")
+    # Multiplies the delays between a trigger run's retries after a transient failure: tests only, like above.
+    trigger_backoff_scale: float = Field(default=1.0, gt=0, validation_alias="LAMINA_TRIGGER_BACKOFF_SCALE")
 
     @field_validator("log_level")
     @classmethod
@@ -131,6 +133,8 @@ class Settings(BaseSettings):
             problems.append("LAMINA_OUTBOUND_ALLOW_LOOPBACK is for local mode and tests only")
         if self.webhook_backoff_scale != 1.0:
             problems.append("LAMINA_WEBHOOK_BACKOFF_SCALE is for tests only")
+        if self.trigger_backoff_scale != 1.0:
+            problems.append("LAMINA_TRIGGER_BACKOFF_SCALE is for tests only")
         if problems:
             raise ValueError(f"unsafe configuration for {self.environment.value}: " + "; ".join(problems))
         return self

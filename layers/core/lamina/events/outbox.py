@@ -54,6 +54,8 @@ class OutboxEvent(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     # SQS DelaySeconds for the message (a webhook retry's backoff); 0 for everything else.
     delay_s: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # The envelope's causation depth (see `Envelope.depth`).
+    causation_depth: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     last_error: Mapped[str | None] = mapped_column(Text)
 
 
@@ -82,13 +84,16 @@ def stage_message(
     *,
     project_id: uuid.UUID | None,
     delay_s: int = 0,
+    depth: int | None = None,
 ) -> uuid.UUID:
     """Record an envelope for `queue` in the caller's transaction; it is sent once that transaction commits.
 
     For commands to a worker (domain events use `stage_event`, which checks them against the catalog).
-    `delay_s` (at most SQS's 900) delays its delivery. Returns the envelope id.
+    `delay_s` (at most SQS's 900) delays its delivery. `depth` is its causation depth; by default that of
+    the envelope being handled (`lamina.queues.causation`). Returns the envelope id.
     """
     from lamina.db.unit_of_work import after_commit
+    from lamina.queues.causation import current_depth
 
     row = OutboxEvent(
         id=uuid7(),
@@ -98,6 +103,7 @@ def stage_message(
         payload=dict(payload),
         occurred_at=utcnow(),
         delay_s=delay_s,
+        causation_depth=current_depth() if depth is None else depth,
     )
     session.add(row)
     staged: list[uuid.UUID] | None = session.info.get("lamina_outbox")
@@ -158,6 +164,7 @@ def _send(queue: str, rows: list[OutboxEvent], delay_s: int = 0) -> bool:
             payload=row.payload,
             project_id=row.project_id,
             occurred_at=row.occurred_at,
+            depth=row.causation_depth or 0,
         )
         for row in rows
     ]

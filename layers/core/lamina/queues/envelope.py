@@ -32,6 +32,10 @@ class Envelope(BaseModel):
     payload: dict[str, Any] = Field(default_factory=dict)
     # W3C traceparent of the publisher, so a worker's spans join the request's trace.
     traceparent: str | None = None
+    # How many trigger runs led to this message: 0 for what a user's request caused, n + 1 for what a trigger
+    # run at depth n caused (through any chain of workers). A trigger whose run emits an event it matches
+    # would otherwise loop forever; past TRIGGER_MAX_DEPTH it stops (`lamina.triggers.dispatch`).
+    depth: int = Field(default=0, ge=0)
 
     def to_body(self) -> str:
         return self.model_dump_json()

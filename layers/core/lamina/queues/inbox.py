@@ -111,8 +111,10 @@ def process_once(
             "envelope already processed", extra={"queue": str(queue), "envelope_id": str(envelope.id)}
         )
         return False
+    from lamina.queues.causation import handling
+
     try:
-        with unit_of_work() as session:
+        with unit_of_work() as session, handling(envelope.depth):
             if not session.execute(select(_try_running_lock(str(queue), envelope.id))).scalar_one():
                 # A consumer whose lease we took over is still running it: leave it to that one.
                 raise EnvelopeInProgressError(
@@ -273,10 +275,14 @@ def _without_waiting_for_the_disk(session: Session) -> None:
 # says whether their consumer is alive, and a claim is taken over only when its lease has expired.
 
 
+# The claim commits without waiting for the disk (see `_without_waiting_for_the_disk`), set in the statement
+# itself: one round trip fewer than a SET LOCAL of its own.
 _CLAIM_MANY = """
+WITH commit_mode AS (SELECT set_config('synchronous_commit', 'off', true) AS value)
 INSERT INTO inbox (queue, envelope_id, type, status, claim_token, lease_expires_at, attempts, claimed_at)
 SELECT :queue, e.id, e.type, 'in_progress', e.token, now() + make_interval(secs => :lease_s), 1, now()
-FROM unnest(CAST(:ids AS uuid[]), CAST(:types AS text[]), CAST(:tokens AS uuid[])) AS e(id, type, token)
+FROM unnest(CAST(:ids AS uuid[]), CAST(:types AS text[]), CAST(:tokens AS uuid[])) AS e(id, type, token),
+     commit_mode
 ON CONFLICT (queue, envelope_id) DO UPDATE
 SET claim_token = excluded.claim_token, lease_expires_at = excluded.lease_expires_at,
     attempts = inbox.attempts + 1, claimed_at = excluded.claimed_at
@@ -289,6 +295,14 @@ UPDATE inbox SET status = 'completed', completed_at = now(), last_error = NULL
 FROM unnest(CAST(:ids AS uuid[]), CAST(:tokens AS uuid[])) AS c(id, token)
 WHERE inbox.queue = :queue AND inbox.envelope_id = c.id AND inbox.claim_token = c.token
   AND inbox.status = 'in_progress'
+"""
+# `_COMPLETE_MANY` inside another statement (its parameters prefixed so they cannot clash with the host's).
+_COMPLETE_MANY_CTE = """
+UPDATE inbox SET status = 'completed', completed_at = now(), last_error = NULL
+FROM unnest(CAST(:inbox_ids AS uuid[]), CAST(:inbox_tokens AS uuid[])) AS c(id, token)
+WHERE inbox.queue = :inbox_queue AND inbox.envelope_id = c.id AND inbox.claim_token = c.token
+  AND inbox.status = 'in_progress'
+RETURNING 1
 """
 _RELEASE_MANY = """
 UPDATE inbox SET lease_expires_at = now(), last_error = :error
@@ -315,7 +329,6 @@ def claim_many_in(
     if not unique:
         return {}, set(), set()
     tokens = {envelope_id: uuid7() for envelope_id in unique}
-    _without_waiting_for_the_disk(session)
     returned = session.execute(
         text(_CLAIM_MANY),
         {
@@ -355,7 +368,22 @@ def complete_many(session: Session, queue: Queue, claims: dict[uuid.UUID, uuid.U
     if not claims:
         return
     result = session.execute(text(_COMPLETE_MANY), {"queue": str(queue), **_claim_arrays(claims)})
-    completed = int(getattr(result, "rowcount", 0))
+    check_completed(claims, int(getattr(result, "rowcount", 0)))
+
+
+def completion_cte(queue: Queue, claims: dict[uuid.UUID, uuid.UUID]) -> tuple[str, dict[str, Any]]:
+    """`complete_many` as a data-modifying CTE body (`... RETURNING 1`) and its parameters, for a worker that
+    writes its effects and completes its claims in one statement; pass the CTE's row count to
+    `check_completed`."""
+    arrays = _claim_arrays(claims)
+    return _COMPLETE_MANY_CTE, {
+        "inbox_queue": str(queue),
+        "inbox_ids": arrays["ids"],
+        "inbox_tokens": arrays["tokens"],
+    }
+
+
+def check_completed(claims: dict[uuid.UUID, uuid.UUID], completed: int) -> None:
     if completed != len(claims):
         raise LeaseLostError(f"{len(claims) - completed} claims of the batch were taken over")
 

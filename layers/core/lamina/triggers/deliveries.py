@@ -20,7 +20,7 @@ def delivery_view(row: TriggerDelivery) -> schemas.TriggerDeliveryView:
     return schemas.TriggerDeliveryView(
         id=row.id,
         status=schemas.DeliveryStatus(timestamp=row.updated_at, code=row.status_code, message=row.status),
-        data=row.data,
+        data=schemas.agenta_data(row.data),
         subscription_id=row.subscription_id,
         schedule_id=row.schedule_id,
         event_id=row.event_id,

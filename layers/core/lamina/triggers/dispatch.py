@@ -4,6 +4,11 @@ A delivery's id is derived from what it delivers: (schedule, tick) or (subscript
 primary key of the delivery log, inserted in the same transaction that stages its message for the triggers
 worker, so a tick the cron sees twice or an event the events worker receives twice finds its delivery already
 there and stages nothing: it runs once. The worker, in turn, runs only a delivery still pending.
+
+Loop guard: a delivery is one trigger run deeper than the envelope that caused it (`Envelope.depth`), and the
+run's message carries that depth, so whatever the run emits does too. A trigger whose run emits an event it
+matches (directly, or through a chain of triggers, evaluations and workers) stops after TRIGGER_MAX_DEPTH runs:
+the delivery past the limit is recorded as skipped (code 508, Loop Detected) with the reason, and not run.
 """
 
 from __future__ import annotations
@@ -34,6 +39,9 @@ logger = logging.getLogger(__name__)
 DELIVERY_REQUESTED = "triggers.delivery.requested"
 # Namespace of the derived delivery ids (uuid5): fixed forever, or redelivered ticks would get new ids.
 DELIVERY_NAMESPACE = uuid.UUID("0f1c2b7e-5d3a-4c55-9a61-2b8f7d9e4c10")
+# Trigger runs one chain of causes may take; the next is recorded, not run.
+TRIGGER_MAX_DEPTH = 8
+LOOP_DETECTED = "508"
 DUE_BATCH = 200
 DUE_MAX_BATCHES = 25
 MAX_COUNTED_TICKS = 10_000
@@ -83,10 +91,16 @@ def stage_delivery(
     *,
     event_id: str,
     context: dict[str, Any],
+    depth: int = 1,
 ) -> uuid.UUID | None:
-    """Log the delivery and stage its run; None when this (trigger, occurrence) was delivered already."""
+    """Log the delivery and stage its run; None when this (trigger, occurrence) was delivered already.
+
+    `depth`: the run's causation depth (one more than its cause's); past TRIGGER_MAX_DEPTH it is logged as
+    skipped by the loop guard and not run.
+    """
     target = trigger.data
     is_test = isinstance(trigger, TriggerSubscription) and trigger.is_test
+    looping = depth > TRIGGER_MAX_DEPTH
     data: dict[str, Any] = {
         "event_key": target.get("event_key"),
         "references": target.get("references"),
@@ -94,8 +108,17 @@ def stage_delivery(
         "evaluation": target.get("evaluation"),
         "inputs": resolve_inputs(target.get("inputs_fields"), context),
         "is_test": is_test,
+        "depth": depth,
     }
-    status = SKIPPED if is_test else PENDING
+    status = SKIPPED if is_test or looping else PENDING
+    message = "test: recorded, not run" if is_test else None
+    if looping:
+        message = (
+            f"loop guard: this event comes from a chain of {depth - 1} trigger runs (at most"
+            f" {TRIGGER_MAX_DEPTH}); not run"
+        )
+        data["error"] = message  # where Agenta's delivery shape says why it did not run
+        logger.warning("trigger loop stopped", extra={"trigger_id": str(trigger.id), "depth": depth})
     new_id = delivery_id(trigger.id, event_id)
     inserted = session.execute(
         insert(TriggerDelivery)
@@ -106,8 +129,8 @@ def stage_delivery(
             subscription_id=trigger.id if isinstance(trigger, TriggerSubscription) else None,
             event_id=event_id,
             status=status,
-            status_code=STATUS_CODES[status],
-            status_message="test: recorded, not run" if is_test else None,
+            status_code=LOOP_DETECTED if looping and not is_test else STATUS_CODES[status],
+            status_message=message,
             data={key: value for key, value in data.items() if value is not None},
             attempts=0,
             created_at=utcnow(),
@@ -119,13 +142,14 @@ def stage_delivery(
     if inserted is None:
         logger.info("trigger delivery already recorded", extra={"delivery_id": str(new_id)})
         return None
-    if not is_test:
+    if status == PENDING:
         stage_message(
             session,
             Queue.TRIGGERS,
             DELIVERY_REQUESTED,
             {"delivery_id": str(new_id)},
             project_id=trigger.project_id,
+            depth=depth,  # what the run emits is one trigger run deeper than its cause
         )
     return new_id
 
@@ -170,7 +194,9 @@ def fan_out_event(envelope: Envelope, session: Session) -> list[uuid.UUID]:
         )
         if not _filters_hold(subscription.data.get("filters"), context):
             continue
-        new_id = stage_delivery(session, subscription, event_id=str(envelope.id), context=context)
+        new_id = stage_delivery(
+            session, subscription, event_id=str(envelope.id), context=context, depth=envelope.depth + 1
+        )
         if new_id is not None:
             staged.append(new_id)
     return staged

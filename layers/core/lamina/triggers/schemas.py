@@ -2,8 +2,12 @@
 
 Lamina's additions, all optional: a schedule's `timezone`; a trigger's `evaluation` (start an evaluation run
 instead of running an application); a subscription's `filters` (`{"$.payload.x": expected}`, all must hold).
-A subscription's `connection_id` (Agenta's Composio connection) is optional: without one it watches
-Lamina's own domain events, whose type `event_key` names (`x.y.z`, `x.*` or `*`).
+A subscription's `connection_id` (Agenta's Composio connection) names where its events come from. Lamina has
+one source, its own domain events (whose type `event_key` names: `x.y.z`, `x.*` or `*`), named by the nil UUID
+LAMINA_EVENTS_CONNECTION_ID: Agenta's SDK requires the field, so it is always returned, and a create that omits
+it (or sends the nil UUID) means Lamina's events.
+
+References come back as Agenta's SDK declares them (`Reference.version` is a string): `agenta_data`.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ NAME_MAX = 200
 EVENT_KEY_MAX = 200
 MAX_FILTERS = 20
 SCHEDULE_EVENT_KEY = "triggers.schedule.ticked"
+LAMINA_EVENTS_CONNECTION_ID = uuid.UUID(int=0)
 
 Tags = Annotated[dict[str, Any], Field(max_length=100)]
 InputsFields = dict[str, Any] | Annotated[str, Field(max_length=500)]
@@ -168,7 +173,7 @@ class TriggerScheduleView(Lifecycle):
 
 
 class TriggerSubscriptionView(Lifecycle):
-    connection_id: uuid.UUID | None = None
+    connection_id: uuid.UUID = LAMINA_EVENTS_CONNECTION_ID
     trigger_id: str | None = None
     data: dict[str, Any]
     flags: SubscriptionFlags
@@ -194,6 +199,25 @@ class SubscriptionsResponse(Model):
     count: int
     subscriptions: list[TriggerSubscriptionView]
     windowing: NextWindow | None = None
+
+
+def agenta_data(data: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A stored trigger's (or delivery's) `data` as Agenta's SDK reads it: each reference's `version` a string.
+
+    Stored as the registry takes it (an integer); the SDK's `Reference.version` is `str` and its models refuse
+    an integer.
+    """
+    if not data or not isinstance(data.get("references"), dict):
+        return data
+    references = {
+        name: (
+            {**reference, "version": str(reference["version"])}
+            if isinstance(reference, dict) and reference.get("version") is not None
+            else reference
+        )
+        for name, reference in data["references"].items()
+    }
+    return {**data, "references": references}
 
 
 # ---------------------------------------------------------------- deliveries

@@ -100,7 +100,7 @@ def _lifecycle(row: TriggerSchedule | TriggerSubscription) -> dict[str, Any]:
 def schedule_view(row: TriggerSchedule) -> schemas.TriggerScheduleView:
     return schemas.TriggerScheduleView(
         **_lifecycle(row),
-        data=row.data,
+        data=schemas.agenta_data(row.data) or {},
         flags=schemas.ScheduleFlags(is_active=row.is_active),
         last_tick_at=row.last_tick_at,
         next_tick_at=row.next_tick_at,
@@ -189,8 +189,8 @@ def query_schedules(
 def subscription_view(row: TriggerSubscription) -> schemas.TriggerSubscriptionView:
     return schemas.TriggerSubscriptionView(
         **_lifecycle(row),
-        connection_id=row.connection_id,
-        data=row.data,
+        connection_id=row.connection_id or schemas.LAMINA_EVENTS_CONNECTION_ID,
+        data=schemas.agenta_data(row.data) or {},
         flags=schemas.SubscriptionFlags(is_active=row.is_active, is_test=row.is_test),
     )
 
@@ -205,7 +205,9 @@ def _apply_subscription(
     _header(row, body, principal)
     row.data = data.model_dump(mode="json", exclude_none=True)
     row.event_key = data.event_key
-    row.connection_id = body.connection_id
+    # The nil UUID is Lamina's own events, stored as no connection (what the events worker's fan-out matches).
+    connection = body.connection_id
+    row.connection_id = None if connection == schemas.LAMINA_EVENTS_CONNECTION_ID else connection
     row.is_active, row.is_test = flags.is_active, flags.is_test
 
 
@@ -268,7 +270,9 @@ def query_subscriptions(
         statement = statement.where(TriggerSubscription.name == query.name)
     if query is not None and query.event_key is not None:
         statement = statement.where(TriggerSubscription.event_key == query.event_key)
-    if query is not None and query.connection_id is not None:
+    if query is not None and query.connection_id == schemas.LAMINA_EVENTS_CONNECTION_ID:
+        statement = statement.where(TriggerSubscription.connection_id.is_(None))
+    elif query is not None and query.connection_id is not None:
         statement = statement.where(TriggerSubscription.connection_id == query.connection_id)
     window = fetch_log_window(
         session, statement, TriggerSubscription.created_at, TriggerSubscription.id, windowing

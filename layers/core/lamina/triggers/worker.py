@@ -4,8 +4,13 @@ The delivery row is locked and must still be pending: a second message for the s
 send one twice; the inbox stops a repeat of the same envelope) finds it done and does nothing. The outcome,
 outputs or error, is written to the delivery in the inbox's transaction.
 
-A failed run is recorded as a failed delivery, not retried: the delivery log is where a user sees it, and a
-model call that failed on a provider's quota would fail the same way on an immediate retry.
+A run that fails for a transient reason (the provider answered 5xx or 429, or gave no status; a database or
+cache outage) is retried through the queue: the delivery stays pending, its attempt is counted and the next
+run is staged with a delay (TRIGGER_RETRY_DELAYS_S, jittered, scaled for tests by
+LAMINA_TRIGGER_BACKOFF_SCALE) in the same transaction. After TRIGGER_MAX_ATTEMPTS it is recorded as failed. A
+deterministic failure (a bad reference, a refused key, invalid inputs) is recorded as failed at once: running
+it again would fail the same way. Each retry is a new message for the same delivery, and only a pending
+delivery runs, so a tick or an event still runs to one outcome.
 """
 
 from __future__ import annotations
@@ -41,7 +46,12 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 EVALUATION_REQUESTED = "evaluations.runs.requested"
+# Delay before retry n of a transiently failed run; each within SQS's 900 s DelaySeconds, about 13 minutes in all.
+TRIGGER_RETRY_DELAYS_S = (5, 30, 120, 600)
+TRIGGER_MAX_ATTEMPTS = len(TRIGGER_RETRY_DELAYS_S) + 1
+TRIGGER_RETRY_JITTER = 0.25
 ERROR_MAX_CHARS = 2000
+SQS_MAX_DELAY_S = 900
 # Chat when the inputs carry a conversation (`messages`, as Agenta's chat service takes it), else completion.
 CONVERSATION_INPUT = "messages"
 
@@ -85,14 +95,71 @@ def run_delivery(envelope: Envelope, session: Session) -> None:
             )
         else:
             result = run_application(delivery.project_id, data)
+            data.pop("error", None)
             _finish(delivery, data, SUCCESS, "success", result=result)
     except LaminaError as error:
         data["error"] = str(error)[:ERROR_MAX_CHARS]
+        if is_transient(error) and delivery.attempts < TRIGGER_MAX_ATTEMPTS:
+            _retry_later(session, delivery, data, str(error.status_code))
+            return
         _finish(delivery, data, FAILURE, str(error)[:ERROR_MAX_CHARS], code=str(error.status_code))
     except Exception as error:  # a fault of ours: logged with its trace, and on the delivery for the user
-        logger.exception("trigger delivery failed", extra={"delivery_id": str(delivery.id)})
         data["error"] = f"{type(error).__name__}: {error}"[:ERROR_MAX_CHARS]
+        if is_transient(error) and delivery.attempts < TRIGGER_MAX_ATTEMPTS:
+            logger.warning("trigger run failed transiently", extra={"delivery_id": str(delivery.id)})
+            _retry_later(session, delivery, data, "503")
+            return
+        logger.exception("trigger delivery failed", extra={"delivery_id": str(delivery.id)})
         _finish(delivery, data, FAILURE, "internal error", code="500")
+
+
+def is_transient(error: BaseException) -> bool:
+    """Whether running again later may succeed: a provider's 5xx, 429 or no answer, or a dependency outage."""
+    from lamina.db.failures import classify_dependency_failure
+    from lamina.errors import DependencyFailedError, RateLimitedError, UnavailableError
+
+    if isinstance(error, RateLimitedError | UnavailableError):
+        return True
+    if isinstance(error, DependencyFailedError):
+        details = error.details if isinstance(error.details, dict) else {}
+        if "provider_status" not in details:
+            return False  # a refusal of ours about the provider's answer (no choices, no chunks)
+        status = details["provider_status"]
+        return status is None or status >= 500 or status == 429
+    if isinstance(error, LaminaError):
+        return False
+    return classify_dependency_failure(error) is not None or isinstance(error, ConnectionError | TimeoutError)
+
+
+def retry_delay_s(attempt: int, *, scale: float) -> float:
+    """How long to wait after failed attempt `attempt` (1-based) before the next run."""
+    import random
+
+    base = TRIGGER_RETRY_DELAYS_S[min(attempt, len(TRIGGER_RETRY_DELAYS_S)) - 1]
+    return base * (1 + random.random() * TRIGGER_RETRY_JITTER) * scale
+
+
+def _retry_later(session: Session, delivery: TriggerDelivery, data: dict[str, Any], code: str) -> None:
+    """Keep the delivery pending and stage its next run, delayed, in this transaction."""
+    import math
+
+    from lamina.settings import get_settings
+
+    delay = retry_delay_s(delivery.attempts, scale=get_settings().trigger_backoff_scale)
+    delivery.data = data
+    delivery.status_code = code
+    delivery.status_message = (
+        f"retrying (attempt {delivery.attempts} of {TRIGGER_MAX_ATTEMPTS} failed): {data['error']}"
+    )[:ERROR_MAX_CHARS]
+    delivery.updated_at = utcnow()
+    stage_message(
+        session,
+        Queue.TRIGGERS,
+        DELIVERY_REQUESTED,
+        {"delivery_id": str(delivery.id), "attempt": delivery.attempts + 1},
+        project_id=delivery.project_id,
+        delay_s=min(math.ceil(delay), SQS_MAX_DELAY_S) if delay >= 1 else 0,
+    )
 
 
 def _trigger_is_active(session: Session, delivery: TriggerDelivery) -> bool:

@@ -79,25 +79,6 @@ def admit(subscription_id: uuid.UUID, state: str, *, cooldown_floor_s: float = 0
     return Admission.REJECT
 
 
-def record_success(session: Session, subscription_id: uuid.UUID) -> None:
-    """Close the breaker and clear the failure count (a no-op row match when it is already clean)."""
-    table = WebhookSubscription
-    session.execute(
-        update(WebhookSubscription)
-        .where(
-            table.id == subscription_id,
-            or_(table.breaker_state != BreakerState.CLOSED.value, table.consecutive_failures != 0),
-        )
-        .values(
-            breaker_state=BreakerState.CLOSED.value,
-            consecutive_failures=0,
-            breaker_open_until=None,
-            breaker_probe_expires_at=None,
-        )
-        .execution_options(synchronize_session=False)
-    )
-
-
 def record_failure(
     session: Session, subscription_id: uuid.UUID, *, probe: bool, backoff_scale: float, count: int = 1
 ) -> None:
@@ -129,25 +110,30 @@ def record_failure(
     )
 
 
-def record_outcomes(
-    session: Session, outcomes: list[tuple[uuid.UUID, bool, bool]], *, backoff_scale: float
-) -> None:
-    """A batch's requests, as (subscription id, succeeded, was the probe): one update per subscription.
+def tally(
+    outcomes: list[tuple[uuid.UUID, bool, bool]],
+) -> tuple[set[uuid.UUID], dict[uuid.UUID, tuple[int, bool]]]:
+    """A batch's requests, as (subscription id, succeeded, was the probe), per subscription: those that
+    answered at least once (alive: their breakers close) and, for the others, (failures, a probe failed).
 
     Requests of a batch run concurrently, so their order is unknown: one success in the batch means the
     receiver is alive (the count is reset); failures count only when every request to it failed.
     """
-    tally: dict[uuid.UUID, tuple[int, int, bool]] = {}
-    for subscription_id, succeeded, probe in outcomes:
-        successes, failures, probe_failed = tally.get(subscription_id, (0, 0, False))
-        if succeeded:
-            tally[subscription_id] = (successes + 1, failures, probe_failed)
-        else:
-            tally[subscription_id] = (successes, failures + 1, probe_failed or probe)
-    for subscription_id, (successes, failures, probe_failed) in tally.items():
-        if successes:
-            record_success(session, subscription_id)
-        else:
-            record_failure(
-                session, subscription_id, probe=probe_failed, backoff_scale=backoff_scale, count=failures
-            )
+    alive = {subscription_id for subscription_id, succeeded, _ in outcomes if succeeded}
+    failing: dict[uuid.UUID, tuple[int, bool]] = {}
+    for subscription_id, _, probe in outcomes:
+        if subscription_id in alive:
+            continue
+        failures, probe_failed = failing.get(subscription_id, (0, False))
+        failing[subscription_id] = (failures + 1, probe_failed or probe)
+    return alive, failing
+
+
+def record_failures(
+    session: Session, failing: dict[uuid.UUID, tuple[int, bool]], *, backoff_scale: float
+) -> None:
+    """`record_failure` for each subscription of `tally`'s failing ones."""
+    for subscription_id, (failures, probe_failed) in failing.items():
+        record_failure(
+            session, subscription_id, probe=probe_failed, backoff_scale=backoff_scale, count=failures
+        )

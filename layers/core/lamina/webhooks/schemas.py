@@ -42,14 +42,19 @@ def is_system_header(name: str) -> bool:
 
 class SubscriptionData(Body):
     url: Annotated[str, Field(min_length=1, max_length=2048)]
-    headers: dict[HeaderName, Annotated[str, Field(max_length=MAX_HEADER_VALUE_CHARS)]] | None = None
+    # Agenta's SDK types a header's value as optional: a null value is no header.
+    headers: dict[HeaderName, Annotated[str, Field(max_length=MAX_HEADER_VALUE_CHARS)] | None] | None = None
     event_types: Annotated[list[EventTypeName], Field(max_length=MAX_EVENT_TYPES)] | None = None
+    # Accepted for Agenta's clients, not used: Lamina always sends the event document and signs it.
+    payload_fields: dict[str, Any] | None = None
+    auth_mode: Annotated[str, Field(max_length=50)] | None = None
 
     @field_validator("headers")
     @classmethod
-    def _no_system_headers(cls, headers: dict[str, str] | None) -> dict[str, str] | None:
-        if headers is None:
+    def _no_system_headers(cls, given: dict[str, str | None] | None) -> dict[str, str] | None:
+        if given is None:
             return None
+        headers = {name: value for name, value in given.items() if value is not None}
         if len(headers) > MAX_HEADERS:
             raise ValueError(f"at most {MAX_HEADERS} custom headers")
         clashing = sorted(name for name in headers if is_system_header(name))
@@ -72,17 +77,34 @@ class SubscriptionFields(Body):
     meta: dict[str, Any] | None = None
 
 
+class SubscriptionEditFields(SubscriptionFields):
+    """Agenta's WebhookSubscriptionEdit: the subscription as fetched; `id` and the lifecycle fields are read-only
+    (accepted, ignored: the path names the subscription)."""
+
+    id: uuid.UUID | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    deleted_at: datetime | None = None
+    created_by_id: str | None = None
+    updated_by_id: str | None = None
+    deleted_by_id: str | None = None
+
+
 class SubscriptionCreate(Body):
     subscription: SubscriptionFields
 
 
 class SubscriptionEdit(Body):
-    subscription: SubscriptionFields
+    subscription: SubscriptionEditFields
 
 
 class SubscriptionFilter(Body):
     name: Annotated[str, Field(max_length=200)] | None = None
     flags: SubscriptionFlags | None = None
+    # Agenta's WebhookSubscriptionQuery: accepted, not filtered on.
+    description: Annotated[str, Field(max_length=2000)] | None = None
+    tags: dict[str, Any] | None = None
+    meta: dict[str, Any] | None = None
 
 
 class SubscriptionQuery(Body):
@@ -99,11 +121,20 @@ class DeliveryFilter(Body):
     subscription_id: uuid.UUID | None = None
     event_id: uuid.UUID | None = None
     delivery_id: uuid.UUID | None = None
+    # Lamina's plain status, or Agenta's Status object (its `code`, else its `message`).
     status: Annotated[str, Field(max_length=20)] | None = None
+
+    @field_validator("status", mode="before")
+    @classmethod
+    def _status_code(cls, status: Any) -> Any:
+        if isinstance(status, dict):
+            return status.get("code") or status.get("message")
+        return status
 
 
 class DeliveryQuery(Body):
     delivery: DeliveryFilter | None = None
+    include_archived: bool | None = None
     windowing: Windowing | None = None
 
 

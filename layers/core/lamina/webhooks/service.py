@@ -42,7 +42,8 @@ def _apply(row: WebhookSubscription, fields: schemas.SubscriptionFields) -> None
     row.name = fields.name
     row.description = fields.description
     row.url = fields.data.url
-    row.headers = dict(fields.data.headers or {})
+    # The validator dropped null values already; filtered again for the type checker.
+    row.headers = {name: value for name, value in (fields.data.headers or {}).items() if value is not None}
     row.event_types = list(dict.fromkeys(fields.data.event_types or []))
     if fields.flags is not None and fields.flags.is_active is not None:
         row.is_active = fields.flags.is_active

@@ -3,8 +3,9 @@
 Concurrency inside a batch: a delivery spends nearly all of its time waiting on the receiver, so the requests
 of a batch go out on WEBHOOK_BATCH_CONCURRENCY threads sharing one pooled, SSRF-guarded HTTP client, and
 the database work is done for the whole batch at once: one claim statement, one read of the subscriptions
-(secrets decrypted once per container), one transaction that writes every attempt's log row, breaker
-update and follow-up and completes every claim. No connection is held while a receiver is slow.
+(secrets decrypted once per container), one transaction whose one statement writes every attempt's log row,
+closes the breakers of the receivers that answered and completes every claim (plus any follow-ups). No
+connection is held while a receiver is slow.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
-from sqlalchemy import text
 
 from lamina.queues.batch import BatchProcessingError, SqsRecord
 from lamina.queues.envelope import Envelope, PoisonMessageError
@@ -71,7 +71,7 @@ def handler(event: Mapping[str, Any], context: Any) -> dict[str, list[dict[str, 
     idempotency keys absorb a repeated request).
     """
     from lamina.db.unit_of_work import unit_of_work
-    from lamina.queues.inbox import claim_many_in, complete_many, release_many
+    from lamina.queues.inbox import claim_many_in, release_many
     from lamina.webhooks.delivery import (
         DELIVERY_COMMAND,
         DeliveryCommand,
@@ -80,6 +80,7 @@ def handler(event: Mapping[str, Any], context: Any) -> dict[str, list[dict[str, 
         record,
         record_breaker,
         targets_for,
+        write_log,
     )
 
     records = [SqsRecord.from_event_record(raw) for raw in event.get("Records", [])]
@@ -115,16 +116,16 @@ def handler(event: Mapping[str, Any], context: Any) -> dict[str, list[dict[str, 
             list(_pool().map(run, to_run.values())) if len(to_run) > 1 else [run(e) for e in to_run.values()]
         )
         with unit_of_work() as session:
-            if all(step.outcome is not None and step.outcome.succeeded for _, _, step in steps):
-                # Nothing follows from a batch that all succeeded but its log rows and completions: a database
-                # crash losing them (its last few hundred ms) only loses log rows, so skip the disk flush.
-                session.execute(text("SET LOCAL synchronous_commit = off"))
-            record_breaker(session, [(target, step) for _, target, step in steps])
+            alive = record_breaker(session, [(target, step) for _, target, step in steps])
+            log: list[dict[str, Any]] = []
             for envelope, target, step in steps:
-                record(session, envelope, target, step)
-            complete_many(
-                session, Queue.WEBHOOKS, {envelope_id: claims[envelope_id] for envelope_id in to_run}
-            )
+                record(session, envelope, target, step, log)
+            # Nothing follows from a batch that all succeeded but its log rows and completions: a database
+            # crash losing them (its last few hundred ms) only loses log rows, so skip the disk flush.
+            durable = not all(step.outcome is not None and step.outcome.succeeded for _, _, step in steps)
+            if to_run:
+                batch_claims = {envelope_id: claims[envelope_id] for envelope_id in to_run}
+                write_log(session, log, alive=alive, claims=batch_claims, durable=durable)
     except Exception as error:
         release_many(Queue.WEBHOOKS, {envelope_id: claims[envelope_id] for envelope_id in to_run}, error)
         logger.warning("webhook batch failed", extra={"error": repr(error)}, exc_info=True)
