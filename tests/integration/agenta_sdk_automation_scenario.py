@@ -130,11 +130,12 @@ def scenario(api: Any, step: Steps, host: str, prefix: str) -> None:
 def main() -> None:
     host, api_key, prefix = sys.argv[1:]
     _guard_network()
-    from agenta.client import AgentaApi
+    import agenta as ag
 
-    # The generated client sends `api_key` as the whole Authorization header (the SDK's managers send
-    # `ApiKey <key>` the same way); `ag.api` after `ag.init` sends the bare key, which Lamina refuses.
-    api = AgentaApi(base_url=f"{host}/api", api_key=f"ApiKey {api_key}")
+    # `ag.api` after `ag.init` is the generated client as users get it: it sends the bare key as the whole
+    # Authorization header, which Lamina accepts as an API key.
+    ag.init(host=host, api_key=api_key)
+    api = ag.api
     step = Steps()
     scenario(api, step, host, prefix)
     print(json.dumps({"steps": step.results, "off_loopback": OFF_LOOPBACK_ATTEMPTS}, default=str))

@@ -49,7 +49,8 @@ def parse_authorization(header: str | None) -> tuple[str, str]:
     scheme, _, value = header.strip().partition(" ")
     value = value.strip()
     if not value:
-        raise UnauthenticatedError("empty credential")
+        # Agenta's generated client (`ag.api` after `ag.init`) sends the bare key as the whole header.
+        return (BEARER_SCHEME if looks_like_jwt(scheme) else API_KEY_SCHEME), scheme
     if scheme.lower() == API_KEY_SCHEME.lower():
         return API_KEY_SCHEME, value
     if scheme.lower() == BEARER_SCHEME.lower():
