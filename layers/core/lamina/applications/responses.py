@@ -5,7 +5,8 @@ serialises only the fields the dict set, so an optional field (`windowing`, `env
 rather than null when the route did not set it.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: pydantic would compile and evaluate each field's annotation
+# string when the class is made, at the API function's cold start (see lamina.api.schemas.Model).
 
 import uuid
 from datetime import datetime

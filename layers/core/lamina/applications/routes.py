@@ -5,9 +5,10 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from fastapi import APIRouter, Response
+from fastapi import Response
 
 from lamina.api.deps import ProjectDeployer, ProjectEditor, ProjectViewer, SessionDep
+from lamina.api.routing import DeferredRouter
 from lamina.applications import responses, schemas
 
 if TYPE_CHECKING:
@@ -19,8 +20,8 @@ else:
     registry = lazy_module("lamina.applications.service")
     simple = lazy_module("lamina.applications.simple")
 
-router = APIRouter(tags=["applications"])
-simple_router = APIRouter(tags=["simple applications"])
+router = DeferredRouter(tags=["applications"])
+simple_router = DeferredRouter(tags=["simple applications"])
 
 # Routes return dicts; the response model checks them and serialises the keys they set (an optional key such
 # as `windowing` is left out rather than sent as null).

@@ -1,6 +1,7 @@
 """Request bodies of the registry routes (kept out of models.py so routes import no SQLAlchemy)."""
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: pydantic would compile and evaluate each field's annotation
+# string when the class is made, at the API function's cold start (see lamina.api.schemas.Model).
 
 import uuid
 from typing import Annotated, Any
@@ -158,7 +159,7 @@ class RevisionLog(Body):
     application_revisions: RevisionsLogIds | None = None
 
     @model_validator(mode="after")
-    def _agenta_ids_as_references(self) -> RevisionLog:
+    def _agenta_ids_as_references(self) -> "RevisionLog":
         ids = self.application_revisions
         if ids is None:
             return self
@@ -200,7 +201,7 @@ class RevisionDeploy(Body):
     message: CommitMessage | None = None
 
     @model_validator(mode="after")
-    def _key_as_application_ref(self) -> RevisionDeploy:
+    def _key_as_application_ref(self) -> "RevisionDeploy":
         if self.key and self.application_ref is None:
             self.application_ref = Reference(slug=self.key.removesuffix(APPLICATION_KEY_SUFFIX))
         return self
@@ -236,7 +237,7 @@ class EnvironmentQuery(Body):
     include_archived: bool | None = None
 
     @model_validator(mode="after")
-    def _one_list_of_environment_refs(self) -> EnvironmentQuery:
+    def _one_list_of_environment_refs(self) -> "EnvironmentQuery":
         refs = list(self.environment_refs or [])
         if self.environment_ref is not None:
             refs.append(self.environment_ref)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from fastapi import APIRouter
 from starlette.concurrency import run_in_threadpool
 
 from lamina.api.deps import ProjectEditor, ProjectViewer, SessionDep
+from lamina.api.routing import DeferredRouter
 from lamina.api.schemas import Reference
 from lamina.errors import NotFoundError, ValidationFailedError
 from lamina.evaluators import responses, schemas
@@ -25,7 +25,7 @@ else:
     service = lazy_module("lamina.evaluators.service")
     simple = lazy_module("lamina.evaluators.simple")
 
-router = APIRouter(tags=["evaluators"])
+router = DeferredRouter(tags=["evaluators"])
 ONLY_SET_FIELDS: dict[str, Any] = {"response_model_exclude_unset": True}
 
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from lamina.api.deps import ProjectEditor, ProjectViewer, SessionDep
+from lamina.api.routing import DeferredRouter
 from lamina.api.schemas import Reference
 from lamina.errors import ValidationFailedError
 from lamina.testsets import responses, schemas
@@ -23,7 +24,7 @@ else:
     simple = lazy_module("lamina.testsets.simple")
     testcases = lazy_module("lamina.testsets.testcases")
 
-router = APIRouter(tags=["testsets"])
+router = DeferredRouter(tags=["testsets"])
 ONLY_SET_FIELDS: dict[str, Any] = {"response_model_exclude_unset": True}
 FileType = Literal["csv", "json"]
 DOWNLOAD_RESPONSES: dict[int | str, dict[str, Any]] = {

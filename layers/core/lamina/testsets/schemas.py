@@ -1,7 +1,8 @@
 """Request bodies of the test set routes, shaped as Agenta's SDK sends them (kept out of models.py so routes
 import no SQLAlchemy). Fields Agenta sends that Lamina does not use yet are accepted and ignored."""
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: pydantic would compile and evaluate each field's annotation
+# string when the class is made, at the API function's cold start (see lamina.api.schemas.Model).
 
 import uuid
 from typing import Annotated, Any

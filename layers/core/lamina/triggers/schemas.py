@@ -6,7 +6,8 @@ A subscription's `connection_id` (Agenta's Composio connection) is optional: wit
 Lamina's own domain events, whose type `event_key` names (`x.y.z`, `x.*` or `*`).
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: pydantic would compile and evaluate each field's annotation
+# string when the class is made, at the API function's cold start (see lamina.api.schemas.Model).
 
 import uuid
 from datetime import datetime
