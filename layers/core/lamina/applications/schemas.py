@@ -4,46 +4,37 @@
 # string when the class is made, at the API function's cold start (see lamina.api.schemas.Model).
 
 import uuid
-from typing import Annotated, Any
+from typing import Any
 
 from pydantic import Field, model_validator
 
 from lamina.api.schemas import Body, Reference, Windowing
+from lamina.artifacts.schemas import (
+    ArtifactHeader,
+    ArtifactHeaderEdits,
+    CommitMessage,
+    ForkedRevision,
+    ForkedVariant,
+    LogDepth,
+    Name,
+    RevisionSlug,
+    Slug,
+)
 
-SLUG_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_\-.]{0,199}$"
-Slug = Annotated[str, Field(pattern=SLUG_PATTERN, description="letters, digits, `_`, `-`, `.`")]
-MAX_REVISION_SLUG_LENGTH = 40
-RevisionSlug = Annotated[
-    str, Field(pattern=SLUG_PATTERN, max_length=MAX_REVISION_SLUG_LENGTH, description="unique in the project")
-]
 # Agenta's SDK names an application next to an environment by a key: `<application slug>.revision`.
 APPLICATION_KEY_SUFFIX = ".revision"
-Name = Annotated[str, Field(max_length=200)]
-MAX_MESSAGE_LENGTH = 10_000
-CommitMessage = Annotated[str, Field(max_length=MAX_MESSAGE_LENGTH)]
 
 
-class ApplicationFields(Body):
-    slug: Slug
-    name: Name | None = None
-    description: str | None = None
-    flags: dict[str, Any] | None = None
-    tags: dict[str, Any] | None = None
-    meta: dict[str, Any] | None = None
+class ApplicationFields(ArtifactHeader):
+    pass
 
 
 class ApplicationCreate(Body):
     application: ApplicationFields
 
 
-class ApplicationEdits(Body):
-    id: uuid.UUID | None = None
-    slug: Slug | None = None
-    name: Name | None = None
-    description: str | None = None
-    flags: dict[str, Any] | None = None
-    tags: dict[str, Any] | None = None
-    meta: dict[str, Any] | None = None
+class ApplicationEdits(ArtifactHeaderEdits):
+    pass
 
 
 class ApplicationEdit(Body):
@@ -90,16 +81,6 @@ class VariantQuery(Body):
     windowing: Windowing | None = None
 
 
-class ForkedVariant(Body):
-    slug: Slug
-    name: Name | None = None
-    description: str | None = None
-
-
-class ForkedRevision(Body):
-    message: CommitMessage | None = None
-
-
 class VariantFork(Body):
     """Fork from a revision (or a variant's latest revision) into a new variant of the same application."""
 
@@ -132,10 +113,6 @@ class RevisionRetrieve(Body):
     # Agenta resolves references embedded in revision data; Lamina's revision data embeds none, so a
     # revision is always answered resolved, whatever this says.
     resolve: bool | None = None
-
-
-MAX_LOG_DEPTH = 1000
-LogDepth = Annotated[int, Field(ge=1, le=MAX_LOG_DEPTH)]
 
 
 class RevisionsLogIds(Body):
@@ -252,13 +229,7 @@ class EnvironmentQuery(Body):
         return self
 
 
-class SimpleApplicationFields(Body):
-    slug: Slug
-    name: Name | None = None
-    description: str | None = None
-    flags: dict[str, Any] | None = None
-    tags: dict[str, Any] | None = None
-    meta: dict[str, Any] | None = None
+class SimpleApplicationFields(ArtifactHeader):
     data: dict[str, Any] | None = None
     message: CommitMessage | None = None
 
@@ -267,14 +238,7 @@ class SimpleApplicationCreate(Body):
     application: SimpleApplicationFields
 
 
-class SimpleApplicationEdits(Body):
-    id: uuid.UUID | None = None
-    slug: Slug | None = None
-    name: Name | None = None
-    description: str | None = None
-    flags: dict[str, Any] | None = None
-    tags: dict[str, Any] | None = None
-    meta: dict[str, Any] | None = None
+class SimpleApplicationEdits(ArtifactHeaderEdits):
     data: dict[str, Any] | None = None
     message: CommitMessage | None = None
 
