@@ -1,9 +1,5 @@
-"""Response bodies of the registry routes: what each route returns, as its OpenAPI response schema.
-
-Routes return plain dicts (built by `lamina.artifacts.views`); FastAPI checks them against these models and
-serialises only the fields the dict set, so an optional field (`windowing`, `environment_revision`) is absent
-rather than null when the route did not set it.
-"""
+"""Response bodies of the registry routes: what each route returns, as its OpenAPI response schema (plain
+dicts built by `lamina.artifacts.views`, checked as `lamina.artifacts.responses` says)."""
 
 # No `from __future__ import annotations` here: pydantic would compile and evaluate each field's annotation
 # string when the class is made, at the API function's cold start (see lamina.api.schemas.Model).
@@ -12,32 +8,11 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from lamina.api.schemas import Model
+from lamina.artifacts.responses import ArtifactOut, Out, WindowingOut
 
 
-class Out(Model):
-    """Base of every registry response body (its validator is built on first use: see `Model`)."""
-
-
-class WindowingOut(Out):
-    """Where the next window starts (pass it back as `windowing.next`)."""
-
-    next: uuid.UUID | None = None
-
-
-class ApplicationOut(Out):
-    id: uuid.UUID
-    slug: str
-    name: str | None
-    description: str | None
-    flags: dict[str, Any]
-    tags: dict[str, Any]
-    meta: dict[str, Any]
-    project_id: uuid.UUID
-    created_at: datetime | None
-    updated_at: datetime | None
-    created_by: str | None
-    archived_at: datetime | None
+class ApplicationOut(ArtifactOut):
+    pass
 
 
 class VariantOut(Out):

@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from lamina.applications.responses import Out, WindowingOut
+from lamina.artifacts.responses import ArtifactOut, Out, WindowingOut
 
 
 class EvaluatorDataOut(Out):
@@ -20,19 +20,8 @@ class EvaluatorDataOut(Out):
     parameters: dict[str, Any] | None = None
 
 
-class EvaluatorOut(Out):
-    id: uuid.UUID
-    slug: str
-    name: str | None
-    description: str | None
-    flags: dict[str, Any]
-    tags: dict[str, Any]
-    meta: dict[str, Any]
-    project_id: uuid.UUID
-    created_at: datetime | None
-    updated_at: datetime | None
-    created_by: str | None
-    archived_at: datetime | None
+class EvaluatorOut(ArtifactOut):
+    pass
 
 
 class SimpleEvaluatorOut(EvaluatorOut):

@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import RootModel
 
-from lamina.applications.responses import Out, WindowingOut
+from lamina.artifacts.responses import ArtifactOut, Out, WindowingOut
 
 
 class TestcaseOut(Out):
@@ -27,21 +27,8 @@ class TestsetDataOut(Out):
     testcases: list[TestcaseOut] | None = None
 
 
-class TestsetOut(Out):
+class TestsetOut(ArtifactOut):
     __test__ = False
-
-    id: uuid.UUID
-    slug: str
-    name: str | None
-    description: str | None
-    flags: dict[str, Any]
-    tags: dict[str, Any]
-    meta: dict[str, Any]
-    project_id: uuid.UUID
-    created_at: datetime | None
-    updated_at: datetime | None
-    created_by: str | None
-    archived_at: datetime | None
 
 
 class SimpleTestsetOut(TestsetOut):
