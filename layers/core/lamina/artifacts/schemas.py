@@ -22,9 +22,17 @@ MAX_MESSAGE_LENGTH = 10_000
 CommitMessage = Annotated[str, Field(max_length=MAX_MESSAGE_LENGTH)]
 MAX_LOG_DEPTH = 1000
 LogDepth = Annotated[int, Field(ge=1, le=MAX_LOG_DEPTH)]
+# What the core stores on an artifact row from a request (`create_artifact`, `edit_artifact`).
+ARTIFACT_HEADER_FIELDS = ("slug", "name", "description", "flags", "tags", "meta")
 
 
-class ArtifactHeader(Body):
+class HeaderBody(Body):
+    def header(self) -> dict[str, Any]:
+        """The artifact header fields of this request, as keywords for the core."""
+        return {field: getattr(self, field) for field in ARTIFACT_HEADER_FIELDS}
+
+
+class ArtifactHeader(HeaderBody):
     """An artifact as created: its slug and the fields a user describes it with."""
 
     slug: Slug
@@ -35,7 +43,7 @@ class ArtifactHeader(Body):
     meta: dict[str, Any] | None = None
 
 
-class ArtifactHeaderEdits(Body):
+class ArtifactHeaderEdits(HeaderBody):
     """Edits to an artifact's header: the fields given replace the stored ones."""
 
     id: uuid.UUID | None = None

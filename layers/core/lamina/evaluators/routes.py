@@ -30,8 +30,9 @@ router = DeferredRouter(tags=["evaluators"])
 
 
 def _query(session: Any, principal: Any, body: schemas.EvaluatorQuery) -> Any:
-    return service.query_evaluators(
+    return artifacts.query_artifacts(
         session,
+        service.EVALUATORS,
         principal,
         **query_arguments(
             body.evaluator,

@@ -16,10 +16,12 @@ from lamina.errors import ValidationFailedError
 from lamina.testsets import responses, schemas
 
 if TYPE_CHECKING:
+    from lamina.artifacts import service as artifacts
     from lamina.testsets import files, service, simple, testcases
 else:
     from lamina.lazy import lazy_module
 
+    artifacts = lazy_module("lamina.artifacts.service")
     files = lazy_module("lamina.testsets.files")
     service = lazy_module("lamina.testsets.service")
     simple = lazy_module("lamina.testsets.simple")
@@ -38,8 +40,9 @@ MEDIA_TYPES = {"csv": "text/csv; charset=utf-8", "json": "application/json"}
 
 
 def _query(session: Any, principal: Any, body: schemas.TestsetQuery) -> Any:
-    return service.query_testsets(
+    return artifacts.query_artifacts(
         session,
+        service.TESTSETS,
         principal,
         **query_arguments(
             body.testset, body.testset_refs, include_archived=body.include_archived, windowing=body.windowing
