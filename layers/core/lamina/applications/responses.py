@@ -8,40 +8,22 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from lamina.artifacts.responses import ArtifactOut, Out, WindowingOut
+from pydantic import Field
+
+from lamina.artifacts.responses import ArtifactOut, ArtifactRevisionOut, ArtifactVariantOut, Out, WindowingOut
 
 
 class ApplicationOut(ArtifactOut):
     pass
 
 
-class VariantOut(Out):
-    id: uuid.UUID
-    slug: str
-    name: str | None
-    description: str | None
-    flags: dict[str, Any]
-    meta: dict[str, Any]
-    application_id: uuid.UUID
-    artifact_id: uuid.UUID
-    forked_from_revision_id: uuid.UUID | None
-    created_at: datetime | None
-    created_by: str | None
-    archived_at: datetime | None
+class VariantOut(ArtifactVariantOut):
+    kind_id: uuid.UUID = Field(alias="application_id")
 
 
-class RevisionOut(Out):
-    id: uuid.UUID
-    slug: str
-    version: int
-    message: str | None
-    data: dict[str, Any]
-    application_id: uuid.UUID
-    artifact_id: uuid.UUID
-    application_variant_id: uuid.UUID
-    variant_id: uuid.UUID
-    created_at: datetime | None
-    created_by: str | None
+class RevisionOut(ArtifactRevisionOut[int, dict[str, Any]]):
+    kind_id: uuid.UUID = Field(alias="application_id")
+    kind_variant_id: uuid.UUID = Field(alias="application_variant_id")
 
 
 class EnvironmentOut(Out):

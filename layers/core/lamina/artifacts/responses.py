@@ -11,7 +11,9 @@ did not set it.
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
+
+from pydantic import ConfigDict
 
 from lamina.api.schemas import Model
 
@@ -39,3 +41,49 @@ class ArtifactOut(Out):
     updated_at: datetime | None
     created_by: str | None
     archived_at: datetime | None
+
+
+class KindNamedOut(Out):
+    """A response with fields a kind names by its noun (`testset_id`, `testset_variant_id`). The generic
+    field (`kind_id`) keeps its place; the kind's subclass gives it an alias, the name it is validated,
+    serialised and documented by: `kind_id: uuid.UUID = Field(alias="testset_id")`."""
+
+    model_config = ConfigDict(serialize_by_alias=True)
+
+
+class ArtifactVariantOut(KindNamedOut):
+    """A variant as `lamina.artifacts.views.variant_view` builds it."""
+
+    id: uuid.UUID
+    slug: str
+    name: str | None
+    description: str | None
+    flags: dict[str, Any]
+    meta: dict[str, Any]
+    kind_id: uuid.UUID
+    artifact_id: uuid.UUID
+    forked_from_revision_id: uuid.UUID | None
+    created_at: datetime | None
+    created_by: str | None
+    archived_at: datetime | None
+
+
+Version = TypeVar("Version", int, str)
+Data = TypeVar("Data")
+
+
+class ArtifactRevisionOut(KindNamedOut, Generic[Version, Data]):
+    """A revision as `lamina.artifacts.views.revision_view` builds it; Agenta sends some kinds' `version` as
+    a string, and each kind has its own `data`."""
+
+    id: uuid.UUID
+    slug: str
+    version: Version
+    message: str | None
+    data: Data
+    kind_id: uuid.UUID
+    artifact_id: uuid.UUID
+    kind_variant_id: uuid.UUID
+    variant_id: uuid.UUID
+    created_at: datetime | None
+    created_by: str | None

@@ -7,7 +7,9 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from lamina.artifacts.responses import ArtifactOut, Out, WindowingOut
+from pydantic import Field
+
+from lamina.artifacts.responses import ArtifactOut, ArtifactVariantOut, Out, WindowingOut
 
 
 class EvaluatorDataOut(Out):
@@ -31,19 +33,8 @@ class SimpleEvaluatorOut(EvaluatorOut):
     data: EvaluatorDataOut | None = None
 
 
-class VariantOut(Out):
-    id: uuid.UUID
-    slug: str
-    name: str | None
-    description: str | None
-    flags: dict[str, Any]
-    meta: dict[str, Any]
-    evaluator_id: uuid.UUID
-    artifact_id: uuid.UUID
-    forked_from_revision_id: uuid.UUID | None
-    created_at: datetime | None
-    created_by: str | None
-    archived_at: datetime | None
+class VariantOut(ArtifactVariantOut):
+    kind_id: uuid.UUID = Field(alias="evaluator_id")
 
 
 class RevisionOut(Out):

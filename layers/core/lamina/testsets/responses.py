@@ -4,12 +4,11 @@
 # string when the class is made, at the API function's cold start (see lamina.api.schemas.Model).
 
 import uuid
-from datetime import datetime
 from typing import Any
 
-from pydantic import RootModel
+from pydantic import Field, RootModel
 
-from lamina.artifacts.responses import ArtifactOut, Out, WindowingOut
+from lamina.artifacts.responses import ArtifactOut, ArtifactRevisionOut, ArtifactVariantOut, Out, WindowingOut
 
 
 class TestcaseOut(Out):
@@ -40,33 +39,13 @@ class SimpleTestsetOut(TestsetOut):
     data: TestsetDataOut | None = None
 
 
-class VariantOut(Out):
-    id: uuid.UUID
-    slug: str
-    name: str | None
-    description: str | None
-    flags: dict[str, Any]
-    meta: dict[str, Any]
-    testset_id: uuid.UUID
-    artifact_id: uuid.UUID
-    forked_from_revision_id: uuid.UUID | None
-    created_at: datetime | None
-    created_by: str | None
-    archived_at: datetime | None
+class VariantOut(ArtifactVariantOut):
+    kind_id: uuid.UUID = Field(alias="testset_id")
 
 
-class RevisionOut(Out):
-    id: uuid.UUID
-    slug: str
-    version: str
-    message: str | None
-    data: TestsetDataOut
-    testset_id: uuid.UUID
-    artifact_id: uuid.UUID
-    testset_variant_id: uuid.UUID
-    variant_id: uuid.UUID
-    created_at: datetime | None
-    created_by: str | None
+class RevisionOut(ArtifactRevisionOut[str, TestsetDataOut]):
+    kind_id: uuid.UUID = Field(alias="testset_id")
+    kind_variant_id: uuid.UUID = Field(alias="testset_variant_id")
 
 
 class TestsetResponse(Out):
