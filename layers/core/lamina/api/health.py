@@ -1,19 +1,21 @@
 """`GET /api/health`: is every backend this function needs reachable?"""
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: pydantic would compile and evaluate each field's annotation
+# string when the class is made, at the API function's cold start (see lamina.api.schemas.Model).
 
 import time
 from collections.abc import Callable
 from typing import Literal
 
-from fastapi import APIRouter, Response
+from fastapi import Response
 from pydantic import Field
 
 from lamina import __version__
+from lamina.api.routing import DeferredRouter
 from lamina.api.schemas import Model
 from lamina.settings import get_settings
 
-router = APIRouter(tags=["health"])
+router = DeferredRouter(tags=["health"])
 
 MAX_ERROR_CHARS = 300
 

@@ -1,19 +1,16 @@
-"""Response bodies of the registry routes: what each route returns, as its OpenAPI response schema.
+"""Response bodies of the registry routes: what each route returns, as its OpenAPI response schema (plain
+dicts built by `lamina.artifacts.views`, checked as `lamina.artifacts.responses` says)."""
 
-Routes return plain dicts (built by `lamina.artifacts.views`); FastAPI checks them against these models and
-serialises only the fields the dict set, so an optional field (`windowing`, `environment_revision`) is absent
-rather than null when the route did not set it.
-"""
-
-from __future__ import annotations
+# No `from __future__ import annotations` here: pydantic would compile and evaluate each field's annotation
+# string when the class is made, at the API function's cold start (see lamina.api.schemas.Model).
 
 import uuid
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator
+from pydantic import BeforeValidator, Field
 
-from lamina.api.schemas import Model
+from lamina.artifacts.responses import ArtifactOut, ArtifactRevisionOut, ArtifactVariantOut, Out, WindowingOut
 
 
 # Agenta's revision `version` is a string on the wire (its SDK's models refuse an integer); stored as a number.
@@ -24,58 +21,17 @@ def _version_text(version: object) -> object:
 RevisionVersion = Annotated[str, BeforeValidator(_version_text)]
 
 
-class Out(Model):
-    """Base of every registry response body (its validator is built on first use: see `Model`)."""
+class ApplicationOut(ArtifactOut):
+    pass
 
 
-class WindowingOut(Out):
-    """Where the next window starts (pass it back as `windowing.next`)."""
-
-    next: uuid.UUID | None = None
+class VariantOut(ArtifactVariantOut):
+    kind_id: uuid.UUID = Field(alias="application_id")
 
 
-class ApplicationOut(Out):
-    id: uuid.UUID
-    slug: str
-    name: str | None
-    description: str | None
-    flags: dict[str, Any]
-    tags: dict[str, Any]
-    meta: dict[str, Any]
-    project_id: uuid.UUID
-    created_at: datetime | None
-    updated_at: datetime | None
-    created_by: str | None
-    archived_at: datetime | None
-
-
-class VariantOut(Out):
-    id: uuid.UUID
-    slug: str
-    name: str | None
-    description: str | None
-    flags: dict[str, Any]
-    meta: dict[str, Any]
-    application_id: uuid.UUID
-    artifact_id: uuid.UUID
-    forked_from_revision_id: uuid.UUID | None
-    created_at: datetime | None
-    created_by: str | None
-    archived_at: datetime | None
-
-
-class RevisionOut(Out):
-    id: uuid.UUID
-    slug: str
-    version: RevisionVersion
-    message: str | None
-    data: dict[str, Any]
-    application_id: uuid.UUID
-    artifact_id: uuid.UUID
-    application_variant_id: uuid.UUID
-    variant_id: uuid.UUID
-    created_at: datetime | None
-    created_by: str | None
+class RevisionOut(ArtifactRevisionOut[RevisionVersion, dict[str, Any]]):
+    kind_id: uuid.UUID = Field(alias="application_id")
+    kind_variant_id: uuid.UUID = Field(alias="application_variant_id")
 
 
 class EnvironmentOut(Out):

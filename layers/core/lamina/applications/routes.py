@@ -5,10 +5,12 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from fastapi import APIRouter, Response
+from fastapi import Response
 
 from lamina.api.deps import ProjectDeployer, ProjectEditor, ProjectViewer, SessionDep
+from lamina.api.routing import DeferredRouter
 from lamina.applications import responses, schemas
+from lamina.artifacts.envelopes import ONLY_SET_FIELDS, many, one
 
 if TYPE_CHECKING:
     from lamina.applications import service as registry
@@ -19,23 +21,8 @@ else:
     registry = lazy_module("lamina.applications.service")
     simple = lazy_module("lamina.applications.simple")
 
-router = APIRouter(tags=["applications"])
-simple_router = APIRouter(tags=["simple applications"])
-
-# Routes return dicts; the response model checks them and serialises the keys they set (an optional key such
-# as `windowing` is left out rather than sent as null).
-ONLY_SET_FIELDS: dict[str, Any] = {"response_model_exclude_unset": True}
-
-
-def _one(name: str, item: dict[str, Any], **extra: Any) -> dict[str, Any]:
-    return {"count": 1, name: item, **extra}
-
-
-def _many(name: str, items: list[dict[str, Any]], next_cursor: uuid.UUID | None = None) -> dict[str, Any]:
-    body: dict[str, Any] = {"count": len(items), name: items}
-    if next_cursor is not None:
-        body["windowing"] = {"next": next_cursor}
-    return body
+router = DeferredRouter(tags=["applications"])
+simple_router = DeferredRouter(tags=["simple applications"])
 
 
 # ---------------------------------------------------------------- applications
@@ -46,7 +33,7 @@ def create_application(
     body: schemas.ApplicationCreate, session: SessionDep, principal: ProjectEditor
 ) -> dict[str, Any]:
     app = registry.create_application(session, principal, body.application)
-    return _one("application", registry.application_view(app))
+    return one("application", registry.application_view(app))
 
 
 @router.post("/applications/query", response_model=responses.ApplicationsResponse, **ONLY_SET_FIELDS)
@@ -54,7 +41,7 @@ def query_applications(
     body: schemas.ApplicationQuery, session: SessionDep, principal: ProjectViewer
 ) -> dict[str, Any]:
     window = registry.query_applications(session, principal, body)
-    return _many("applications", [registry.application_view(app) for app in window.items], window.next)
+    return many("applications", [registry.application_view(app) for app in window.items], window.next)
 
 
 # Static paths (`/variants/...`, `/revisions/...`) are declared before `/{application_id}` below.
@@ -65,7 +52,7 @@ def create_variant(
     body: schemas.VariantCreate, session: SessionDep, principal: ProjectEditor
 ) -> dict[str, Any]:
     variant = registry.create_variant(session, principal, body.application_variant)
-    return _one("application_variant", registry.variant_view(variant))
+    return one("application_variant", registry.variant_view(variant))
 
 
 @router.post("/applications/variants/query", response_model=responses.VariantsResponse, **ONLY_SET_FIELDS)
@@ -73,13 +60,13 @@ def query_variants(
     body: schemas.VariantQuery, session: SessionDep, principal: ProjectViewer
 ) -> dict[str, Any]:
     window = registry.query_variants(session, principal, body)
-    return _many("application_variants", [registry.variant_view(v) for v in window.items], window.next)
+    return many("application_variants", [registry.variant_view(v) for v in window.items], window.next)
 
 
 @router.post("/applications/variants/fork", response_model=responses.ForkResponse, **ONLY_SET_FIELDS)
 def fork_variant(body: schemas.VariantFork, session: SessionDep, principal: ProjectEditor) -> dict[str, Any]:
     variant, revision = registry.fork_variant(session, principal, body)
-    return _one(
+    return one(
         "application_variant",
         registry.variant_view(variant),
         application_revision=registry.revision_view(revision),
@@ -90,7 +77,7 @@ def fork_variant(body: schemas.VariantFork, session: SessionDep, principal: Proj
     "/applications/variants/{variant_id}", response_model=responses.VariantResponse, **ONLY_SET_FIELDS
 )
 def get_variant(variant_id: uuid.UUID, session: SessionDep, principal: ProjectViewer) -> dict[str, Any]:
-    return _one(
+    return one(
         "application_variant", registry.variant_view(registry.get_variant(session, principal, variant_id))
     )
 
@@ -100,7 +87,7 @@ def get_variant(variant_id: uuid.UUID, session: SessionDep, principal: ProjectVi
 )
 def archive_variant(variant_id: uuid.UUID, session: SessionDep, principal: ProjectEditor) -> dict[str, Any]:
     variant = registry.set_variant_archived(session, principal, variant_id, archived=True)
-    return _one("application_variant", registry.variant_view(variant))
+    return one("application_variant", registry.variant_view(variant))
 
 
 @router.post(
@@ -110,7 +97,7 @@ def archive_variant(variant_id: uuid.UUID, session: SessionDep, principal: Proje
 )
 def unarchive_variant(variant_id: uuid.UUID, session: SessionDep, principal: ProjectEditor) -> dict[str, Any]:
     variant = registry.set_variant_archived(session, principal, variant_id, archived=False)
-    return _one("application_variant", registry.variant_view(variant))
+    return one("application_variant", registry.variant_view(variant))
 
 
 @router.post("/applications/revisions/commit", response_model=responses.RevisionResponse, **ONLY_SET_FIELDS)
@@ -118,7 +105,7 @@ def commit_revision(
     body: schemas.RevisionCommit, session: SessionDep, principal: ProjectEditor
 ) -> dict[str, Any]:
     revision = registry.commit_revision(session, principal, body.application_revision)
-    return _one("application_revision", registry.revision_view(revision))
+    return one("application_revision", registry.revision_view(revision))
 
 
 @router.post("/applications/revisions/retrieve", response_model=responses.RetrieveResponse, **ONLY_SET_FIELDS)
@@ -132,7 +119,7 @@ def retrieve_revision(
 @router.post("/applications/revisions/log", response_model=responses.RevisionsResponse, **ONLY_SET_FIELDS)
 def log_revisions(body: schemas.RevisionLog, session: SessionDep, principal: ProjectViewer) -> dict[str, Any]:
     revisions = registry.log_revisions(session, principal, body)
-    return _many("application_revisions", [registry.revision_view(r) for r in revisions])
+    return many("application_revisions", [registry.revision_view(r) for r in revisions])
 
 
 @router.post("/applications/revisions/query", response_model=responses.RevisionsResponse, **ONLY_SET_FIELDS)
@@ -140,7 +127,7 @@ def query_revisions(
     body: schemas.RevisionQuery, session: SessionDep, principal: ProjectViewer
 ) -> dict[str, Any]:
     window = registry.query_revisions(session, principal, body)
-    return _many("application_revisions", [registry.revision_view(r) for r in window.items], window.next)
+    return many("application_revisions", [registry.revision_view(r) for r in window.items], window.next)
 
 
 @router.post("/applications/revisions/deploy", response_model=responses.DeployResponse, **ONLY_SET_FIELDS)
@@ -148,7 +135,7 @@ def deploy_revision(
     body: schemas.RevisionDeploy, session: SessionDep, principal: ProjectDeployer
 ) -> dict[str, Any]:
     deployed = registry.deploy(session, principal, body)
-    return _one(
+    return one(
         "environment_revision",
         registry.environment_revision_view(deployed.environment_revision, deployed.environment),
         application_revision=registry.revision_view(deployed.revision),
@@ -159,7 +146,7 @@ def deploy_revision(
     "/applications/revisions/{revision_id}", response_model=responses.RevisionResponse, **ONLY_SET_FIELDS
 )
 def get_revision(revision_id: uuid.UUID, session: SessionDep, principal: ProjectViewer) -> dict[str, Any]:
-    return _one(
+    return one(
         "application_revision", registry.revision_view(registry.get_revision(session, principal, revision_id))
     )
 
@@ -168,7 +155,7 @@ def get_revision(revision_id: uuid.UUID, session: SessionDep, principal: Project
 def get_application(
     application_id: uuid.UUID, session: SessionDep, principal: ProjectViewer
 ) -> dict[str, Any]:
-    return _one(
+    return one(
         "application", registry.application_view(registry.get_application(session, principal, application_id))
     )
 
@@ -178,7 +165,7 @@ def edit_application(
     application_id: uuid.UUID, body: schemas.ApplicationEdit, session: SessionDep, principal: ProjectEditor
 ) -> dict[str, Any]:
     app = registry.edit_application(session, principal, application_id, body.application)
-    return _one("application", registry.application_view(app))
+    return one("application", registry.application_view(app))
 
 
 @router.post(
@@ -188,7 +175,7 @@ def archive_application(
     application_id: uuid.UUID, session: SessionDep, principal: ProjectEditor
 ) -> dict[str, Any]:
     app = registry.set_application_archived(session, principal, application_id, archived=True)
-    return _one("application", registry.application_view(app))
+    return one("application", registry.application_view(app))
 
 
 @router.post(
@@ -200,7 +187,7 @@ def unarchive_application(
     application_id: uuid.UUID, session: SessionDep, principal: ProjectEditor
 ) -> dict[str, Any]:
     app = registry.set_application_archived(session, principal, application_id, archived=False)
-    return _one("application", registry.application_view(app))
+    return one("application", registry.application_view(app))
 
 
 # ---------------------------------------------------------------- environments
@@ -211,7 +198,7 @@ def unarchive_application(
 )
 def list_environments(session: SessionDep, principal: ProjectViewer) -> dict[str, Any]:
     environments = registry.list_environments(session, principal)
-    return _many("environments", [registry.environment_view(e) for e in environments])
+    return many("environments", [registry.environment_view(e) for e in environments])
 
 
 @router.post(
@@ -225,7 +212,7 @@ def environment_log(
 ) -> dict[str, Any]:
     environment, window = registry.environment_log(session, principal, body)
     views = [registry.environment_revision_view(d, environment) for d in window.items]
-    return _many("environment_revisions", views, window.next)
+    return many("environment_revisions", views, window.next)
 
 
 # ---------------------------------------------------------------- simple
@@ -238,7 +225,7 @@ def simple_create(
     body: schemas.SimpleApplicationCreate, session: SessionDep, principal: ProjectEditor
 ) -> dict[str, Any]:
     app = simple.create(session, principal, body.application)
-    return _one("application", simple.view(session, app))
+    return one("application", simple.view(session, app))
 
 
 @simple_router.post(
@@ -248,7 +235,7 @@ def simple_query(
     body: schemas.ApplicationQuery, session: SessionDep, principal: ProjectViewer
 ) -> dict[str, Any]:
     window = registry.query_applications(session, principal, body)
-    return _many("applications", [simple.view(session, app) for app in window.items], window.next)
+    return many("applications", [simple.view(session, app) for app in window.items], window.next)
 
 
 @simple_router.get(
@@ -257,7 +244,7 @@ def simple_query(
     **ONLY_SET_FIELDS,
 )
 def simple_get(application_id: uuid.UUID, session: SessionDep, principal: ProjectViewer) -> dict[str, Any]:
-    return _one(
+    return one(
         "application",
         simple.view(session, registry.get_application(session, principal, application_id)),
     )
@@ -275,7 +262,7 @@ def simple_edit(
     principal: ProjectEditor,
 ) -> dict[str, Any]:
     app = simple.edit(session, principal, application_id, body.application)
-    return _one("application", simple.view(session, app))
+    return one("application", simple.view(session, app))
 
 
 @simple_router.post(
@@ -287,7 +274,7 @@ def simple_archive(
     application_id: uuid.UUID, session: SessionDep, principal: ProjectEditor
 ) -> dict[str, Any]:
     app = registry.set_application_archived(session, principal, application_id, archived=True)
-    return _one("application", simple.view(session, app))
+    return one("application", simple.view(session, app))
 
 
 @simple_router.post(
@@ -299,7 +286,7 @@ def simple_unarchive(
     application_id: uuid.UUID, session: SessionDep, principal: ProjectEditor
 ) -> dict[str, Any]:
     app = registry.set_application_archived(session, principal, application_id, archived=False)
-    return _one("application", simple.view(session, app))
+    return one("application", simple.view(session, app))
 
 
 @simple_router.post(
@@ -309,4 +296,4 @@ def simple_environments(
     body: schemas.EnvironmentQuery, session: SessionDep, principal: ProjectViewer
 ) -> dict[str, Any]:
     environments = registry.environments_with_deployments(session, principal, body)
-    return _many("environments", environments)
+    return many("environments", environments)

@@ -1,48 +1,40 @@
 """Request bodies of the registry routes (kept out of models.py so routes import no SQLAlchemy)."""
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: pydantic would compile and evaluate each field's annotation
+# string when the class is made, at the API function's cold start (see lamina.api.schemas.Model).
 
 import uuid
-from typing import Annotated, Any
+from typing import Any
 
 from pydantic import Field, model_validator
 
 from lamina.api.schemas import Body, Reference, Windowing
+from lamina.artifacts.schemas import (
+    ArtifactHeader,
+    ArtifactHeaderEdits,
+    CommitMessage,
+    ForkedRevision,
+    ForkedVariant,
+    LogDepth,
+    Name,
+    RevisionSlug,
+    Slug,
+)
 
-SLUG_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_\-.]{0,199}$"
-Slug = Annotated[str, Field(pattern=SLUG_PATTERN, description="letters, digits, `_`, `-`, `.`")]
-MAX_REVISION_SLUG_LENGTH = 40
-RevisionSlug = Annotated[
-    str, Field(pattern=SLUG_PATTERN, max_length=MAX_REVISION_SLUG_LENGTH, description="unique in the project")
-]
 # Agenta's SDK names an application next to an environment by a key: `<application slug>.revision`.
 APPLICATION_KEY_SUFFIX = ".revision"
-Name = Annotated[str, Field(max_length=200)]
-MAX_MESSAGE_LENGTH = 10_000
-CommitMessage = Annotated[str, Field(max_length=MAX_MESSAGE_LENGTH)]
 
 
-class ApplicationFields(Body):
-    slug: Slug
-    name: Name | None = None
-    description: str | None = None
-    flags: dict[str, Any] | None = None
-    tags: dict[str, Any] | None = None
-    meta: dict[str, Any] | None = None
+class ApplicationFields(ArtifactHeader):
+    pass
 
 
 class ApplicationCreate(Body):
     application: ApplicationFields
 
 
-class ApplicationEdits(Body):
-    id: uuid.UUID | None = None
-    slug: Slug | None = None
-    name: Name | None = None
-    description: str | None = None
-    flags: dict[str, Any] | None = None
-    tags: dict[str, Any] | None = None
-    meta: dict[str, Any] | None = None
+class ApplicationEdits(ArtifactHeaderEdits):
+    pass
 
 
 class ApplicationEdit(Body):
@@ -89,16 +81,6 @@ class VariantQuery(Body):
     windowing: Windowing | None = None
 
 
-class ForkedVariant(Body):
-    slug: Slug
-    name: Name | None = None
-    description: str | None = None
-
-
-class ForkedRevision(Body):
-    message: CommitMessage | None = None
-
-
 class VariantFork(Body):
     """Fork from a revision (or a variant's latest revision) into a new variant of the same application."""
 
@@ -133,10 +115,6 @@ class RevisionRetrieve(Body):
     resolve: bool | None = None
 
 
-MAX_LOG_DEPTH = 1000
-LogDepth = Annotated[int, Field(ge=1, le=MAX_LOG_DEPTH)]
-
-
 class RevisionsLogIds(Body):
     """Agenta's log request (`ApplicationRevisionsLog`): ids, under Agenta's and the generic artifact names."""
 
@@ -158,7 +136,7 @@ class RevisionLog(Body):
     application_revisions: RevisionsLogIds | None = None
 
     @model_validator(mode="after")
-    def _agenta_ids_as_references(self) -> RevisionLog:
+    def _agenta_ids_as_references(self) -> "RevisionLog":
         ids = self.application_revisions
         if ids is None:
             return self
@@ -200,7 +178,7 @@ class RevisionDeploy(Body):
     message: CommitMessage | None = None
 
     @model_validator(mode="after")
-    def _key_as_application_ref(self) -> RevisionDeploy:
+    def _key_as_application_ref(self) -> "RevisionDeploy":
         if self.key and self.application_ref is None:
             self.application_ref = Reference(slug=self.key.removesuffix(APPLICATION_KEY_SUFFIX))
         return self
@@ -236,7 +214,7 @@ class EnvironmentQuery(Body):
     include_archived: bool | None = None
 
     @model_validator(mode="after")
-    def _one_list_of_environment_refs(self) -> EnvironmentQuery:
+    def _one_list_of_environment_refs(self) -> "EnvironmentQuery":
         refs = list(self.environment_refs or [])
         if self.environment_ref is not None:
             refs.append(self.environment_ref)
@@ -251,13 +229,7 @@ class EnvironmentQuery(Body):
         return self
 
 
-class SimpleApplicationFields(Body):
-    slug: Slug
-    name: Name | None = None
-    description: str | None = None
-    flags: dict[str, Any] | None = None
-    tags: dict[str, Any] | None = None
-    meta: dict[str, Any] | None = None
+class SimpleApplicationFields(ArtifactHeader):
     data: dict[str, Any] | None = None
     message: CommitMessage | None = None
 
@@ -266,14 +238,7 @@ class SimpleApplicationCreate(Body):
     application: SimpleApplicationFields
 
 
-class SimpleApplicationEdits(Body):
-    id: uuid.UUID | None = None
-    slug: Slug | None = None
-    name: Name | None = None
-    description: str | None = None
-    flags: dict[str, Any] | None = None
-    tags: dict[str, Any] | None = None
-    meta: dict[str, Any] | None = None
+class SimpleApplicationEdits(ArtifactHeaderEdits):
     data: dict[str, Any] | None = None
     message: CommitMessage | None = None
 

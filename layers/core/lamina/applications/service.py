@@ -74,12 +74,7 @@ def create_application(
         session,
         APPLICATIONS,
         principal,
-        slug=fields.slug,
-        name=fields.name,
-        description=fields.description,
-        flags=fields.flags,
-        tags=fields.tags,
-        meta=fields.meta,
+        **fields.header(),
     )
 
 

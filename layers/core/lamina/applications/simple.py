@@ -32,12 +32,7 @@ def create(session: Session, principal: Principal, fields: schemas.SimpleApplica
         session,
         APPLICATIONS,
         principal,
-        slug=fields.slug,
-        name=fields.name,
-        description=fields.description,
-        flags=fields.flags,
-        tags=fields.tags,
-        meta=fields.meta,
+        **fields.header(),
     )
     variant = artifacts.create_variant(
         session, APPLICATIONS, principal, app.id, slug=secrets.token_hex(SIMPLE_VARIANT_SLUG_BYTES)
@@ -59,10 +54,7 @@ def edit(
     """Edit the header; new `data` is committed as the next revision of the default variant."""
     if edits.id is not None and edits.id != application_id:
         raise ValidationFailedError("application.id does not match the id in the path")
-    header = {
-        field: getattr(edits, field) for field in ("slug", "name", "description", "flags", "tags", "meta")
-    }
-    app = artifacts.edit_artifact(session, APPLICATIONS, principal, application_id, header)
+    app = artifacts.edit_artifact(session, APPLICATIONS, principal, application_id, edits.header())
     if edits.data is not None:
         variant = default_variant(session, app)
         revisions.commit(session, APPLICATIONS, principal, variant.id, data=edits.data, message=edits.message)

@@ -10,10 +10,10 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from fastapi import APIRouter
 from pydantic import BaseModel
 
 from lamina.api.deps import ProjectViewer, SessionDep
+from lamina.api.routing import DeferredRouter
 from lamina.applications import schemas
 from lamina.applications.responses import RevisionOut
 
@@ -24,7 +24,7 @@ else:
 
     registry = lazy_module("lamina.applications.service")
 
-router = APIRouter(tags=["workflows"])
+router = DeferredRouter(tags=["workflows"])
 
 
 class WorkflowRevisionOut(RevisionOut):

@@ -19,6 +19,7 @@ from lamina.api.schemas import Reference, Windowing
 from lamina.artifacts.cache import GenerationCache
 from lamina.artifacts.kind import A, ArtifactKind, D, R, V
 from lamina.artifacts.references import References
+from lamina.artifacts.schemas import ARTIFACT_HEADER_FIELDS
 from lamina.artifacts.views import artifact_view, variant_view
 from lamina.artifacts.windowing import Window, fetch_window
 from lamina.db.base import utcnow
@@ -26,8 +27,6 @@ from lamina.db.unit_of_work import after_commit
 from lamina.errors import ConflictError
 from lamina.events.outbox import stage_event
 from lamina.tenancy.principal import Principal
-
-EDITABLE_ARTIFACT_FIELDS = ("slug", "name", "description", "flags", "tags", "meta")
 
 AnyKind = ArtifactKind[Any, Any, Any, Any]
 
@@ -99,7 +98,7 @@ def edit_artifact(
 ) -> A:
     """Set the given header fields (slug, name, description, flags, tags, meta); None leaves one as it is."""
     artifact = get_artifact(session, kind, principal, artifact_id)
-    for field in EDITABLE_ARTIFACT_FIELDS:
+    for field in ARTIFACT_HEADER_FIELDS:
         if edits.get(field) is not None:
             setattr(artifact, field, edits[field])
     flush_or_conflict(session, f"a {kind.name} with slug {edits.get('slug')!r}")
@@ -129,6 +128,7 @@ def query_artifacts(
     kind: ArtifactKind[A, V, R, D],
     principal: Principal,
     *,
+    name: str | None = None,
     slug: str | None = None,
     flags: dict[str, Any] | None = None,
     tags: dict[str, Any] | None = None,
@@ -136,10 +136,15 @@ def query_artifacts(
     include_archived: bool = False,
     windowing: Windowing | None = None,
 ) -> Window[A]:
+    """The kind's artifacts in the project; `name` matches as a case-insensitive substring (as Agenta's query
+    does), the other criteria exactly; `refs` by id or slug."""
     table: Any = kind.artifact
     query = select(table).where(table.project_id == principal.project_id)
     if not include_archived:
         query = query.where(table.archived_at.is_(None))
+    if name:
+        escaped = name.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        query = query.where(table.name.ilike(f"%{escaped}%", escape="\\"))
     if slug is not None:
         query = query.where(table.slug == slug)
     if flags:

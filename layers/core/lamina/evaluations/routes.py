@@ -6,9 +6,8 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING
 
-from fastapi import APIRouter
-
 from lamina.api.deps import ProjectEditor, ProjectViewer, SessionDep
+from lamina.api.routing import DeferredRouter
 from lamina.evaluations import schemas
 from lamina.evaluations.schemas import RunStatus
 
@@ -24,8 +23,8 @@ else:
     records = lazy_module("lamina.evaluations.records")
     service = lazy_module("lamina.evaluations.service")
 
-router = APIRouter(tags=["evaluations"])
-simple_router = APIRouter(tags=["evaluations"])
+router = DeferredRouter(tags=["evaluations"])
+simple_router = DeferredRouter(tags=["evaluations"])
 
 
 def _view(session: Session, run: EvaluationRun) -> schemas.RunView:

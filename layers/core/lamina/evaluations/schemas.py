@@ -1,7 +1,8 @@
 """Request and response shapes of evaluation runs, after Agenta's (`agenta/_client/types/evaluation_*`,
 `agenta.sdk.models.evaluations`): what its SDK sends is accepted, what it reads is answered."""
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: pydantic would compile and evaluate each field's annotation
+# string when the class is made, at the API function's cold start (see lamina.api.schemas.Model).
 
 import uuid
 from datetime import datetime

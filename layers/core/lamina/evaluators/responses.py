@@ -1,12 +1,15 @@
 """Response bodies of the evaluator routes (Agenta's shapes: a revision's `version` is a string)."""
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: pydantic would compile and evaluate each field's annotation
+# string when the class is made, at the API function's cold start (see lamina.api.schemas.Model).
 
 import uuid
 from datetime import datetime
 from typing import Any
 
-from lamina.applications.responses import Out, WindowingOut
+from pydantic import Field
+
+from lamina.artifacts.responses import ArtifactOut, ArtifactVariantOut, Out, WindowingOut
 
 
 class EvaluatorDataOut(Out):
@@ -19,19 +22,8 @@ class EvaluatorDataOut(Out):
     parameters: dict[str, Any] | None = None
 
 
-class EvaluatorOut(Out):
-    id: uuid.UUID
-    slug: str
-    name: str | None
-    description: str | None
-    flags: dict[str, Any]
-    tags: dict[str, Any]
-    meta: dict[str, Any]
-    project_id: uuid.UUID
-    created_at: datetime | None
-    updated_at: datetime | None
-    created_by: str | None
-    archived_at: datetime | None
+class EvaluatorOut(ArtifactOut):
+    pass
 
 
 class SimpleEvaluatorOut(EvaluatorOut):
@@ -41,19 +33,8 @@ class SimpleEvaluatorOut(EvaluatorOut):
     data: EvaluatorDataOut | None = None
 
 
-class VariantOut(Out):
-    id: uuid.UUID
-    slug: str
-    name: str | None
-    description: str | None
-    flags: dict[str, Any]
-    meta: dict[str, Any]
-    evaluator_id: uuid.UUID
-    artifact_id: uuid.UUID
-    forked_from_revision_id: uuid.UUID | None
-    created_at: datetime | None
-    created_by: str | None
-    archived_at: datetime | None
+class VariantOut(ArtifactVariantOut):
+    kind_id: uuid.UUID = Field(alias="evaluator_id")
 
 
 class RevisionOut(Out):

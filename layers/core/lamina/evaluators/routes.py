@@ -5,11 +5,12 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from fastapi import APIRouter
 from starlette.concurrency import run_in_threadpool
 
 from lamina.api.deps import ProjectEditor, ProjectViewer, SessionDep
-from lamina.api.schemas import Reference
+from lamina.api.routing import DeferredRouter
+from lamina.artifacts.envelopes import ONLY_SET_FIELDS, many, one
+from lamina.artifacts.schemas import query_arguments
 from lamina.errors import NotFoundError, ValidationFailedError
 from lamina.evaluators import responses, schemas
 
@@ -25,36 +26,20 @@ else:
     service = lazy_module("lamina.evaluators.service")
     simple = lazy_module("lamina.evaluators.simple")
 
-router = APIRouter(tags=["evaluators"])
-ONLY_SET_FIELDS: dict[str, Any] = {"response_model_exclude_unset": True}
-
-
-def _one(name: str, item: dict[str, Any], **extra: Any) -> dict[str, Any]:
-    return {"count": 1, name: item, **extra}
-
-
-def _many(name: str, items: list[dict[str, Any]], next_cursor: uuid.UUID | None = None) -> dict[str, Any]:
-    body: dict[str, Any] = {"count": len(items), name: items}
-    if next_cursor is not None:
-        body["windowing"] = {"next": next_cursor}
-    return body
+router = DeferredRouter(tags=["evaluators"])
 
 
 def _query(session: Any, principal: Any, body: schemas.EvaluatorQuery) -> Any:
-    criteria = body.evaluator
-    refs = list(body.evaluator_refs or [])
-    if criteria and criteria.slugs:
-        refs.extend(Reference(slug=slug) for slug in criteria.slugs)
-    return service.query_evaluators(
+    return artifacts.query_artifacts(
         session,
+        service.EVALUATORS,
         principal,
-        name=criteria.name if criteria else None,
-        slug=criteria.slug if criteria else None,
-        flags=criteria.flags if criteria else None,
-        tags=criteria.tags if criteria else None,
-        refs=refs or None,
-        include_archived=body.include_archived,
-        windowing=body.windowing,
+        **query_arguments(
+            body.evaluator,
+            body.evaluator_refs,
+            include_archived=body.include_archived,
+            windowing=body.windowing,
+        ),
     )
 
 
@@ -104,7 +89,7 @@ def create_evaluator(
     evaluator = artifacts.create_artifact(
         session, service.EVALUATORS, principal, **body.evaluator.model_dump()
     )
-    return _one("evaluator", service.evaluator_view(evaluator))
+    return one("evaluator", service.evaluator_view(evaluator))
 
 
 @router.post("/evaluators/query", response_model=responses.EvaluatorsResponse, **ONLY_SET_FIELDS)
@@ -112,7 +97,7 @@ def query_evaluators(
     body: schemas.EvaluatorQuery, session: SessionDep, principal: ProjectViewer
 ) -> dict[str, Any]:
     window = _query(session, principal, body)
-    return _many("evaluators", [service.evaluator_view(e) for e in window.items], window.next)
+    return many("evaluators", [service.evaluator_view(e) for e in window.items], window.next)
 
 
 @router.post("/evaluators/variants/", response_model=responses.VariantResponse, **ONLY_SET_FIELDS)
@@ -123,13 +108,13 @@ def create_variant(
     variant = artifacts.create_variant(
         session, service.EVALUATORS, principal, body.evaluator_variant.evaluator_id, **fields
     )
-    return _one("evaluator_variant", service.variant_view(variant))
+    return one("evaluator_variant", service.variant_view(variant))
 
 
 @router.get("/evaluators/variants/{variant_id}", response_model=responses.VariantResponse, **ONLY_SET_FIELDS)
 def get_variant(variant_id: uuid.UUID, session: SessionDep, principal: ProjectViewer) -> dict[str, Any]:
     variant = artifacts.get_variant(session, service.EVALUATORS, principal, variant_id)
-    return _one("evaluator_variant", service.variant_view(variant))
+    return one("evaluator_variant", service.variant_view(variant))
 
 
 @router.post("/evaluators/revisions/commit", response_model=responses.RevisionResponse, **ONLY_SET_FIELDS)
@@ -137,7 +122,7 @@ def commit_revision(
     body: schemas.RevisionCommit, session: SessionDep, principal: ProjectEditor
 ) -> dict[str, Any]:
     revision = simple.commit(session, principal, body.evaluator_revision)
-    return _one("evaluator_revision", simple.revision_with_slugs(session, revision))
+    return one("evaluator_revision", simple.revision_with_slugs(session, revision))
 
 
 @router.post("/evaluators/revisions/retrieve", response_model=responses.RevisionResponse, **ONLY_SET_FIELDS)
@@ -147,12 +132,12 @@ def retrieve_revision(
     revision = simple.retrieve(session, principal, body)
     if revision is None:
         return {"count": 0}
-    return _one("evaluator_revision", simple.revision_with_slugs(session, revision))
+    return one("evaluator_revision", simple.revision_with_slugs(session, revision))
 
 
 @router.post("/evaluators/revisions/log", response_model=responses.RevisionsResponse, **ONLY_SET_FIELDS)
 def log_revisions(body: schemas.RevisionLog, session: SessionDep, principal: ProjectViewer) -> dict[str, Any]:
-    return _many(
+    return many(
         "evaluator_revisions", [service.revision_view(r) for r in simple.log(session, principal, body)]
     )
 
@@ -164,13 +149,13 @@ def get_revision(revision_id: uuid.UUID, session: SessionDep, principal: Project
     from lamina.artifacts import revisions
 
     revision = revisions.get_revision(session, service.EVALUATORS, principal, revision_id)
-    return _one("evaluator_revision", simple.revision_with_slugs(session, revision))
+    return one("evaluator_revision", simple.revision_with_slugs(session, revision))
 
 
 @router.get("/evaluators/{evaluator_id}", response_model=responses.EvaluatorResponse, **ONLY_SET_FIELDS)
 def get_evaluator(evaluator_id: uuid.UUID, session: SessionDep, principal: ProjectViewer) -> dict[str, Any]:
     evaluator = artifacts.get_artifact(session, service.EVALUATORS, principal, evaluator_id)
-    return _one("evaluator", service.evaluator_view(evaluator))
+    return one("evaluator", service.evaluator_view(evaluator))
 
 
 @router.post(
@@ -182,7 +167,7 @@ def archive_evaluator(
     evaluator = artifacts.set_artifact_archived(
         session, service.EVALUATORS, principal, evaluator_id, archived=True
     )
-    return _one("evaluator", service.evaluator_view(evaluator))
+    return one("evaluator", service.evaluator_view(evaluator))
 
 
 @router.post(
@@ -194,7 +179,7 @@ def unarchive_evaluator(
     evaluator = artifacts.set_artifact_archived(
         session, service.EVALUATORS, principal, evaluator_id, archived=False
     )
-    return _one("evaluator", service.evaluator_view(evaluator))
+    return one("evaluator", service.evaluator_view(evaluator))
 
 
 # ---------------------------------------------------------------- simple evaluators
@@ -205,7 +190,7 @@ def simple_create(
     body: schemas.SimpleEvaluatorCreate, session: SessionDep, principal: ProjectEditor
 ) -> dict[str, Any]:
     evaluator = simple.create(session, principal, body.evaluator)
-    return _one("evaluator", simple.view(session, evaluator))
+    return one("evaluator", simple.view(session, evaluator))
 
 
 @router.post("/simple/evaluators/query", response_model=responses.SimpleEvaluatorsResponse, **ONLY_SET_FIELDS)
@@ -213,7 +198,7 @@ def simple_query(
     body: schemas.EvaluatorQuery, session: SessionDep, principal: ProjectViewer
 ) -> dict[str, Any]:
     window = _query(session, principal, body)
-    return _many("evaluators", simple.views(session, window.items), window.next)
+    return many("evaluators", simple.views(session, window.items), window.next)
 
 
 @router.get(
@@ -221,7 +206,7 @@ def simple_query(
 )
 def simple_get(evaluator_id: uuid.UUID, session: SessionDep, principal: ProjectViewer) -> dict[str, Any]:
     evaluator = artifacts.get_artifact(session, service.EVALUATORS, principal, evaluator_id)
-    return _one("evaluator", simple.view(session, evaluator))
+    return one("evaluator", simple.view(session, evaluator))
 
 
 @router.put(
@@ -231,7 +216,7 @@ def simple_edit(
     evaluator_id: uuid.UUID, body: schemas.SimpleEvaluatorEdit, session: SessionDep, principal: ProjectEditor
 ) -> dict[str, Any]:
     evaluator = simple.edit(session, principal, evaluator_id, body.evaluator)
-    return _one("evaluator", simple.view(session, evaluator))
+    return one("evaluator", simple.view(session, evaluator))
 
 
 @router.post(
@@ -243,7 +228,7 @@ def simple_archive(evaluator_id: uuid.UUID, session: SessionDep, principal: Proj
     evaluator = artifacts.set_artifact_archived(
         session, service.EVALUATORS, principal, evaluator_id, archived=True
     )
-    return _one("evaluator", simple.view(session, evaluator))
+    return one("evaluator", simple.view(session, evaluator))
 
 
 @router.post(
@@ -257,4 +242,4 @@ def simple_unarchive(
     evaluator = artifacts.set_artifact_archived(
         session, service.EVALUATORS, principal, evaluator_id, archived=False
     )
-    return _one("evaluator", simple.view(session, evaluator))
+    return one("evaluator", simple.view(session, evaluator))

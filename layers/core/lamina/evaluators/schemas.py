@@ -1,14 +1,23 @@
 """Request bodies of the evaluator routes, shaped as Agenta's SDK sends them."""
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: pydantic would compile and evaluate each field's annotation
+# string when the class is made, at the API function's cold start (see lamina.api.schemas.Model).
 
 import uuid
-from typing import Annotated, Any
+from typing import Any
 
 from pydantic import Field
 
 from lamina.api.schemas import Body, Reference, Windowing
-from lamina.applications.schemas import CommitMessage, LogDepth, Name, RevisionSlug, Slug
+from lamina.artifacts.schemas import (
+    ArtifactFilter,
+    ArtifactHeader,
+    CommitMessage,
+    LogDepth,
+    Name,
+    RevisionSlug,
+    Slug,
+)
 
 
 class EvaluatorData(Body):
@@ -24,27 +33,16 @@ class EvaluatorData(Body):
     parameters: dict[str, Any] | None = None
 
 
-class EvaluatorFields(Body):
-    slug: Slug
-    name: Name | None = None
-    description: str | None = None
-    flags: dict[str, Any] | None = None
-    tags: dict[str, Any] | None = None
-    meta: dict[str, Any] | None = None
+class EvaluatorFields(ArtifactHeader):
+    pass
 
 
 class EvaluatorCreate(Body):
     evaluator: EvaluatorFields
 
 
-class EvaluatorFilter(Body):
-    name: str | None = None
-    description: str | None = None
-    slug: str | None = None
-    slugs: list[Annotated[str, Field(min_length=1, max_length=200)]] | None = None
-    flags: dict[str, Any] | None = None
-    tags: dict[str, Any] | None = None
-    meta: dict[str, Any] | None = None
+class EvaluatorFilter(ArtifactFilter):
+    pass
 
 
 class EvaluatorQuery(Body):
@@ -100,13 +98,7 @@ class RevisionLog(Body):
     depth: LogDepth | None = None
 
 
-class SimpleEvaluatorFields(Body):
-    slug: Slug
-    name: Name | None = None
-    description: str | None = None
-    flags: dict[str, Any] | None = None
-    tags: dict[str, Any] | None = None
-    meta: dict[str, Any] | None = None
+class SimpleEvaluatorFields(ArtifactHeader):
     data: EvaluatorData | None = None
     message: CommitMessage | None = None
 

@@ -11,18 +11,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from lamina.api.schemas import Reference, Windowing
+from lamina.api.schemas import Reference
 from lamina.artifacts import views
 from lamina.artifacts.kind import ArtifactKind
 from lamina.artifacts.references import References
-from lamina.artifacts.windowing import Window, fetch_window
 from lamina.errors import NotFoundError, ValidationFailedError
 from lamina.evaluators.catalog import URI_PREFIX, check_settings, kind_of
 from lamina.evaluators.models import Evaluator, EvaluatorDeployment, EvaluatorRevisionRow, EvaluatorVariant
-from lamina.tenancy.principal import Principal
 
 # Agenta's workflow revision data, whose SDK model forbids any other key.
 REVISION_DATA_KEYS = frozenset({"uri", "url", "headers", "runtime", "script", "schemas", "parameters"})
@@ -150,37 +147,6 @@ def revision_view(revision: EvaluatorRevisionRow) -> dict[str, Any]:
     view = views.revision_view(EVALUATORS, revision)
     view["version"] = str(revision.version)
     return view
-
-
-def query_evaluators(
-    session: Session,
-    principal: Principal,
-    *,
-    name: str | None = None,
-    slug: str | None = None,
-    flags: dict[str, Any] | None = None,
-    tags: dict[str, Any] | None = None,
-    refs: list[Reference] | None = None,
-    include_archived: bool = False,
-    windowing: Windowing | None = None,
-) -> Window[Evaluator]:
-    query = select(Evaluator).where(Evaluator.project_id == principal.project_id)
-    if not include_archived:
-        query = query.where(Evaluator.archived_at.is_(None))
-    if name:
-        escaped = name.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        query = query.where(Evaluator.name.ilike(f"%{escaped}%", escape="\\"))
-    if slug is not None:
-        query = query.where(Evaluator.slug == slug)
-    if flags:
-        query = query.where(Evaluator.flags.contains(flags))
-    if tags:
-        query = query.where(Evaluator.tags.contains(tags))
-    if refs:
-        ids = [ref.id for ref in refs if ref.id]
-        slugs = [ref.slug for ref in refs if ref.slug]
-        query = query.where(Evaluator.id.in_(ids) | Evaluator.slug.in_(slugs))
-    return fetch_window(session, query, Evaluator.id, windowing)
 
 
 def latest_revision(session: Session, evaluator: Evaluator) -> EvaluatorRevisionRow | None:

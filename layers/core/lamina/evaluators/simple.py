@@ -105,12 +105,7 @@ def create(session: Session, principal: Principal, fields: schemas.SimpleEvaluat
         session,
         EVALUATORS,
         principal,
-        slug=fields.slug,
-        name=fields.name,
-        description=fields.description,
-        flags=fields.flags,
-        tags=fields.tags,
-        meta=fields.meta,
+        **fields.header(),
     )
     variant = artifacts.create_variant(
         session, EVALUATORS, principal, evaluator.id, slug=DEFAULT_VARIANT_SLUG

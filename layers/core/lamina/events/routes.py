@@ -5,9 +5,8 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING
 
-from fastapi import APIRouter
-
 from lamina.api.deps import ProjectsManager, ProjectViewer, SessionDep
+from lamina.api.routing import DeferredRouter
 from lamina.events import schemas
 from lamina.events.schemas import EventTypeList
 
@@ -19,7 +18,7 @@ else:
     catalog = lazy_module("lamina.events.catalog")
     log = lazy_module("lamina.events.log")
 
-router = APIRouter(tags=["events"])
+router = DeferredRouter(tags=["events"])
 
 
 @router.get("/events/types", response_model=EventTypeList)

@@ -5,9 +5,8 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING
 
-from fastapi import APIRouter
-
 from lamina.api.deps import ProjectViewer, SecretsManager, SessionDep
+from lamina.api.routing import DeferredRouter
 from lamina.secrets import schemas
 
 if TYPE_CHECKING:
@@ -18,7 +17,7 @@ else:
 
     vault = lazy_module("lamina.secrets.service")
 
-router = APIRouter(tags=["secrets"])
+router = DeferredRouter(tags=["secrets"])
 
 
 def _one(secret: Secret) -> schemas.SecretResponse:

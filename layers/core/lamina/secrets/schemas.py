@@ -1,6 +1,7 @@
 """Request bodies and response shapes of `/api/secrets/`: values are write-only, only masks come out."""
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: pydantic would compile and evaluate each field's annotation
+# string when the class is made, at the API function's cold start (see lamina.api.schemas.Model).
 
 import uuid
 from datetime import datetime
@@ -58,7 +59,7 @@ class SecretView(View):
     updated_at: datetime
 
     @classmethod
-    def of(cls, secret: Secret) -> SecretView:
+    def of(cls, secret: "Secret") -> "SecretView":
         return cls(
             id=secret.id,
             name=secret.name,

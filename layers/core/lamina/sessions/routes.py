@@ -6,9 +6,8 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING
 
-from fastapi import APIRouter
-
 from lamina.api.deps import ProjectEditor, ProjectViewer, SessionDep
+from lamina.api.routing import DeferredRouter
 from lamina.sessions import schemas
 
 if TYPE_CHECKING:
@@ -21,7 +20,7 @@ else:
     runs = lazy_module("lamina.sessions.runs")
     interactions = lazy_module("lamina.sessions.interactions")
 
-router = APIRouter(tags=["sessions"])
+router = DeferredRouter(tags=["sessions"])
 
 
 @router.post("/sessions/query")

@@ -1,6 +1,7 @@
 """Request bodies and response shapes of `/api/sessions/…`, after Agenta's SDK (`agenta/_client/sessions`)."""
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: pydantic would compile and evaluate each field's annotation
+# string when the class is made, at the API function's cold start (see lamina.api.schemas.Model).
 
 import uuid
 from datetime import datetime
@@ -119,7 +120,7 @@ class SessionView(View):
     updated_at: datetime
 
     @classmethod
-    def of(cls, row: AgentSession) -> SessionView:
+    def of(cls, row: "AgentSession") -> "SessionView":
         return cls(
             id=row.id,
             session_id=row.id,
@@ -146,7 +147,7 @@ class TurnView(View):
     end_time: datetime | None
 
     @classmethod
-    def of(cls, row: SessionTurn) -> TurnView:
+    def of(cls, row: "SessionTurn") -> "TurnView":
         return cls(
             id=row.id,
             turn_id=row.id,
@@ -174,7 +175,7 @@ class RecordView(View):
     attributes: dict[str, Any]
 
     @classmethod
-    def of(cls, row: SessionRecord) -> RecordView:
+    def of(cls, row: "SessionRecord") -> "RecordView":
         return cls(
             record_id=row.id,
             session_id=row.session_id,
@@ -211,7 +212,7 @@ class InteractionView(View):
     updated_at: datetime
 
     @classmethod
-    def of(cls, row: SessionInteraction) -> InteractionView:
+    def of(cls, row: "SessionInteraction") -> "InteractionView":
         request = row.request or {}
         return cls(
             id=row.id,

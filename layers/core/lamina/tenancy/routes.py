@@ -5,8 +5,6 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING
 
-from fastapi import APIRouter
-
 from lamina.api.deps import (
     CurrentPrincipal,
     KeysManager,
@@ -15,6 +13,7 @@ from lamina.api.deps import (
     ProjectViewer,
     SessionDep,
 )
+from lamina.api.routing import DeferredRouter
 from lamina.tenancy import schemas
 from lamina.tenancy.principal import PrincipalKind
 from lamina.tenancy.roles import Role
@@ -28,8 +27,8 @@ else:
     keys = lazy_module("lamina.tenancy.api_keys")
     tenancy = lazy_module("lamina.tenancy.service")
 
-router = APIRouter(tags=["accounts"])
-keys_router = APIRouter(tags=["api keys"])
+router = DeferredRouter(tags=["accounts"])
+keys_router = DeferredRouter(tags=["api keys"])
 
 
 # ---------------------------------------------------------------- projects

@@ -1,6 +1,7 @@
 """Request bodies and response shapes of the tenancy routes."""
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: pydantic would compile and evaluate each field's annotation
+# string when the class is made, at the API function's cold start (see lamina.api.schemas.Model).
 
 import uuid
 from datetime import datetime
@@ -60,7 +61,7 @@ class ProjectView(View):
     created_at: datetime
 
     @classmethod
-    def of(cls, project: Project, role: str, current_project_id: uuid.UUID) -> ProjectView:
+    def of(cls, project: "Project", role: str, current_project_id: uuid.UUID) -> "ProjectView":
         return cls(
             id=project.id,
             project_id=project.id,
@@ -119,7 +120,7 @@ class MemberView(View):
     created_at: datetime
 
     @classmethod
-    def of(cls, membership: Membership, user: User) -> MemberView:
+    def of(cls, membership: "Membership", user: "User") -> "MemberView":
         return cls(
             user_id=user.id,
             email=user.email,
@@ -162,7 +163,7 @@ class ApiKeyView(View):
     last_used_at: datetime | None
 
     @classmethod
-    def of(cls, key: ApiKey) -> ApiKeyView:
+    def of(cls, key: "ApiKey") -> "ApiKeyView":
         return cls.model_validate(key)
 
 

@@ -1,14 +1,14 @@
 """Response bodies of the test set routes (Agenta's shapes: a revision's `version` is a string)."""
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: pydantic would compile and evaluate each field's annotation
+# string when the class is made, at the API function's cold start (see lamina.api.schemas.Model).
 
 import uuid
-from datetime import datetime
 from typing import Any
 
-from pydantic import RootModel
+from pydantic import Field, RootModel
 
-from lamina.applications.responses import Out, WindowingOut
+from lamina.artifacts.responses import ArtifactOut, ArtifactRevisionOut, ArtifactVariantOut, Out, WindowingOut
 
 
 class TestcaseOut(Out):
@@ -26,21 +26,8 @@ class TestsetDataOut(Out):
     testcases: list[TestcaseOut] | None = None
 
 
-class TestsetOut(Out):
+class TestsetOut(ArtifactOut):
     __test__ = False
-
-    id: uuid.UUID
-    slug: str
-    name: str | None
-    description: str | None
-    flags: dict[str, Any]
-    tags: dict[str, Any]
-    meta: dict[str, Any]
-    project_id: uuid.UUID
-    created_at: datetime | None
-    updated_at: datetime | None
-    created_by: str | None
-    archived_at: datetime | None
 
 
 class SimpleTestsetOut(TestsetOut):
@@ -52,33 +39,13 @@ class SimpleTestsetOut(TestsetOut):
     data: TestsetDataOut | None = None
 
 
-class VariantOut(Out):
-    id: uuid.UUID
-    slug: str
-    name: str | None
-    description: str | None
-    flags: dict[str, Any]
-    meta: dict[str, Any]
-    testset_id: uuid.UUID
-    artifact_id: uuid.UUID
-    forked_from_revision_id: uuid.UUID | None
-    created_at: datetime | None
-    created_by: str | None
-    archived_at: datetime | None
+class VariantOut(ArtifactVariantOut):
+    kind_id: uuid.UUID = Field(alias="testset_id")
 
 
-class RevisionOut(Out):
-    id: uuid.UUID
-    slug: str
-    version: str
-    message: str | None
-    data: TestsetDataOut
-    testset_id: uuid.UUID
-    artifact_id: uuid.UUID
-    testset_variant_id: uuid.UUID
-    variant_id: uuid.UUID
-    created_at: datetime | None
-    created_by: str | None
+class RevisionOut(ArtifactRevisionOut[str, TestsetDataOut]):
+    kind_id: uuid.UUID = Field(alias="testset_id")
+    kind_variant_id: uuid.UUID = Field(alias="testset_variant_id")
 
 
 class TestsetResponse(Out):

@@ -5,26 +5,29 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from lamina.api.deps import ProjectEditor, ProjectViewer, SessionDep
-from lamina.api.schemas import Reference
+from lamina.api.routing import DeferredRouter
+from lamina.artifacts.envelopes import ONLY_SET_FIELDS, many, one
+from lamina.artifacts.schemas import query_arguments
 from lamina.errors import ValidationFailedError
 from lamina.testsets import responses, schemas
 
 if TYPE_CHECKING:
+    from lamina.artifacts import service as artifacts
     from lamina.testsets import files, service, simple, testcases
 else:
     from lamina.lazy import lazy_module
 
+    artifacts = lazy_module("lamina.artifacts.service")
     files = lazy_module("lamina.testsets.files")
     service = lazy_module("lamina.testsets.service")
     simple = lazy_module("lamina.testsets.simple")
     testcases = lazy_module("lamina.testsets.testcases")
 
-router = APIRouter(tags=["testsets"])
-ONLY_SET_FIELDS: dict[str, Any] = {"response_model_exclude_unset": True}
+router = DeferredRouter(tags=["testsets"])
 FileType = Literal["csv", "json"]
 DOWNLOAD_RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {
@@ -36,32 +39,14 @@ DOWNLOAD_RESPONSES: dict[int | str, dict[str, Any]] = {
 MEDIA_TYPES = {"csv": "text/csv; charset=utf-8", "json": "application/json"}
 
 
-def _one(name: str, item: dict[str, Any], **extra: Any) -> dict[str, Any]:
-    return {"count": 1, name: item, **extra}
-
-
-def _many(name: str, items: list[dict[str, Any]], next_cursor: uuid.UUID | None = None) -> dict[str, Any]:
-    body: dict[str, Any] = {"count": len(items), name: items}
-    if next_cursor is not None:
-        body["windowing"] = {"next": next_cursor}
-    return body
-
-
 def _query(session: Any, principal: Any, body: schemas.TestsetQuery) -> Any:
-    criteria = body.testset
-    refs = list(body.testset_refs or [])
-    if criteria and criteria.slugs:
-        refs.extend(Reference(slug=slug) for slug in criteria.slugs)
-    return service.query_testsets(
+    return artifacts.query_artifacts(
         session,
+        service.TESTSETS,
         principal,
-        name=criteria.name if criteria else None,
-        slug=criteria.slug if criteria else None,
-        flags=criteria.flags if criteria else None,
-        tags=criteria.tags if criteria else None,
-        refs=refs or None,
-        include_archived=body.include_archived,
-        windowing=body.windowing,
+        **query_arguments(
+            body.testset, body.testset_refs, include_archived=body.include_archived, windowing=body.windowing
+        ),
     )
 
 
@@ -73,7 +58,7 @@ def create_testset(
     body: schemas.TestsetCreate, session: SessionDep, principal: ProjectEditor
 ) -> dict[str, Any]:
     fields = body.testset.model_dump(exclude={"folder_id"})
-    return _one("testset", service.testset_view(service.create_testset(session, principal, **fields)))
+    return one("testset", service.testset_view(service.create_testset(session, principal, **fields)))
 
 
 @router.post("/testsets/query", response_model=responses.TestsetsResponse, **ONLY_SET_FIELDS)
@@ -81,7 +66,7 @@ def query_testsets(
     body: schemas.TestsetQuery, session: SessionDep, principal: ProjectViewer
 ) -> dict[str, Any]:
     window = _query(session, principal, body)
-    return _many("testsets", [service.testset_view(t) for t in window.items], window.next)
+    return many("testsets", [service.testset_view(t) for t in window.items], window.next)
 
 
 @router.post("/testsets/variants/", response_model=responses.VariantResponse, **ONLY_SET_FIELDS)
@@ -90,7 +75,7 @@ def create_variant(
 ) -> dict[str, Any]:
     fields = body.testset_variant.model_dump(exclude={"testset_id", "tags"})
     variant = service.create_variant(session, principal, body.testset_variant.testset_id, **fields)
-    return _one("testset_variant", service.variant_view(variant))
+    return one("testset_variant", service.variant_view(variant))
 
 
 @router.post("/testsets/variants/query", response_model=responses.VariantsResponse, **ONLY_SET_FIELDS)
@@ -98,13 +83,13 @@ def query_variants(
     body: schemas.VariantQuery, session: SessionDep, principal: ProjectViewer
 ) -> dict[str, Any]:
     window = service.query_variants(session, principal, body)
-    return _many("testset_variants", [service.variant_view(v) for v in window.items], window.next)
+    return many("testset_variants", [service.variant_view(v) for v in window.items], window.next)
 
 
 @router.post("/testsets/variants/fork", response_model=responses.ForkResponse, **ONLY_SET_FIELDS)
 def fork_variant(body: schemas.VariantFork, session: SessionDep, principal: ProjectEditor) -> dict[str, Any]:
     variant, revision = service.fork_variant(session, principal, body)
-    return _one(
+    return one(
         "testset_variant",
         service.variant_view(variant),
         testset_revision=service.revision_view(session, revision),
@@ -113,7 +98,7 @@ def fork_variant(body: schemas.VariantFork, session: SessionDep, principal: Proj
 
 @router.get("/testsets/variants/{variant_id}", response_model=responses.VariantResponse, **ONLY_SET_FIELDS)
 def get_variant(variant_id: uuid.UUID, session: SessionDep, principal: ProjectViewer) -> dict[str, Any]:
-    return _one("testset_variant", service.variant_view(service.get_variant(session, principal, variant_id)))
+    return one("testset_variant", service.variant_view(service.get_variant(session, principal, variant_id)))
 
 
 @router.post("/testsets/revisions/commit", response_model=responses.RevisionResponse, **ONLY_SET_FIELDS)
@@ -121,7 +106,7 @@ def commit_revision(
     body: schemas.RevisionCommit, session: SessionDep, principal: ProjectEditor
 ) -> dict[str, Any]:
     revision = service.commit_revision(session, principal, body.testset_revision)
-    return _one("testset_revision", service.revision_view(session, revision))
+    return one("testset_revision", service.revision_view(session, revision))
 
 
 @router.post("/testsets/revisions/retrieve", response_model=responses.RevisionResponse, **ONLY_SET_FIELDS)
@@ -132,14 +117,14 @@ def retrieve_revision(
     if revision is None:
         return {"count": 0}
     with_testcases = body.include_testcases is not False
-    return _one("testset_revision", service.revision_view(session, revision, with_testcases=with_testcases))
+    return one("testset_revision", service.revision_view(session, revision, with_testcases=with_testcases))
 
 
 @router.post("/testsets/revisions/log", response_model=responses.RevisionsResponse, **ONLY_SET_FIELDS)
 def log_revisions(body: schemas.RevisionLog, session: SessionDep, principal: ProjectViewer) -> dict[str, Any]:
     revisions = service.log_revisions(session, principal, body)
     views = [service.revision_view(session, r, with_testcases=False) for r in revisions]
-    return _many("testset_revisions", views)
+    return many("testset_revisions", views)
 
 
 @router.post("/testsets/revisions/query", response_model=responses.RevisionsResponse, **ONLY_SET_FIELDS)
@@ -148,13 +133,13 @@ def query_revisions(
 ) -> dict[str, Any]:
     window = service.query_revisions(session, principal, body)
     views = [service.revision_view(session, r, with_testcases=False) for r in window.items]
-    return _many("testset_revisions", views, window.next)
+    return many("testset_revisions", views, window.next)
 
 
 @router.get("/testsets/revisions/{revision_id}", response_model=responses.RevisionResponse, **ONLY_SET_FIELDS)
 def get_revision(revision_id: uuid.UUID, session: SessionDep, principal: ProjectViewer) -> dict[str, Any]:
     revision = service.get_revision(session, principal, revision_id)
-    return _one("testset_revision", service.revision_view(session, revision))
+    return one("testset_revision", service.revision_view(session, revision))
 
 
 @router.post(
@@ -173,7 +158,7 @@ def download_revision(
 
 @router.get("/testsets/{testset_id}", response_model=responses.TestsetResponse, **ONLY_SET_FIELDS)
 def get_testset(testset_id: uuid.UUID, session: SessionDep, principal: ProjectViewer) -> dict[str, Any]:
-    return _one("testset", service.testset_view(service.get_testset(session, principal, testset_id)))
+    return one("testset", service.testset_view(service.get_testset(session, principal, testset_id)))
 
 
 @router.put("/testsets/{testset_id}", response_model=responses.TestsetResponse, **ONLY_SET_FIELDS)
@@ -183,19 +168,19 @@ def edit_testset(
     if body.testset.id is not None and body.testset.id != testset_id:
         raise ValidationFailedError("testset.id does not match the id in the path")
     edits = body.testset.model_dump(exclude={"id", "folder_id"})
-    return _one("testset", service.testset_view(service.edit_testset(session, principal, testset_id, edits)))
+    return one("testset", service.testset_view(service.edit_testset(session, principal, testset_id, edits)))
 
 
 @router.post("/testsets/{testset_id}/archive", response_model=responses.TestsetResponse, **ONLY_SET_FIELDS)
 def archive_testset(testset_id: uuid.UUID, session: SessionDep, principal: ProjectEditor) -> dict[str, Any]:
     testset = service.set_testset_archived(session, principal, testset_id, archived=True)
-    return _one("testset", service.testset_view(testset))
+    return one("testset", service.testset_view(testset))
 
 
 @router.post("/testsets/{testset_id}/unarchive", response_model=responses.TestsetResponse, **ONLY_SET_FIELDS)
 def unarchive_testset(testset_id: uuid.UUID, session: SessionDep, principal: ProjectEditor) -> dict[str, Any]:
     testset = service.set_testset_archived(session, principal, testset_id, archived=False)
-    return _one("testset", service.testset_view(testset))
+    return one("testset", service.testset_view(testset))
 
 
 # ---------------------------------------------------------------- simple test sets
@@ -206,13 +191,13 @@ def simple_create(
     body: schemas.SimpleTestsetCreate, session: SessionDep, principal: ProjectEditor
 ) -> dict[str, Any]:
     testset = simple.create(session, principal, body.testset)
-    return _one("testset", simple.view(session, testset))
+    return one("testset", simple.view(session, testset))
 
 
 @router.post("/simple/testsets/query", response_model=responses.SimpleTestsetsResponse, **ONLY_SET_FIELDS)
 def simple_query(body: schemas.TestsetQuery, session: SessionDep, principal: ProjectViewer) -> dict[str, Any]:
     window = _query(session, principal, body)
-    return _many("testsets", simple.views(session, window.items), window.next)
+    return many("testsets", simple.views(session, window.items), window.next)
 
 
 @router.post(
@@ -223,7 +208,7 @@ def simple_from_traces(
 ) -> dict[str, Any]:
     """A test set (or its next revision) from selected spans: their inputs as columns, outputs as the answer."""
     testset = simple.from_traces(session, principal, body)
-    return _one("testset", simple.view(session, testset))
+    return one("testset", simple.view(session, testset))
 
 
 async def _upload(
@@ -263,7 +248,7 @@ async def _upload(
                 description=form.get("testset_description") or None,
             )
             testset = simple.create(session, principal, fields, rows=rows)
-        return _one("testset", simple.view(session, testset, with_testcases=False))
+        return one("testset", simple.view(session, testset, with_testcases=False))
 
     return await run_in_threadpool(store)
 
@@ -323,7 +308,7 @@ def simple_download(
     "/simple/testsets/{testset_id}", response_model=responses.SimpleTestsetResponse, **ONLY_SET_FIELDS
 )
 def simple_get(testset_id: uuid.UUID, session: SessionDep, principal: ProjectViewer) -> dict[str, Any]:
-    return _one("testset", simple.view(session, service.get_testset(session, principal, testset_id)))
+    return one("testset", simple.view(session, service.get_testset(session, principal, testset_id)))
 
 
 @router.put(
@@ -333,7 +318,7 @@ def simple_edit(
     testset_id: uuid.UUID, body: schemas.SimpleTestsetEdit, session: SessionDep, principal: ProjectEditor
 ) -> dict[str, Any]:
     testset = simple.edit(session, principal, testset_id, body.testset)
-    return _one("testset", simple.view(session, testset))
+    return one("testset", simple.view(session, testset))
 
 
 @router.post(
@@ -341,7 +326,7 @@ def simple_edit(
 )
 def simple_archive(testset_id: uuid.UUID, session: SessionDep, principal: ProjectEditor) -> dict[str, Any]:
     testset = service.set_testset_archived(session, principal, testset_id, archived=True)
-    return _one("testset", simple.view(session, testset, with_testcases=False))
+    return one("testset", simple.view(session, testset, with_testcases=False))
 
 
 @router.post(
@@ -351,7 +336,7 @@ def simple_archive(testset_id: uuid.UUID, session: SessionDep, principal: Projec
 )
 def simple_unarchive(testset_id: uuid.UUID, session: SessionDep, principal: ProjectEditor) -> dict[str, Any]:
     testset = service.set_testset_archived(session, principal, testset_id, archived=False)
-    return _one("testset", simple.view(session, testset, with_testcases=False))
+    return one("testset", simple.view(session, testset, with_testcases=False))
 
 
 # ---------------------------------------------------------------- test cases
@@ -365,7 +350,7 @@ def query_testcases(
         revision = service.get_revision(session, principal, body.testset_revision_id)
         cases = testcases.revision_testcases(session, revision)
         views = [testcases.testcase_view(c.id, c.data, revision.testset_id) for c in cases]
-        return _many("testcases", views)
+        return many("testcases", views)
     window = testcases.query_testcases(
         session,
         principal,
@@ -374,9 +359,9 @@ def query_testcases(
         windowing=body.windowing,
     )
     views = [testcases.testcase_view(row.id, row.data, row.testset_id) for row in window.items]
-    return _many("testcases", views, window.next)
+    return many("testcases", views, window.next)
 
 
 @router.get("/testcases/{testcase_id}", response_model=responses.TestcaseResponse, **ONLY_SET_FIELDS)
 def get_testcase(testcase_id: uuid.UUID, session: SessionDep, principal: ProjectViewer) -> dict[str, Any]:
-    return _one("testcase", testcases.get_testcase(session, principal, testcase_id))
+    return one("testcase", testcases.get_testcase(session, principal, testcase_id))

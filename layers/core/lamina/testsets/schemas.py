@@ -1,7 +1,8 @@
 """Request bodies of the test set routes, shaped as Agenta's SDK sends them (kept out of models.py so routes
 import no SQLAlchemy). Fields Agenta sends that Lamina does not use yet are accepted and ignored."""
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: pydantic would compile and evaluate each field's annotation
+# string when the class is made, at the API function's cold start (see lamina.api.schemas.Model).
 
 import uuid
 from typing import Annotated, Any
@@ -9,7 +10,18 @@ from typing import Annotated, Any
 from pydantic import ConfigDict, Field
 
 from lamina.api.schemas import Body, Reference, Windowing
-from lamina.applications.schemas import CommitMessage, LogDepth, Name, RevisionSlug, Slug
+from lamina.artifacts.schemas import (
+    ArtifactFilter,
+    ArtifactHeader,
+    ArtifactHeaderEdits,
+    CommitMessage,
+    ForkedRevision,
+    ForkedVariant,
+    LogDepth,
+    Name,
+    RevisionSlug,
+    Slug,
+)
 
 MAX_TESTCASES = 100_000
 
@@ -34,15 +46,9 @@ class TestsetRevisionDataIn(Body):
     testcases: list[TestcaseIn] | None = Field(default=None, max_length=MAX_TESTCASES)
 
 
-class TestsetFields(Body):
+class TestsetFields(ArtifactHeader):
     __test__ = False
 
-    slug: Slug
-    name: Name | None = None
-    description: str | None = None
-    flags: dict[str, Any] | None = None
-    tags: dict[str, Any] | None = None
-    meta: dict[str, Any] | None = None
     folder_id: uuid.UUID | None = None
 
 
@@ -52,16 +58,9 @@ class TestsetCreate(Body):
     testset: TestsetFields
 
 
-class TestsetEdits(Body):
+class TestsetEdits(ArtifactHeaderEdits):
     __test__ = False
 
-    id: uuid.UUID | None = None
-    slug: Slug | None = None
-    name: Name | None = None
-    description: str | None = None
-    flags: dict[str, Any] | None = None
-    tags: dict[str, Any] | None = None
-    meta: dict[str, Any] | None = None
     folder_id: uuid.UUID | None = None
 
 
@@ -71,18 +70,11 @@ class TestsetEdit(Body):
     testset: TestsetEdits
 
 
-class TestsetFilter(Body):
+class TestsetFilter(ArtifactFilter):
     """`name` matches as a case-insensitive substring; the other fields exactly."""
 
     __test__ = False
 
-    name: str | None = None
-    description: str | None = None
-    slug: str | None = None
-    slugs: list[Annotated[str, Field(min_length=1, max_length=200)]] | None = None
-    flags: dict[str, Any] | None = None
-    tags: dict[str, Any] | None = None
-    meta: dict[str, Any] | None = None
     folder_id: uuid.UUID | None = None
 
 
@@ -119,16 +111,6 @@ class VariantQuery(Body):
     testset_refs: list[Reference] | None = None
     include_archived: bool = False
     windowing: Windowing | None = None
-
-
-class ForkedVariant(Body):
-    slug: Slug
-    name: Name | None = None
-    description: str | None = None
-
-
-class ForkedRevision(Body):
-    message: CommitMessage | None = None
 
 
 class VariantFork(Body):
@@ -206,16 +188,9 @@ class SimpleTestsetCreate(Body):
     testset: SimpleTestsetFields
 
 
-class SimpleTestsetEdits(Body):
+class SimpleTestsetEdits(ArtifactHeaderEdits):
     """Header edits; `data`, when given, is committed as the next revision."""
 
-    id: uuid.UUID | None = None
-    slug: Slug | None = None
-    name: Name | None = None
-    description: str | None = None
-    flags: dict[str, Any] | None = None
-    tags: dict[str, Any] | None = None
-    meta: dict[str, Any] | None = None
     data: TestsetRevisionDataIn | None = None
     message: CommitMessage | None = None
 

@@ -14,15 +14,14 @@ import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from lamina.api.schemas import Reference, Windowing
+from lamina.api.schemas import Reference
 from lamina.artifacts import revisions, views
 from lamina.artifacts import service as artifacts
 from lamina.artifacts.kind import ArtifactKind
 from lamina.artifacts.references import References
-from lamina.artifacts.windowing import Window, fetch_window
+from lamina.artifacts.windowing import Window
 from lamina.errors import NotFoundError, ValidationFailedError
 from lamina.tenancy.principal import Principal
 from lamina.testsets import schemas
@@ -143,38 +142,6 @@ def set_testset_archived(
     session: Session, principal: Principal, testset_id: uuid.UUID, *, archived: bool
 ) -> Testset:
     return artifacts.set_artifact_archived(session, TESTSETS, principal, testset_id, archived=archived)
-
-
-def query_testsets(
-    session: Session,
-    principal: Principal,
-    *,
-    name: str | None = None,
-    slug: str | None = None,
-    flags: dict[str, Any] | None = None,
-    tags: dict[str, Any] | None = None,
-    refs: list[Reference] | None = None,
-    include_archived: bool = False,
-    windowing: Windowing | None = None,
-) -> Window[Testset]:
-    """Test sets of the project; `name` matches as a case-insensitive substring (as Agenta's query does)."""
-    query = select(Testset).where(Testset.project_id == principal.project_id)
-    if not include_archived:
-        query = query.where(Testset.archived_at.is_(None))
-    if name:
-        escaped = name.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        query = query.where(Testset.name.ilike(f"%{escaped}%", escape="\\"))
-    if slug is not None:
-        query = query.where(Testset.slug == slug)
-    if flags:
-        query = query.where(Testset.flags.contains(flags))
-    if tags:
-        query = query.where(Testset.tags.contains(tags))
-    if refs:
-        ids = [ref.id for ref in refs if ref.id]
-        slugs = [ref.slug for ref in refs if ref.slug]
-        query = query.where(Testset.id.in_(ids) | Testset.slug.in_(slugs))
-    return fetch_window(session, query, Testset.id, windowing)
 
 
 def create_variant(

@@ -107,10 +107,7 @@ def edit(
     """Edit the header; new `data` is committed as the next revision of the default variant."""
     if edits.id is not None and edits.id != testset_id:
         raise ValidationFailedError("testset.id does not match the id in the path")
-    header = {
-        field: getattr(edits, field) for field in ("slug", "name", "description", "flags", "tags", "meta")
-    }
-    testset = artifacts.edit_artifact(session, TESTSETS, principal, testset_id, header)
+    testset = artifacts.edit_artifact(session, TESTSETS, principal, testset_id, edits.header())
     if edits.data is not None:
         if edits.data.testcases is not None:
             commit_to_default(session, principal, testset, cases=_cases(edits.data), message=edits.message)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from fastapi import APIRouter, Request, Response
+from fastapi import Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from lamina.api.deps import ProjectEditor, ProjectsManager, ProjectViewer, SessionDep
+from lamina.api.routing import DeferredRouter
 from lamina.errors import NotFoundError, PayloadTooLargeError
 from lamina.tracing import schemas
 
@@ -22,7 +23,7 @@ else:
     query = lazy_module("lamina.tracing.query")
     service = lazy_module("lamina.tracing.service")
 
-router = APIRouter(tags=["tracing"])
+router = DeferredRouter(tags=["tracing"])
 # Mirrors OTLP_MAX_BODY_BYTES without importing the decoding module at cold start.
 OTLP_MAX_BODY_BYTES = 5 * 1024 * 1024
 OTLP_RESPONSES: dict[int | str, dict[str, object]] = {

@@ -5,9 +5,8 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING
 
-from fastapi import APIRouter
-
 from lamina.api.deps import ProjectEditor, ProjectViewer, SessionDep
+from lamina.api.routing import DeferredRouter
 from lamina.triggers import schemas
 
 if TYPE_CHECKING:
@@ -18,7 +17,7 @@ else:
     deliveries = lazy_module("lamina.triggers.deliveries")
     service = lazy_module("lamina.triggers.service")
 
-router = APIRouter(prefix="/triggers", tags=["triggers"])
+router = DeferredRouter(prefix="/triggers", tags=["triggers"])
 
 
 def _schedule(view: schemas.TriggerScheduleView) -> schemas.ScheduleResponse:

@@ -10,7 +10,8 @@ it (or sends the nil UUID) means Lamina's events.
 References come back as Agenta's SDK declares them (`Reference.version` is a string): `agenta_data`.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: pydantic would compile and evaluate each field's annotation
+# string when the class is made, at the API function's cold start (see lamina.api.schemas.Model).
 
 import uuid
 from datetime import datetime

@@ -5,9 +5,8 @@ from __future__ import annotations
 import uuid
 from typing import TYPE_CHECKING
 
-from fastapi import APIRouter
-
 from lamina.api.deps import ProjectEditor, ProjectViewer, SessionDep
+from lamina.api.routing import DeferredRouter
 from lamina.webhooks import schemas
 
 if TYPE_CHECKING:
@@ -18,7 +17,7 @@ else:
 
     service = lazy_module("lamina.webhooks.service")
 
-router = APIRouter(prefix="/webhooks", tags=["webhooks"])
+router = DeferredRouter(prefix="/webhooks", tags=["webhooks"])
 
 
 def _one(row: WebhookSubscription, secret: str | None = None) -> schemas.SubscriptionResponse:

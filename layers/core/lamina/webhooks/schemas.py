@@ -1,6 +1,7 @@
 """Request bodies and response shapes of `/api/webhooks/...` (Agenta's shapes; the secret shown once)."""
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: pydantic would compile and evaluate each field's annotation
+# string when the class is made, at the API function's cold start (see lamina.api.schemas.Model).
 
 import uuid
 from datetime import datetime
@@ -174,7 +175,7 @@ class SubscriptionView(View):
     created_by_id: str | None
 
     @classmethod
-    def of(cls, row: WebhookSubscription, *, secret: str | None = None) -> SubscriptionView:
+    def of(cls, row: "WebhookSubscription", *, secret: str | None = None) -> "SubscriptionView":
         return cls(
             id=row.id,
             name=row.name,
@@ -241,7 +242,7 @@ class DeliveryView(View):
     created_at: datetime
 
     @classmethod
-    def of(cls, row: WebhookDeliveryAttempt) -> DeliveryView:
+    def of(cls, row: "WebhookDeliveryAttempt") -> "DeliveryView":
         return cls(
             id=row.id,
             delivery_id=row.delivery_id,
