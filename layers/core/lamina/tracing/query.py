@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from pydantic import TypeAdapter, ValidationError
-from sqlalchemy import Float, and_, cast, false, not_, or_, select, true, tuple_
+from sqlalchemy import Float, Select, and_, cast, false, not_, or_, select, true, tuple_
 from sqlalchemy.sql.elements import ColumnElement
 
 from lamina.errors import ValidationFailedError
@@ -53,24 +53,8 @@ def query_spans(
     session: Session, project_id: uuid.UUID, query: schemas.SpansQuery
 ) -> schemas.SpansQueryResponse:
     """One window of matching spans (newest first unless asked), or with `focus: trace` their traces' trees."""
-    windowing = query.windowing or schemas.Windowing()
-    limit = windowing.limit or schemas.SPANS_QUERY_DEFAULT_LIMIT
-    descending = windowing.order == "descending"
-    statement = select(Span).where(Span.project_id == project_id)
-    if query.filtering is not None:
-        statement = statement.where(compile_filter(query.filtering))
-    if windowing.oldest is not None:
-        statement = statement.where(Span.start_time >= windowing.oldest)
-    if windowing.newest is not None:
-        statement = statement.where(Span.start_time < windowing.newest)
-    if windowing.next:
-        after = tuple_(Span.start_time, Span.trace_id, Span.span_id)
-        cursor = tuple_(*_decode_cursor(windowing.next))
-        statement = statement.where(after < cursor if descending else after > cursor)
-    keys = (Span.start_time, Span.trace_id, Span.span_id)
-    statement = statement.order_by(*(key.desc() if descending else key.asc() for key in keys)).limit(
-        limit + 1
-    )
+    limit = _limit(query)
+    statement = spans_statement(project_id, query)
     spans = list(session.execute(statement).scalars())
     next_cursor = _encode_cursor(spans[limit - 1]) if len(spans) > limit else None
     spans = spans[:limit]
@@ -84,6 +68,31 @@ def query_spans(
 
     return schemas.SpansQueryResponse(
         count=len(spans), spans=[span_view(span) for span in spans], windowing=windowing_out
+    )
+
+
+def _limit(query: schemas.SpansQuery) -> int:
+    return (query.windowing or schemas.Windowing()).limit or schemas.SPANS_QUERY_DEFAULT_LIMIT
+
+
+def spans_statement(project_id: uuid.UUID, query: schemas.SpansQuery) -> Select[tuple[Span]]:
+    """The SELECT of one window: one row past the limit, which says whether a next window exists."""
+    windowing = query.windowing or schemas.Windowing()
+    descending = windowing.order == "descending"
+    statement = select(Span).where(Span.project_id == project_id)
+    if query.filtering is not None:
+        statement = statement.where(compile_filter(query.filtering))
+    if windowing.oldest is not None:
+        statement = statement.where(Span.start_time >= windowing.oldest)
+    if windowing.newest is not None:
+        statement = statement.where(Span.start_time < windowing.newest)
+    if windowing.next:
+        after = tuple_(Span.start_time, Span.trace_id, Span.span_id)
+        cursor = tuple_(*_decode_cursor(windowing.next))
+        statement = statement.where(after < cursor if descending else after > cursor)
+    keys = (Span.start_time, Span.trace_id, Span.span_id)
+    return statement.order_by(*(key.desc() if descending else key.asc() for key in keys)).limit(
+        _limit(query) + 1
     )
 
 

@@ -193,7 +193,7 @@ function SpanTree({ items, selectedId, onSelect }: { items: TreeItem[]; selected
 }
 
 /** /traces/<trace id>: the trace's span tree beside the chosen span's details (`?span=` in the URL). */
-export function TraceDetail() {
+export default function TraceDetail() {
   const { traceId = '' } = useParams();
   const [params, setParams] = useSearchParams();
   const query = useQuery({

@@ -1,12 +1,15 @@
 import { Badge, Button, Checkbox, Group, Table, Text, Tooltip } from '@mantine/core';
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
-import { useMemo, useState } from 'react';
+import { lazy, Suspense, useMemo, useState } from 'react';
 import { Link, useNavigate } from 'react-router-dom';
 import { api, unwrap } from '../../api/client';
 import { EmptyState, ErrorAlert, Loading } from '../../components';
-import { AddToTestsetModal, type SpanRef } from './AddToTestsetModal';
+import type { SpanRef } from './AddToTestsetModal';
 import { filtersToParams, spansQueryBody, type TraceFilters } from './filters';
 import { formatCost, formatDuration, formatTokens, summarize, type SpanView } from './spans';
+
+// Loaded when first opened: the list's chunk stays small.
+const AddToTestsetModal = lazy(() => import('./AddToTestsetModal').then((module) => ({ default: module.AddToTestsetModal })));
 
 const spanKey = (span: SpanRef) => `${span.trace_id}:${span.span_id}`;
 
@@ -132,10 +135,8 @@ export function TracesList({ filters }: { filters: TraceFilters }) {
                         onChange={() => toggle(span)}
                       />
                     </Table.Td>
-                    <Table.Td style={{ whiteSpace: 'nowrap' }}>
-                      <Tooltip label={span.start_time} openDelay={500}>
-                        <span>{new Date(span.start_time).toLocaleString()}</span>
-                      </Tooltip>
+                    <Table.Td style={{ whiteSpace: 'nowrap' }} title={span.start_time}>
+                      {new Date(span.start_time).toLocaleString()}
                     </Table.Td>
                     <Table.Td>
                       <Link to={href} onClick={(event) => event.stopPropagation()}>
@@ -167,12 +168,16 @@ export function TracesList({ filters }: { filters: TraceFilters }) {
         </Table.ScrollContainer>
       )}
       {pager}
-      <AddToTestsetModal
-        spans={[...selected.values()]}
-        opened={adding}
-        onClose={() => setAdding(false)}
-        onAdded={() => setSelected(new Map())}
-      />
+      {adding && (
+        <Suspense fallback={null}>
+          <AddToTestsetModal
+            spans={[...selected.values()]}
+            opened
+            onClose={() => setAdding(false)}
+            onAdded={() => setSelected(new Map())}
+          />
+        </Suspense>
+      )}
     </>
   );
 }

@@ -3,11 +3,12 @@ import { lazy, Suspense } from 'react';
 import { Route, Routes, useLocation, useNavigate } from 'react-router-dom';
 import { Loading, PageHeader } from '../../components';
 import { FilterBar, useTraceFilters } from './FilterBar';
-import { TraceDetail } from './TraceDetail';
 import { TracesList } from './TracesList';
 
-// Recharts is heavy: the charts load with the Charts tab, not with the list (whose first rows must be quick).
+// The list's chunk holds only the list, whose first rows must show quickly; recharts (~115 kB gzipped) loads
+// with the Charts tab, the tree and its JSON views with a trace.
 const TracesCharts = lazy(() => import('./TracesCharts'));
+const TraceDetail = lazy(() => import('./TraceDetail'));
 
 /** /traces (the list) and /traces/analytics (the charts) share the filters, which live in the URL query. */
 function TracesOverview({ view }: { view: 'list' | 'charts' }) {
@@ -44,7 +45,14 @@ export default function TracesPage() {
     <Routes>
       <Route index element={<TracesOverview view="list" />} />
       <Route path="analytics" element={<TracesOverview view="charts" />} />
-      <Route path=":traceId" element={<TraceDetail />} />
+      <Route
+        path=":traceId"
+        element={
+          <Suspense fallback={<Loading label="Loading trace" />}>
+            <TraceDetail />
+          </Suspense>
+        }
+      />
     </Routes>
   );
 }
