@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from pydantic import TypeAdapter, ValidationError
-from sqlalchemy import Float, Select, and_, cast, false, not_, or_, select, true, tuple_
+from sqlalchemy import Float, Select, and_, cast, false, func, not_, or_, select, true, tuple_
 from sqlalchemy.sql.elements import ColumnElement
 
 from lamina.errors import ValidationFailedError
@@ -66,16 +66,39 @@ def query_spans(
         return schemas.SpansQueryResponse(count=len(found), traces=found, windowing=windowing_out)
     from lamina.tracing.views import span_view
 
-    return schemas.SpansQueryResponse(
-        count=len(spans), spans=[span_view(span) for span in spans], windowing=windowing_out
+    totals = _trace_totals(session, project_id, [span.trace_id for span in spans if span.parent_id is None])
+    views = [span_view(span, totals.get(span.trace_id) if span.parent_id is None else None) for span in spans]
+    return schemas.SpansQueryResponse(count=len(spans), spans=views, windowing=windowing_out)
+
+
+def _trace_totals(
+    session: Session, project_id: uuid.UUID, trace_ids: list[str]
+) -> dict[str, dict[str, float]]:
+    """Tokens and cost summed over each trace, for its root span: a list of traces shows what each cost, not
+    only what its root span did. One grouped query over the primary key (a page holds at most 1000 traces)."""
+    from lamina.tracing.views import metric_totals
+
+    if not trace_ids:
+        return {}
+    rows = session.execute(
+        select(
+            Span.trace_id,
+            func.sum(Span.prompt_tokens),
+            func.sum(Span.completion_tokens),
+            func.sum(Span.total_tokens),
+            func.sum(Span.cost),
+        )
+        .where(Span.project_id == project_id, Span.trace_id.in_(set(trace_ids)))
+        .group_by(Span.trace_id)
     )
+    return {row[0]: metric_totals(*row[1:]) for row in rows}
 
 
 def _limit(query: schemas.SpansQuery) -> int:
     return (query.windowing or schemas.Windowing()).limit or schemas.SPANS_QUERY_DEFAULT_LIMIT
 
 
-def spans_statement(project_id: uuid.UUID, query: schemas.SpansQuery) -> Select[tuple[Span]]:
+def spans_statement(project_id: uuid.UUID, query: schemas.SpansQuery) -> Select[Any]:
     """The SELECT of one window: one row past the limit, which says whether a next window exists."""
     windowing = query.windowing or schemas.Windowing()
     descending = windowing.order == "descending"

@@ -2,7 +2,6 @@ import { Anchor, Button, Group, Modal, SegmentedControl, Select, Stack, Text, Te
 import { notifications } from '@mantine/notifications';
 import { useMutation, useQuery } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
-import { Link } from 'react-router-dom';
 import { api, unwrap } from '../../api/client';
 import { ErrorAlert } from '../../components';
 
@@ -49,7 +48,8 @@ export function AddToTestsetModal({
         message: (
           <Text size="sm">
             {spans.length} {spans.length === 1 ? 'span' : 'spans'} added to{' '}
-            <Anchor component={Link} to={`/testsets/${testset.id}`}>
+            {/* A plain link: notifications render outside the router. */}
+            <Anchor href={`/testsets/${testset.id}`}>
               {testset.name ?? testset.slug}
             </Anchor>
           </Text>

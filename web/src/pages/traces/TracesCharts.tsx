@@ -15,8 +15,9 @@ export interface ChartPoint {
   spans: number;
   errors: number;
   cost: number;
-  p50: number;
-  p95: number;
+  /** Null in an empty bucket: no latency, rather than a latency of zero. */
+  p50: number | null;
+  p95: number | null;
 }
 
 /** One point per bucket over the whole window: the API answers only buckets that have spans, and a chart
@@ -36,8 +37,8 @@ export function chartPoints(buckets: Bucket[], oldest: Date, newest: Date, inter
       spans: bucket?.total.count ?? 0,
       errors: bucket?.errors.count ?? 0,
       cost: bucket?.total.costs ?? 0,
-      p50: bucket?.latency.p50 ?? 0,
-      p95: bucket?.latency.p95 ?? 0,
+      p50: bucket?.latency.p50 ?? null,
+      p95: bucket?.latency.p95 ?? null,
     });
   }
   return points;
@@ -88,6 +89,8 @@ export default function TracesCharts({ filters }: { filters: TraceFilters }) {
         <ChartCard title="Latency (ms)">
           <LineChart
             {...common}
+            withDots
+            connectNulls={false}
             unit=" ms"
             withLegend
             series={[

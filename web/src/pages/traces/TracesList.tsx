@@ -119,7 +119,8 @@ export function TracesList({ filters }: { filters: TraceFilters }) {
             </Table.Thead>
             <Table.Tbody>
               {spans.map((span) => {
-                const summary = summarize(span);
+                // A root span carries its trace's sums (cumulative): the row of a trace shows what it all cost.
+                const summary = summarize(span, 'cumulative');
                 const href = `/traces/${span.trace_id}?span=${span.span_id}`;
                 return (
                   <Table.Tr
