@@ -124,6 +124,8 @@ def test_list_filter_tree_charts_and_a_span_into_a_test_set(
     expect(rows).to_have_count(1)
     expect(rows.first).to_contain_text(support)
     expect(rows.first).to_contain_text("error")
+    # AND the trace's row shows the tokens of its chat span (120 + 30), summed up to the root
+    expect(rows.first).to_contain_text("150")
     screenshot(page, "traces-list-filtered")
 
     # WHEN the failed trace opens: its tree (agent → chat), the root's details, its error highlighted
