@@ -96,6 +96,14 @@ export function formatCost(cost: number | null): string {
   return cost === 0 ? '$0' : cost < 0.01 ? `$${cost.toPrecision(2)}` : `$${cost.toFixed(4)}`;
 }
 
+// One formatter each, made once: toLocaleString builds a new Intl formatter per call, per row.
+const TOKENS = new Intl.NumberFormat('en-US');
+const TIME = new Intl.DateTimeFormat(undefined, { dateStyle: 'short', timeStyle: 'medium' });
+
 export function formatTokens(tokens: number | null): string {
-  return tokens === null ? '—' : tokens.toLocaleString('en-US');
+  return tokens === null ? '—' : TOKENS.format(tokens);
+}
+
+export function formatTime(iso: string): string {
+  return TIME.format(new Date(iso));
 }
