@@ -13,6 +13,8 @@ export default defineConfig({
   build: {
     // Hashed file names under assets/: `lamina up` and CloudFront cache them for a year.
     assetsDir: 'assets',
+    // .vite/manifest.json: the entry chunk and its static imports, which bench/ui.py weighs (initial JS).
+    manifest: true,
     // The lazily loaded CodeMirror chunk is ~630 kB minified (~210 kB gzipped); the initial one far less.
     chunkSizeWarningLimit: 700,
   },

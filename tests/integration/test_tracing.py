@@ -203,6 +203,11 @@ def test_sdk_spans_are_stored_once_and_queried_as_a_tree(
     by_session = {"field": "session_id", "value": session_id}
     found = tenant.client.post("/api/spans/query", {"filtering": {"conditions": [by_session]}}).ok()
     assert [span["span_name"] for span in found["spans"]] == ["agent"]
+    # AND a list of traces (root spans) shows what each trace used: the root's own figures, and the trace's sums
+    [listed_root] = found["spans"]
+    assert listed_root["attributes"]["ag"]["metrics"]["tokens"]["cumulative"] == tokens
+    assert listed_root["attributes"]["ag"]["metrics"]["costs"]["cumulative"]["total"] == pytest.approx(cost)
+    assert "incremental" not in listed_root["attributes"]["ag"]["metrics"]["tokens"]
     by_tokens = {"field": "attributes", "key": "gen_ai.usage.input_tokens", "operator": "gte", "value": 1000}
     found = tenant.client.post("/api/spans/query", {"filtering": {"conditions": [by_tokens]}}).ok()
     assert [span["span_id"] for span in found["spans"]] == [llm["span_id"]]

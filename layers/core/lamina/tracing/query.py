@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from pydantic import TypeAdapter, ValidationError
-from sqlalchemy import Float, and_, cast, false, not_, or_, select, true, tuple_
+from sqlalchemy import Float, Select, and_, cast, false, func, not_, or_, select, true, tuple_
 from sqlalchemy.sql.elements import ColumnElement
 
 from lamina.errors import ValidationFailedError
@@ -53,8 +53,54 @@ def query_spans(
     session: Session, project_id: uuid.UUID, query: schemas.SpansQuery
 ) -> schemas.SpansQueryResponse:
     """One window of matching spans (newest first unless asked), or with `focus: trace` their traces' trees."""
+    limit = _limit(query)
+    statement = spans_statement(project_id, query)
+    spans = list(session.execute(statement).scalars())
+    next_cursor = _encode_cursor(spans[limit - 1]) if len(spans) > limit else None
+    spans = spans[:limit]
+    windowing_out = schemas.WindowingNext(next=next_cursor) if next_cursor else None
+    if query.focus == "trace":
+        trace_ids = list(dict.fromkeys(span.trace_id for span in spans))
+        traces = [fetch_trace(session, project_id, trace_id) for trace_id in trace_ids]
+        found = [trace for trace in traces if trace is not None]
+        return schemas.SpansQueryResponse(count=len(found), traces=found, windowing=windowing_out)
+    from lamina.tracing.views import span_view
+
+    totals = _trace_totals(session, project_id, [span.trace_id for span in spans if span.parent_id is None])
+    views = [span_view(span, totals.get(span.trace_id) if span.parent_id is None else None) for span in spans]
+    return schemas.SpansQueryResponse(count=len(spans), spans=views, windowing=windowing_out)
+
+
+def _trace_totals(
+    session: Session, project_id: uuid.UUID, trace_ids: list[str]
+) -> dict[str, dict[str, float]]:
+    """Tokens and cost summed over each trace, for its root span: a list of traces shows what each cost, not
+    only what its root span did. One grouped query over the primary key (a page holds at most 1000 traces)."""
+    from lamina.tracing.views import metric_totals
+
+    if not trace_ids:
+        return {}
+    rows = session.execute(
+        select(
+            Span.trace_id,
+            func.sum(Span.prompt_tokens),
+            func.sum(Span.completion_tokens),
+            func.sum(Span.total_tokens),
+            func.sum(Span.cost),
+        )
+        .where(Span.project_id == project_id, Span.trace_id.in_(set(trace_ids)))
+        .group_by(Span.trace_id)
+    )
+    return {row[0]: metric_totals(*row[1:]) for row in rows}
+
+
+def _limit(query: schemas.SpansQuery) -> int:
+    return (query.windowing or schemas.Windowing()).limit or schemas.SPANS_QUERY_DEFAULT_LIMIT
+
+
+def spans_statement(project_id: uuid.UUID, query: schemas.SpansQuery) -> Select[Any]:
+    """The SELECT of one window: one row past the limit, which says whether a next window exists."""
     windowing = query.windowing or schemas.Windowing()
-    limit = windowing.limit or schemas.SPANS_QUERY_DEFAULT_LIMIT
     descending = windowing.order == "descending"
     statement = select(Span).where(Span.project_id == project_id)
     if query.filtering is not None:
@@ -68,22 +114,8 @@ def query_spans(
         cursor = tuple_(*_decode_cursor(windowing.next))
         statement = statement.where(after < cursor if descending else after > cursor)
     keys = (Span.start_time, Span.trace_id, Span.span_id)
-    statement = statement.order_by(*(key.desc() if descending else key.asc() for key in keys)).limit(
-        limit + 1
-    )
-    spans = list(session.execute(statement).scalars())
-    next_cursor = _encode_cursor(spans[limit - 1]) if len(spans) > limit else None
-    spans = spans[:limit]
-    windowing_out = schemas.WindowingNext(next=next_cursor) if next_cursor else None
-    if query.focus == "trace":
-        trace_ids = list(dict.fromkeys(span.trace_id for span in spans))
-        traces = [fetch_trace(session, project_id, trace_id) for trace_id in trace_ids]
-        found = [trace for trace in traces if trace is not None]
-        return schemas.SpansQueryResponse(count=len(found), traces=found, windowing=windowing_out)
-    from lamina.tracing.views import span_view
-
-    return schemas.SpansQueryResponse(
-        count=len(spans), spans=[span_view(span) for span in spans], windowing=windowing_out
+    return statement.order_by(*(key.desc() if descending else key.asc() for key in keys)).limit(
+        _limit(query) + 1
     )
 
 

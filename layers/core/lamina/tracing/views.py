@@ -10,8 +10,24 @@ from lamina.tracing import schemas
 from lamina.tracing.models import Span
 
 
-def span_view(span: Span) -> schemas.SpanView:
-    return schemas.SpanView(**_fields(span))
+def span_view(span: Span, trace_totals: dict[str, float] | None = None) -> schemas.SpanView:
+    """The span; with `trace_totals` (a root span in a list of traces) its trace's sums as cumulative metrics,
+    as the trace tree gives its root."""
+    fields = _fields(span)
+    if trace_totals:
+        _put_metrics(fields["attributes"]["ag"]["metrics"], "cumulative", trace_totals)
+    return schemas.SpanView(**fields)
+
+
+def metric_totals(prompt: object, completion: object, total: object, cost: object) -> dict[str, float]:
+    """Summed metrics (SUM answers NULL when no span had one) under the names `_own_metrics` uses."""
+    found = {
+        "tokens.prompt": prompt,
+        "tokens.completion": completion,
+        "tokens.total": total,
+        "costs.total": cost,
+    }
+    return {name: float(str(amount)) for name, amount in found.items() if amount is not None}
 
 
 def trace_tree(trace_id: str, spans: Sequence[Span]) -> schemas.TraceView:
