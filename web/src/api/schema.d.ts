@@ -1002,23 +1002,6 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/api/tracing/traces/{trace_id}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Fetch Trace */
-        get: operations["fetch_trace_api_tracing_traces__trace_id__get"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/api/traces/{trace_id}": {
         parameters: {
             query?: never;
@@ -1028,6 +1011,26 @@ export interface paths {
         };
         /** Fetch Trace */
         get: operations["fetch_trace_api_traces__trace_id__get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/tracing/traces/{trace_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Fetch Tracing Trace
+         * @description The trace, also under `traces` keyed by its id: the shape Agenta's SDK reads at this path.
+         */
+        get: operations["fetch_tracing_trace_api_tracing_traces__trace_id__get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -3189,6 +3192,8 @@ export interface components {
         /** DeliveryQuery */
         DeliveryQuery: {
             delivery?: components["schemas"]["lamina__webhooks__schemas__DeliveryFilter"] | null;
+            /** Include Archived */
+            include_archived?: boolean | null;
             windowing?: components["schemas"]["lamina__api__schemas__Windowing"] | null;
         };
         /** DeliveryQueryBody */
@@ -4488,7 +4493,7 @@ export interface components {
             /** Slug */
             slug: string;
             /** Version */
-            version: number;
+            version: string;
         };
         /**
          * RevisionsLogIds
@@ -5140,7 +5145,7 @@ export interface components {
             /** Revision Id */
             revision_id: string | null;
             /** Version */
-            version: number | null;
+            version: string | null;
             /** Data */
             data: {
                 [key: string]: unknown;
@@ -5639,10 +5644,16 @@ export interface components {
             url: string;
             /** Headers */
             headers?: {
-                [key: string]: string;
+                [key: string]: string | null;
             } | null;
             /** Event Types */
             event_types?: string[] | null;
+            /** Payload Fields */
+            payload_fields?: {
+                [key: string]: unknown;
+            } | null;
+            /** Auth Mode */
+            auth_mode?: string | null;
         };
         /** SubscriptionDataView */
         SubscriptionDataView: {
@@ -5657,11 +5668,51 @@ export interface components {
         };
         /** SubscriptionEdit */
         SubscriptionEdit: {
-            subscription: components["schemas"]["SubscriptionFields"];
+            subscription: components["schemas"]["SubscriptionEditFields"];
         };
         /** SubscriptionEditBody */
         SubscriptionEditBody: {
             subscription: components["schemas"]["TriggerSubscriptionEdit"];
+        };
+        /**
+         * SubscriptionEditFields
+         * @description Agenta's WebhookSubscriptionEdit: the subscription as fetched; `id` and the lifecycle fields are read-only
+         *     (accepted, ignored: the path names the subscription).
+         */
+        SubscriptionEditFields: {
+            /** Name */
+            name?: string | null;
+            /** Description */
+            description?: string | null;
+            data: components["schemas"]["SubscriptionData"];
+            /**
+             * Secret
+             * @description Generated when omitted; shown once.
+             */
+            secret?: string | null;
+            flags?: components["schemas"]["lamina__webhooks__schemas__SubscriptionFlags"] | null;
+            /** Tags */
+            tags?: {
+                [key: string]: unknown;
+            } | null;
+            /** Meta */
+            meta?: {
+                [key: string]: unknown;
+            } | null;
+            /** Id */
+            id?: string | null;
+            /** Created At */
+            created_at?: string | null;
+            /** Updated At */
+            updated_at?: string | null;
+            /** Deleted At */
+            deleted_at?: string | null;
+            /** Created By Id */
+            created_by_id?: string | null;
+            /** Updated By Id */
+            updated_by_id?: string | null;
+            /** Deleted By Id */
+            deleted_by_id?: string | null;
         };
         /** SubscriptionFields */
         SubscriptionFields: {
@@ -6047,6 +6098,10 @@ export interface components {
             /** Count */
             count: number;
             trace?: components["schemas"]["TraceView"] | null;
+            /** Traces */
+            traces?: {
+                [key: string]: components["schemas"]["TraceView"];
+            } | null;
         };
         /** TraceView */
         TraceView: {
@@ -6318,8 +6373,12 @@ export interface components {
             updated_by_id?: string | null;
             /** Deleted By Id */
             deleted_by_id?: string | null;
-            /** Connection Id */
-            connection_id?: string | null;
+            /**
+             * Connection Id
+             * Format: uuid
+             * @default 00000000-0000-0000-0000-000000000000
+             */
+            connection_id: string;
             /** Trigger Id */
             trigger_id?: string | null;
             /** Data */
@@ -6481,7 +6540,7 @@ export interface components {
             /** Slug */
             slug: string;
             /** Version */
-            version: number;
+            version: string;
             /** Message */
             message: string | null;
             /** Data */
@@ -6597,7 +6656,7 @@ export interface components {
             /** Slug */
             slug: string;
             /** Version */
-            version: number;
+            version: string;
             /** Message */
             message: string | null;
             /** Data */
@@ -7395,6 +7454,16 @@ export interface components {
             /** Name */
             name?: string | null;
             flags?: components["schemas"]["lamina__webhooks__schemas__SubscriptionFlags"] | null;
+            /** Description */
+            description?: string | null;
+            /** Tags */
+            tags?: {
+                [key: string]: unknown;
+            } | null;
+            /** Meta */
+            meta?: {
+                [key: string]: unknown;
+            } | null;
         };
         /** SubscriptionFlags */
         lamina__webhooks__schemas__SubscriptionFlags: {
@@ -9766,7 +9835,7 @@ export interface operations {
             };
         };
     };
-    fetch_trace_api_tracing_traces__trace_id__get: {
+    fetch_trace_api_traces__trace_id__get: {
         parameters: {
             query?: never;
             header?: never;
@@ -9797,7 +9866,7 @@ export interface operations {
             };
         };
     };
-    fetch_trace_api_traces__trace_id__get: {
+    fetch_tracing_trace_api_tracing_traces__trace_id__get: {
         parameters: {
             query?: never;
             header?: never;
