@@ -1,14 +1,14 @@
 """`GET /api/auth/config`: what a browser needs to sign in with Cognito, before it holds any credential."""
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: see lamina.api.schemas.Model.
 
-from fastapi import APIRouter
 from pydantic import Field
 
+from lamina.api.routing import DeferredRouter
 from lamina.api.schemas import Model
 from lamina.settings import get_settings
 
-router = APIRouter(tags=["auth"])
+router = DeferredRouter(tags=["auth"])
 
 
 class AuthConfig(Model):
