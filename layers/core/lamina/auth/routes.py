@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
 from pydantic import Field
 
+from lamina.api.routing import DeferredRouter
 from lamina.api.schemas import Model
 from lamina.settings import get_settings
 
-router = APIRouter(tags=["auth"])
+router = DeferredRouter(tags=["auth"])
 
 
 class AuthConfig(Model):
