@@ -78,10 +78,6 @@ def create_application(
     )
 
 
-def get_application(session: Session, principal: Principal, application_id: uuid.UUID) -> Application:
-    return artifacts.get_artifact(session, APPLICATIONS, principal, application_id)
-
-
 def edit_application(
     session: Session, principal: Principal, application_id: uuid.UUID, edits: schemas.ApplicationEdits
 ) -> Application:
@@ -89,14 +85,6 @@ def edit_application(
         raise ValidationFailedError("application.id does not match the id in the path")
     return artifacts.edit_artifact(
         session, APPLICATIONS, principal, application_id, edits.model_dump(exclude={"id"})
-    )
-
-
-def set_application_archived(
-    session: Session, principal: Principal, application_id: uuid.UUID, *, archived: bool
-) -> Application:
-    return artifacts.set_artifact_archived(
-        session, APPLICATIONS, principal, application_id, archived=archived
     )
 
 

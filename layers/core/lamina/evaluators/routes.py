@@ -10,6 +10,7 @@ from starlette.concurrency import run_in_threadpool
 from lamina.api.deps import ProjectEditor, ProjectViewer, SessionDep
 from lamina.api.routing import DeferredRouter
 from lamina.artifacts.envelopes import ONLY_SET_FIELDS, many, one
+from lamina.artifacts.routes import ArtifactRoutes, declare_artifact_routes
 from lamina.artifacts.schemas import query_arguments
 from lamina.errors import NotFoundError, ValidationFailedError
 from lamina.evaluators import responses, schemas
@@ -152,34 +153,11 @@ def get_revision(revision_id: uuid.UUID, session: SessionDep, principal: Project
     return one("evaluator_revision", simple.revision_with_slugs(session, revision))
 
 
-@router.get("/evaluators/{evaluator_id}", response_model=responses.EvaluatorResponse, **ONLY_SET_FIELDS)
-def get_evaluator(evaluator_id: uuid.UUID, session: SessionDep, principal: ProjectViewer) -> dict[str, Any]:
-    evaluator = artifacts.get_artifact(session, service.EVALUATORS, principal, evaluator_id)
-    return one("evaluator", service.evaluator_view(evaluator))
-
-
-@router.post(
-    "/evaluators/{evaluator_id}/archive", response_model=responses.EvaluatorResponse, **ONLY_SET_FIELDS
-)
-def archive_evaluator(
-    evaluator_id: uuid.UUID, session: SessionDep, principal: ProjectEditor
-) -> dict[str, Any]:
-    evaluator = artifacts.set_artifact_archived(
-        session, service.EVALUATORS, principal, evaluator_id, archived=True
+declare_artifact_routes(
+    ArtifactRoutes(
+        router, "/evaluators", "evaluator", responses.EvaluatorResponse, kind=lambda: service.EVALUATORS
     )
-    return one("evaluator", service.evaluator_view(evaluator))
-
-
-@router.post(
-    "/evaluators/{evaluator_id}/unarchive", response_model=responses.EvaluatorResponse, **ONLY_SET_FIELDS
 )
-def unarchive_evaluator(
-    evaluator_id: uuid.UUID, session: SessionDep, principal: ProjectEditor
-) -> dict[str, Any]:
-    evaluator = artifacts.set_artifact_archived(
-        session, service.EVALUATORS, principal, evaluator_id, archived=False
-    )
-    return one("evaluator", service.evaluator_view(evaluator))
 
 
 # ---------------------------------------------------------------- simple evaluators
@@ -201,45 +179,16 @@ def simple_query(
     return many("evaluators", simple.views(session, window.items), window.next)
 
 
-@router.get(
-    "/simple/evaluators/{evaluator_id}", response_model=responses.SimpleEvaluatorResponse, **ONLY_SET_FIELDS
+declare_artifact_routes(
+    ArtifactRoutes(
+        router,
+        "/simple/evaluators",
+        "evaluator",
+        responses.SimpleEvaluatorResponse,
+        kind=lambda: service.EVALUATORS,
+        view=lambda session, evaluator: simple.view(session, evaluator),
+        operation="simple_{verb}",
+    ),
+    edit=lambda session, principal, evaluator_id, edits: simple.edit(session, principal, evaluator_id, edits),
+    edit_request=schemas.SimpleEvaluatorEdit,
 )
-def simple_get(evaluator_id: uuid.UUID, session: SessionDep, principal: ProjectViewer) -> dict[str, Any]:
-    evaluator = artifacts.get_artifact(session, service.EVALUATORS, principal, evaluator_id)
-    return one("evaluator", simple.view(session, evaluator))
-
-
-@router.put(
-    "/simple/evaluators/{evaluator_id}", response_model=responses.SimpleEvaluatorResponse, **ONLY_SET_FIELDS
-)
-def simple_edit(
-    evaluator_id: uuid.UUID, body: schemas.SimpleEvaluatorEdit, session: SessionDep, principal: ProjectEditor
-) -> dict[str, Any]:
-    evaluator = simple.edit(session, principal, evaluator_id, body.evaluator)
-    return one("evaluator", simple.view(session, evaluator))
-
-
-@router.post(
-    "/simple/evaluators/{evaluator_id}/archive",
-    response_model=responses.SimpleEvaluatorResponse,
-    **ONLY_SET_FIELDS,
-)
-def simple_archive(evaluator_id: uuid.UUID, session: SessionDep, principal: ProjectEditor) -> dict[str, Any]:
-    evaluator = artifacts.set_artifact_archived(
-        session, service.EVALUATORS, principal, evaluator_id, archived=True
-    )
-    return one("evaluator", simple.view(session, evaluator))
-
-
-@router.post(
-    "/simple/evaluators/{evaluator_id}/unarchive",
-    response_model=responses.SimpleEvaluatorResponse,
-    **ONLY_SET_FIELDS,
-)
-def simple_unarchive(
-    evaluator_id: uuid.UUID, session: SessionDep, principal: ProjectEditor
-) -> dict[str, Any]:
-    evaluator = artifacts.set_artifact_archived(
-        session, service.EVALUATORS, principal, evaluator_id, archived=False
-    )
-    return one("evaluator", simple.view(session, evaluator))

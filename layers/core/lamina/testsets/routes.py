@@ -11,8 +11,8 @@ from starlette.concurrency import run_in_threadpool
 from lamina.api.deps import ProjectEditor, ProjectViewer, SessionDep
 from lamina.api.routing import DeferredRouter
 from lamina.artifacts.envelopes import ONLY_SET_FIELDS, many, one
+from lamina.artifacts.routes import ArtifactRoutes, declare_artifact_routes
 from lamina.artifacts.schemas import query_arguments
-from lamina.errors import ValidationFailedError
 from lamina.testsets import responses, schemas
 
 if TYPE_CHECKING:
@@ -156,31 +156,13 @@ def download_revision(
     return _file(rows, file_type, f"testset-{revision_id}")
 
 
-@router.get("/testsets/{testset_id}", response_model=responses.TestsetResponse, **ONLY_SET_FIELDS)
-def get_testset(testset_id: uuid.UUID, session: SessionDep, principal: ProjectViewer) -> dict[str, Any]:
-    return one("testset", service.testset_view(service.get_testset(session, principal, testset_id)))
-
-
-@router.put("/testsets/{testset_id}", response_model=responses.TestsetResponse, **ONLY_SET_FIELDS)
-def edit_testset(
-    testset_id: uuid.UUID, body: schemas.TestsetEdit, session: SessionDep, principal: ProjectEditor
-) -> dict[str, Any]:
-    if body.testset.id is not None and body.testset.id != testset_id:
-        raise ValidationFailedError("testset.id does not match the id in the path")
-    edits = body.testset.model_dump(exclude={"id", "folder_id"})
-    return one("testset", service.testset_view(service.edit_testset(session, principal, testset_id, edits)))
-
-
-@router.post("/testsets/{testset_id}/archive", response_model=responses.TestsetResponse, **ONLY_SET_FIELDS)
-def archive_testset(testset_id: uuid.UUID, session: SessionDep, principal: ProjectEditor) -> dict[str, Any]:
-    testset = service.set_testset_archived(session, principal, testset_id, archived=True)
-    return one("testset", service.testset_view(testset))
-
-
-@router.post("/testsets/{testset_id}/unarchive", response_model=responses.TestsetResponse, **ONLY_SET_FIELDS)
-def unarchive_testset(testset_id: uuid.UUID, session: SessionDep, principal: ProjectEditor) -> dict[str, Any]:
-    testset = service.set_testset_archived(session, principal, testset_id, archived=False)
-    return one("testset", service.testset_view(testset))
+declare_artifact_routes(
+    ArtifactRoutes(router, "/testsets", "testset", responses.TestsetResponse, kind=lambda: service.TESTSETS),
+    edit=lambda session, principal, testset_id, edits: service.edit_testset(
+        session, principal, testset_id, edits
+    ),
+    edit_request=schemas.TestsetEdit,
+)
 
 
 # ---------------------------------------------------------------- simple test sets
@@ -304,39 +286,20 @@ def simple_download(
     return _file(rows, format or file_type or "csv", f"testset-{testset_id}")
 
 
-@router.get(
-    "/simple/testsets/{testset_id}", response_model=responses.SimpleTestsetResponse, **ONLY_SET_FIELDS
+declare_artifact_routes(
+    ArtifactRoutes(
+        router,
+        "/simple/testsets",
+        "testset",
+        responses.SimpleTestsetResponse,
+        kind=lambda: service.TESTSETS,
+        view=lambda session, testset: simple.view(session, testset),
+        archived_view=lambda session, testset: simple.view(session, testset, with_testcases=False),
+        operation="simple_{verb}",
+    ),
+    edit=lambda session, principal, testset_id, edits: simple.edit(session, principal, testset_id, edits),
+    edit_request=schemas.SimpleTestsetEdit,
 )
-def simple_get(testset_id: uuid.UUID, session: SessionDep, principal: ProjectViewer) -> dict[str, Any]:
-    return one("testset", simple.view(session, service.get_testset(session, principal, testset_id)))
-
-
-@router.put(
-    "/simple/testsets/{testset_id}", response_model=responses.SimpleTestsetResponse, **ONLY_SET_FIELDS
-)
-def simple_edit(
-    testset_id: uuid.UUID, body: schemas.SimpleTestsetEdit, session: SessionDep, principal: ProjectEditor
-) -> dict[str, Any]:
-    testset = simple.edit(session, principal, testset_id, body.testset)
-    return one("testset", simple.view(session, testset))
-
-
-@router.post(
-    "/simple/testsets/{testset_id}/archive", response_model=responses.SimpleTestsetResponse, **ONLY_SET_FIELDS
-)
-def simple_archive(testset_id: uuid.UUID, session: SessionDep, principal: ProjectEditor) -> dict[str, Any]:
-    testset = service.set_testset_archived(session, principal, testset_id, archived=True)
-    return one("testset", simple.view(session, testset, with_testcases=False))
-
-
-@router.post(
-    "/simple/testsets/{testset_id}/unarchive",
-    response_model=responses.SimpleTestsetResponse,
-    **ONLY_SET_FIELDS,
-)
-def simple_unarchive(testset_id: uuid.UUID, session: SessionDep, principal: ProjectEditor) -> dict[str, Any]:
-    testset = service.set_testset_archived(session, principal, testset_id, archived=False)
-    return one("testset", simple.view(session, testset, with_testcases=False))
 
 
 # ---------------------------------------------------------------- test cases
