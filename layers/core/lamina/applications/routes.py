@@ -11,7 +11,12 @@ from lamina.api.deps import ProjectDeployer, ProjectEditor, ProjectViewer, Sessi
 from lamina.api.routing import DeferredRouter
 from lamina.applications import responses, schemas
 from lamina.artifacts.envelopes import ONLY_SET_FIELDS, many, one
-from lamina.artifacts.routes import ArtifactRoutes, declare_artifact_routes
+from lamina.artifacts.routes import (
+    ArtifactRoutes,
+    declare_artifact_routes,
+    declare_revision_route,
+    declare_variant_route,
+)
 
 if TYPE_CHECKING:
     from lamina.applications import service as registry
@@ -24,6 +29,9 @@ else:
 
 router = DeferredRouter(tags=["applications"])
 simple_router = DeferredRouter(tags=["simple applications"])
+APPLICATION_ROUTES = ArtifactRoutes(
+    router, "/applications", "application", responses.ApplicationResponse, kind=lambda: registry.APPLICATIONS
+)
 
 
 # ---------------------------------------------------------------- applications
@@ -74,13 +82,7 @@ def fork_variant(body: schemas.VariantFork, session: SessionDep, principal: Proj
     )
 
 
-@router.get(
-    "/applications/variants/{variant_id}", response_model=responses.VariantResponse, **ONLY_SET_FIELDS
-)
-def get_variant(variant_id: uuid.UUID, session: SessionDep, principal: ProjectViewer) -> dict[str, Any]:
-    return one(
-        "application_variant", registry.variant_view(registry.get_variant(session, principal, variant_id))
-    )
+declare_variant_route(APPLICATION_ROUTES, responses.VariantResponse)
 
 
 @router.post(
@@ -143,23 +145,10 @@ def deploy_revision(
     )
 
 
-@router.get(
-    "/applications/revisions/{revision_id}", response_model=responses.RevisionResponse, **ONLY_SET_FIELDS
-)
-def get_revision(revision_id: uuid.UUID, session: SessionDep, principal: ProjectViewer) -> dict[str, Any]:
-    return one(
-        "application_revision", registry.revision_view(registry.get_revision(session, principal, revision_id))
-    )
-
+declare_revision_route(APPLICATION_ROUTES, responses.RevisionResponse)
 
 declare_artifact_routes(
-    ArtifactRoutes(
-        router,
-        "/applications",
-        "application",
-        responses.ApplicationResponse,
-        kind=lambda: registry.APPLICATIONS,
-    ),
+    APPLICATION_ROUTES,
     edit=lambda session, principal, application_id, edits: registry.edit_application(
         session, principal, application_id, edits
     ),

@@ -124,10 +124,6 @@ def create_variant(
     )
 
 
-def get_variant(session: Session, principal: Principal, variant_id: uuid.UUID) -> ApplicationVariant:
-    return artifacts.get_variant(session, APPLICATIONS, principal, variant_id)
-
-
 def query_variants(
     session: Session, principal: Principal, body: schemas.VariantQuery
 ) -> Window[ApplicationVariant]:
@@ -184,10 +180,6 @@ def commit_revision(
         slug=fields.slug,
         artifact_id=fields.application_id,
     )
-
-
-def get_revision(session: Session, principal: Principal, revision_id: uuid.UUID) -> ApplicationRevision:
-    return revisions.get_revision(session, APPLICATIONS, principal, revision_id)
 
 
 def log_revisions(

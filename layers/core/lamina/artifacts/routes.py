@@ -1,8 +1,10 @@
 """The routes every artifact kind answers the same way, declared once: fetch, edit, archive and unarchive an
-artifact by its id (`/testsets/{testset_id}`, `/simple/testsets/{testset_id}/archive`, ...).
+artifact by its id (`/testsets/{testset_id}`, `/simple/testsets/{testset_id}/archive`, ...), and fetch a
+variant or a revision by its id.
 
-A kind describes them with an `ArtifactRoutes` and calls `declare_artifact_routes`; the rest of its routes
-(create, query, variants, revisions) stay hand-written in its own routes.py, where they differ.
+A kind describes them with an `ArtifactRoutes` and calls `declare_artifact_routes`, `declare_variant_route`
+and `declare_revision_route` where their paths fall among its own; the rest of its routes (create, query,
+fork, commit, log, retrieve) stay hand-written in its own routes.py, where they differ.
 
 The handlers resolve the kind and its service functions per request, through the callables they are given:
 the kind's service modules (SQLAlchemy and the rest) stay out of a cold start's init phase.
@@ -29,6 +31,8 @@ if TYPE_CHECKING:
 
 # (session, principal, artifact id, the request's `<name>` fields) -> the edited artifact row
 EditArtifact = Callable[["Session", "Principal", uuid.UUID, Any], Any]
+# (session, principal, the id in the path[, the request body]) -> the response envelope
+Handler = Callable[..., dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -71,30 +75,26 @@ def declare_artifact_routes(
     id_name = f"{routes.name}_id"
     by_id = f"{routes.path}/{{{id_name}}}"
 
+    def declare(method: str, path: str, verb: str, handler: Handler, principal: Any, **body: Any) -> None:
+        _declare(
+            routes.router,
+            method,
+            path,
+            handler,
+            name=routes.operation_name(verb),
+            id_name=id_name,
+            principal=principal,
+            response_model=routes.response_model,
+            **body,
+        )
+
     def get_artifact(session: Session, principal: Principal, artifact_id: uuid.UUID) -> dict[str, Any]:
         from lamina.artifacts import service
 
         return routes.answer(session, service.get_artifact(session, routes.kind(), principal, artifact_id))
 
-    _declare(routes, "GET", by_id, "get", get_artifact, id_name, ProjectViewer)
-
-    if edit is not None:
-        if edit_request is None:
-            raise TypeError("an edit route needs its request model")
-
-        def edit_artifact(
-            session: Session, principal: Principal, artifact_id: uuid.UUID, body: Any
-        ) -> dict[str, Any]:
-            artifact = edit(session, principal, artifact_id, getattr(body, routes.name))
-            return routes.answer(session, artifact)
-
-        _declare(routes, "PUT", by_id, "edit", edit_artifact, id_name, ProjectEditor, body=edit_request)
-
-    for verb, archived in (("archive", True), ("unarchive", False)):
-
-        def set_archived(
-            session: Session, principal: Principal, artifact_id: uuid.UUID, archived: bool = archived
-        ) -> dict[str, Any]:
+    def setting_archived(archived: bool) -> Handler:
+        def set_archived(session: Session, principal: Principal, artifact_id: uuid.UUID) -> dict[str, Any]:
             from lamina.artifacts import service
 
             artifact = service.set_artifact_archived(
@@ -102,22 +102,89 @@ def declare_artifact_routes(
             )
             return routes.answer(session, artifact, archived=True)
 
-        _declare(routes, "POST", f"{by_id}/{verb}", verb, set_archived, id_name, ProjectEditor)
+        return set_archived
+
+    declare("GET", by_id, "get", get_artifact, ProjectViewer)
+    if edit is not None:
+        if edit_request is None:
+            raise TypeError("an edit route needs its request model")
+        apply_edit = edit
+
+        def edit_artifact(
+            session: Session, principal: Principal, artifact_id: uuid.UUID, body: Any
+        ) -> dict[str, Any]:
+            fields = getattr(body, routes.name)  # Agenta's `{"<name>": {...}}`
+            return routes.answer(session, apply_edit(session, principal, artifact_id, fields))
+
+        declare("PUT", by_id, "edit", edit_artifact, ProjectEditor, body=edit_request)
+    declare("POST", f"{by_id}/archive", "archive", setting_archived(True), ProjectEditor)
+    declare("POST", f"{by_id}/unarchive", "unarchive", setting_archived(False), ProjectEditor)
+
+
+def declare_variant_route(routes: ArtifactRoutes, response_model: type[Any]) -> None:
+    """GET `{path}/variants/{variant_id}`: `{"<name>_variant": ...}`."""
+
+    def get_variant(session: Session, principal: Principal, variant_id: uuid.UUID) -> dict[str, Any]:
+        from lamina.artifacts import service, views
+
+        kind = routes.kind()
+        variant = service.get_variant(session, kind, principal, variant_id)
+        return one(kind.variant_name, views.variant_view(kind, variant))
+
+    _declare(
+        routes.router,
+        "GET",
+        f"{routes.path}/variants/{{variant_id}}",
+        get_variant,
+        name="get_variant",
+        id_name="variant_id",
+        principal=ProjectViewer,
+        response_model=response_model,
+    )
+
+
+def declare_revision_route(
+    routes: ArtifactRoutes,
+    response_model: type[Any],
+    view: Callable[[Session, Any], dict[str, Any]] | None = None,
+) -> None:
+    """GET `{path}/revisions/{revision_id}`: `{"<name>_revision": view(session, revision)}`, the core's
+    revision view when `view` is None."""
+
+    def get_revision(session: Session, principal: Principal, revision_id: uuid.UUID) -> dict[str, Any]:
+        from lamina.artifacts import revisions, views
+
+        kind = routes.kind()
+        revision = revisions.get_revision(session, kind, principal, revision_id)
+        revision_view = view(session, revision) if view else views.revision_view(kind, revision)
+        return one(kind.revision_name, revision_view)
+
+    _declare(
+        routes.router,
+        "GET",
+        f"{routes.path}/revisions/{{revision_id}}",
+        get_revision,
+        name="get_revision",
+        id_name="revision_id",
+        principal=ProjectViewer,
+        response_model=response_model,
+    )
 
 
 def _declare(
-    routes: ArtifactRoutes,
+    router: APIRouter,
     method: str,
     path: str,
-    verb: str,
-    handler: Callable[..., dict[str, Any]],
+    handler: Handler,
+    *,
+    name: str,
     id_name: str,
     principal: Any,
-    *,
+    response_model: type[Any],
     body: type[Any] | None = None,
 ) -> None:
-    """Declare `handler(session, principal, artifact_id[, body])` as FastAPI would read a hand-written one:
-    the id under the kind's own name, the request body, then the session and the principal."""
+    """Declare `handler(session, principal, <id>[, body])` as FastAPI would read a hand-written endpoint
+    named `name`: the id under its own name, the request body, then the session and the principal."""
 
     def endpoint(**arguments: Any) -> dict[str, Any]:
         extra = (arguments["body"],) if body is not None else ()
@@ -130,12 +197,7 @@ def _declare(
     parameters.append(inspect.Parameter("session", keyword, annotation=SessionDep))
     parameters.append(inspect.Parameter("principal", keyword, annotation=principal))
     endpoint.__signature__ = inspect.Signature(parameters, return_annotation=dict[str, Any])  # type: ignore[attr-defined]
-    endpoint.__name__ = endpoint.__qualname__ = routes.operation_name(verb)
-    routes.router.add_api_route(
-        path,
-        endpoint,
-        methods=[method],
-        response_model=routes.response_model,
-        name=routes.operation_name(verb),
-        **ONLY_SET_FIELDS,
+    endpoint.__name__ = endpoint.__qualname__ = name
+    router.add_api_route(
+        path, endpoint, methods=[method], response_model=response_model, name=name, **ONLY_SET_FIELDS
     )

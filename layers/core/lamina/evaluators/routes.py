@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import TYPE_CHECKING, Any
 
 from starlette.concurrency import run_in_threadpool
@@ -10,7 +9,12 @@ from starlette.concurrency import run_in_threadpool
 from lamina.api.deps import ProjectEditor, ProjectViewer, SessionDep
 from lamina.api.routing import DeferredRouter
 from lamina.artifacts.envelopes import ONLY_SET_FIELDS, many, one
-from lamina.artifacts.routes import ArtifactRoutes, declare_artifact_routes
+from lamina.artifacts.routes import (
+    ArtifactRoutes,
+    declare_artifact_routes,
+    declare_revision_route,
+    declare_variant_route,
+)
 from lamina.artifacts.schemas import query_arguments
 from lamina.errors import NotFoundError, ValidationFailedError
 from lamina.evaluators import responses, schemas
@@ -28,6 +32,9 @@ else:
     simple = lazy_module("lamina.evaluators.simple")
 
 router = DeferredRouter(tags=["evaluators"])
+EVALUATOR_ROUTES = ArtifactRoutes(
+    router, "/evaluators", "evaluator", responses.EvaluatorResponse, kind=lambda: service.EVALUATORS
+)
 
 
 def _query(session: Any, principal: Any, body: schemas.EvaluatorQuery) -> Any:
@@ -112,10 +119,7 @@ def create_variant(
     return one("evaluator_variant", service.variant_view(variant))
 
 
-@router.get("/evaluators/variants/{variant_id}", response_model=responses.VariantResponse, **ONLY_SET_FIELDS)
-def get_variant(variant_id: uuid.UUID, session: SessionDep, principal: ProjectViewer) -> dict[str, Any]:
-    variant = artifacts.get_variant(session, service.EVALUATORS, principal, variant_id)
-    return one("evaluator_variant", service.variant_view(variant))
+declare_variant_route(EVALUATOR_ROUTES, responses.VariantResponse)
 
 
 @router.post("/evaluators/revisions/commit", response_model=responses.RevisionResponse, **ONLY_SET_FIELDS)
@@ -143,21 +147,12 @@ def log_revisions(body: schemas.RevisionLog, session: SessionDep, principal: Pro
     )
 
 
-@router.get(
-    "/evaluators/revisions/{revision_id}", response_model=responses.RevisionResponse, **ONLY_SET_FIELDS
+declare_revision_route(
+    EVALUATOR_ROUTES,
+    responses.RevisionResponse,
+    view=lambda session, revision: simple.revision_with_slugs(session, revision),
 )
-def get_revision(revision_id: uuid.UUID, session: SessionDep, principal: ProjectViewer) -> dict[str, Any]:
-    from lamina.artifacts import revisions
-
-    revision = revisions.get_revision(session, service.EVALUATORS, principal, revision_id)
-    return one("evaluator_revision", simple.revision_with_slugs(session, revision))
-
-
-declare_artifact_routes(
-    ArtifactRoutes(
-        router, "/evaluators", "evaluator", responses.EvaluatorResponse, kind=lambda: service.EVALUATORS
-    )
-)
+declare_artifact_routes(EVALUATOR_ROUTES)
 
 
 # ---------------------------------------------------------------- simple evaluators

@@ -11,7 +11,12 @@ from starlette.concurrency import run_in_threadpool
 from lamina.api.deps import ProjectEditor, ProjectViewer, SessionDep
 from lamina.api.routing import DeferredRouter
 from lamina.artifacts.envelopes import ONLY_SET_FIELDS, many, one
-from lamina.artifacts.routes import ArtifactRoutes, declare_artifact_routes
+from lamina.artifacts.routes import (
+    ArtifactRoutes,
+    declare_artifact_routes,
+    declare_revision_route,
+    declare_variant_route,
+)
 from lamina.artifacts.schemas import query_arguments
 from lamina.testsets import responses, schemas
 
@@ -37,6 +42,9 @@ DOWNLOAD_RESPONSES: dict[int | str, dict[str, Any]] = {
     }
 }
 MEDIA_TYPES = {"csv": "text/csv; charset=utf-8", "json": "application/json"}
+TESTSET_ROUTES = ArtifactRoutes(
+    router, "/testsets", "testset", responses.TestsetResponse, kind=lambda: service.TESTSETS
+)
 
 
 def _query(session: Any, principal: Any, body: schemas.TestsetQuery) -> Any:
@@ -96,9 +104,7 @@ def fork_variant(body: schemas.VariantFork, session: SessionDep, principal: Proj
     )
 
 
-@router.get("/testsets/variants/{variant_id}", response_model=responses.VariantResponse, **ONLY_SET_FIELDS)
-def get_variant(variant_id: uuid.UUID, session: SessionDep, principal: ProjectViewer) -> dict[str, Any]:
-    return one("testset_variant", service.variant_view(service.get_variant(session, principal, variant_id)))
+declare_variant_route(TESTSET_ROUTES, responses.VariantResponse)
 
 
 @router.post("/testsets/revisions/commit", response_model=responses.RevisionResponse, **ONLY_SET_FIELDS)
@@ -136,10 +142,11 @@ def query_revisions(
     return many("testset_revisions", views, window.next)
 
 
-@router.get("/testsets/revisions/{revision_id}", response_model=responses.RevisionResponse, **ONLY_SET_FIELDS)
-def get_revision(revision_id: uuid.UUID, session: SessionDep, principal: ProjectViewer) -> dict[str, Any]:
-    revision = service.get_revision(session, principal, revision_id)
-    return one("testset_revision", service.revision_view(session, revision))
+declare_revision_route(
+    TESTSET_ROUTES,
+    responses.RevisionResponse,
+    view=lambda session, revision: service.revision_view(session, revision),
+)
 
 
 @router.post(
@@ -157,7 +164,7 @@ def download_revision(
 
 
 declare_artifact_routes(
-    ArtifactRoutes(router, "/testsets", "testset", responses.TestsetResponse, kind=lambda: service.TESTSETS),
+    TESTSET_ROUTES,
     edit=lambda session, principal, testset_id, edits: service.edit_testset(
         session, principal, testset_id, edits
     ),

@@ -199,10 +199,6 @@ def latest_revision(session: Session, testset: Testset) -> TestsetRevision | Non
 # ---------------------------------------------------------------- the routes' requests onto the core
 
 
-def get_variant(session: Session, principal: Principal, variant_id: uuid.UUID) -> TestsetVariant:
-    return artifacts.get_variant(session, TESTSETS, principal, variant_id)
-
-
 def query_variants(
     session: Session, principal: Principal, body: schemas.VariantQuery
 ) -> Window[TestsetVariant]:
