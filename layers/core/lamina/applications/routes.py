@@ -11,12 +11,7 @@ from lamina.api.deps import ProjectDeployer, ProjectEditor, ProjectViewer, Sessi
 from lamina.api.routing import DeferredRouter
 from lamina.applications import responses, schemas
 from lamina.artifacts.envelopes import ONLY_SET_FIELDS, many, one
-from lamina.artifacts.routes import (
-    ArtifactRoutes,
-    declare_artifact_routes,
-    declare_revision_route,
-    declare_variant_route,
-)
+from lamina.artifacts.routes import ArtifactRoutes
 
 if TYPE_CHECKING:
     from lamina.applications import service as registry
@@ -82,7 +77,7 @@ def fork_variant(body: schemas.VariantFork, session: SessionDep, principal: Proj
     )
 
 
-declare_variant_route(APPLICATION_ROUTES, responses.VariantResponse)
+APPLICATION_ROUTES.declare_variant_route(responses.VariantResponse)
 
 
 @router.post(
@@ -145,10 +140,9 @@ def deploy_revision(
     )
 
 
-declare_revision_route(APPLICATION_ROUTES, responses.RevisionResponse)
+APPLICATION_ROUTES.declare_revision_route(responses.RevisionResponse)
 
-declare_artifact_routes(
-    APPLICATION_ROUTES,
+APPLICATION_ROUTES.declare_artifact_routes(
     edit=lambda session, principal, application_id, edits: registry.edit_application(
         session, principal, application_id, edits
     ),
@@ -204,16 +198,15 @@ def simple_query(
     return many("applications", [simple.view(session, app) for app in window.items], window.next)
 
 
-declare_artifact_routes(
-    ArtifactRoutes(
-        simple_router,
-        "/simple/applications",
-        "application",
-        responses.SimpleApplicationResponse,
-        kind=lambda: registry.APPLICATIONS,
-        view=lambda session, app: simple.view(session, app),
-        operation="simple_{verb}",
-    ),
+ArtifactRoutes(
+    simple_router,
+    "/simple/applications",
+    "application",
+    responses.SimpleApplicationResponse,
+    kind=lambda: registry.APPLICATIONS,
+    view=lambda session, app: simple.view(session, app),
+    operation="simple_{verb}",
+).declare_artifact_routes(
     edit=lambda session, principal, application_id, edits: simple.edit(
         session, principal, application_id, edits
     ),

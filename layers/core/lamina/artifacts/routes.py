@@ -2,8 +2,8 @@
 artifact by its id (`/testsets/{testset_id}`, `/simple/testsets/{testset_id}/archive`, ...), and fetch a
 variant or a revision by its id.
 
-A kind describes them with an `ArtifactRoutes` and calls `declare_artifact_routes`, `declare_variant_route`
-and `declare_revision_route` where their paths fall among its own; the rest of its routes (create, query,
+A kind describes them with an `ArtifactRoutes` and calls its `declare_artifact_routes`,
+`declare_variant_route` and `declare_revision_route` where their paths fall among its own; the rest of its routes (create, query,
 fork, commit, log, retrieve) stay hand-written in its own routes.py, where they differ.
 
 The handlers resolve the kind and its service functions per request, through the callables they are given:
@@ -37,7 +37,7 @@ Handler = Callable[..., dict[str, Any]]
 
 @dataclass(frozen=True)
 class ArtifactRoutes:
-    """Where a kind's by-id routes live and how they answer.
+    """Where a kind's by-id routes live and how they answer; its `declare_...` methods declare them.
 
     `name` ("testset") names the path parameter (`testset_id`), the envelope's key and, through `operation`,
     each route's name (and so its OpenAPI operation id and summary).
@@ -66,109 +66,108 @@ class ArtifactRoutes:
             return one(self.name, artifact_view(artifact))
         return one(self.name, view(session, artifact))
 
+    def declare_artifact_routes(
+        self, *, edit: EditArtifact | None = None, edit_request: type[Any] | None = None
+    ) -> None:
+        """GET and (with `edit` and its `edit_request` body) PUT `{path}/{<name>_id}`, then POST `.../archive`
+        and `.../unarchive`, in that order (static paths of the kind are declared before this)."""
+        id_name = f"{self.name}_id"
+        by_id = f"{self.path}/{{{id_name}}}"
 
-def declare_artifact_routes(
-    routes: ArtifactRoutes, *, edit: EditArtifact | None = None, edit_request: type[Any] | None = None
-) -> None:
-    """GET and (with `edit` and its `edit_request` body) PUT `{path}/{<name>_id}`, then POST `.../archive`
-    and `.../unarchive`, in that order (static paths of the kind are declared before this)."""
-    id_name = f"{routes.name}_id"
-    by_id = f"{routes.path}/{{{id_name}}}"
+        def declare(method: str, path: str, verb: str, handler: Handler, principal: Any, **body: Any) -> None:
+            _declare(
+                self.router,
+                method,
+                path,
+                handler,
+                name=self.operation_name(verb),
+                id_name=id_name,
+                principal=principal,
+                response_model=self.response_model,
+                **body,
+            )
 
-    def declare(method: str, path: str, verb: str, handler: Handler, principal: Any, **body: Any) -> None:
-        _declare(
-            routes.router,
-            method,
-            path,
-            handler,
-            name=routes.operation_name(verb),
-            id_name=id_name,
-            principal=principal,
-            response_model=routes.response_model,
-            **body,
-        )
-
-    def get_artifact(session: Session, principal: Principal, artifact_id: uuid.UUID) -> dict[str, Any]:
-        from lamina.artifacts import service
-
-        return routes.answer(session, service.get_artifact(session, routes.kind(), principal, artifact_id))
-
-    def setting_archived(archived: bool) -> Handler:
-        def set_archived(session: Session, principal: Principal, artifact_id: uuid.UUID) -> dict[str, Any]:
+        def get_artifact(session: Session, principal: Principal, artifact_id: uuid.UUID) -> dict[str, Any]:
             from lamina.artifacts import service
 
-            artifact = service.set_artifact_archived(
-                session, routes.kind(), principal, artifact_id, archived=archived
-            )
-            return routes.answer(session, artifact, archived=True)
+            return self.answer(session, service.get_artifact(session, self.kind(), principal, artifact_id))
 
-        return set_archived
+        def setting_archived(archived: bool) -> Handler:
+            def set_archived(
+                session: Session, principal: Principal, artifact_id: uuid.UUID
+            ) -> dict[str, Any]:
+                from lamina.artifacts import service
 
-    declare("GET", by_id, "get", get_artifact, ProjectViewer)
-    if edit is not None:
-        if edit_request is None:
-            raise TypeError("an edit route needs its request model")
-        apply_edit = edit
+                artifact = service.set_artifact_archived(
+                    session, self.kind(), principal, artifact_id, archived=archived
+                )
+                return self.answer(session, artifact, archived=True)
 
-        def edit_artifact(
-            session: Session, principal: Principal, artifact_id: uuid.UUID, body: Any
-        ) -> dict[str, Any]:
-            fields = getattr(body, routes.name)  # Agenta's `{"<name>": {...}}`
-            return routes.answer(session, apply_edit(session, principal, artifact_id, fields))
+            return set_archived
 
-        declare("PUT", by_id, "edit", edit_artifact, ProjectEditor, body=edit_request)
-    declare("POST", f"{by_id}/archive", "archive", setting_archived(True), ProjectEditor)
-    declare("POST", f"{by_id}/unarchive", "unarchive", setting_archived(False), ProjectEditor)
+        declare("GET", by_id, "get", get_artifact, ProjectViewer)
+        if edit is not None:
+            if edit_request is None:
+                raise TypeError("an edit route needs its request model")
+            apply_edit = edit
 
+            def edit_artifact(
+                session: Session, principal: Principal, artifact_id: uuid.UUID, body: Any
+            ) -> dict[str, Any]:
+                fields = getattr(body, self.name)  # Agenta's `{"<name>": {...}}`
+                return self.answer(session, apply_edit(session, principal, artifact_id, fields))
 
-def declare_variant_route(routes: ArtifactRoutes, response_model: type[Any]) -> None:
-    """GET `{path}/variants/{variant_id}`: `{"<name>_variant": ...}`."""
+            declare("PUT", by_id, "edit", edit_artifact, ProjectEditor, body=edit_request)
+        declare("POST", f"{by_id}/archive", "archive", setting_archived(True), ProjectEditor)
+        declare("POST", f"{by_id}/unarchive", "unarchive", setting_archived(False), ProjectEditor)
 
-    def get_variant(session: Session, principal: Principal, variant_id: uuid.UUID) -> dict[str, Any]:
-        from lamina.artifacts import service, views
+    def declare_variant_route(self, response_model: type[Any]) -> None:
+        """GET `{path}/variants/{variant_id}`: `{"<name>_variant": ...}`."""
 
-        kind = routes.kind()
-        variant = service.get_variant(session, kind, principal, variant_id)
-        return one(kind.variant_name, views.variant_view(kind, variant))
+        def get_variant(session: Session, principal: Principal, variant_id: uuid.UUID) -> dict[str, Any]:
+            from lamina.artifacts import service, views
 
-    _declare(
-        routes.router,
-        "GET",
-        f"{routes.path}/variants/{{variant_id}}",
-        get_variant,
-        name="get_variant",
-        id_name="variant_id",
-        principal=ProjectViewer,
-        response_model=response_model,
-    )
+            kind = self.kind()
+            variant = service.get_variant(session, kind, principal, variant_id)
+            return one(kind.variant_name, views.variant_view(kind, variant))
 
+        _declare(
+            self.router,
+            "GET",
+            f"{self.path}/variants/{{variant_id}}",
+            get_variant,
+            name="get_variant",
+            id_name="variant_id",
+            principal=ProjectViewer,
+            response_model=response_model,
+        )
 
-def declare_revision_route(
-    routes: ArtifactRoutes,
-    response_model: type[Any],
-    view: Callable[[Session, Any], dict[str, Any]] | None = None,
-) -> None:
-    """GET `{path}/revisions/{revision_id}`: `{"<name>_revision": view(session, revision)}`, the core's
-    revision view when `view` is None."""
+    def declare_revision_route(
+        self,
+        response_model: type[Any],
+        view: Callable[[Session, Any], dict[str, Any]] | None = None,
+    ) -> None:
+        """GET `{path}/revisions/{revision_id}`: `{"<name>_revision": view(session, revision)}`, the core's
+        revision view when `view` is None."""
 
-    def get_revision(session: Session, principal: Principal, revision_id: uuid.UUID) -> dict[str, Any]:
-        from lamina.artifacts import revisions, views
+        def get_revision(session: Session, principal: Principal, revision_id: uuid.UUID) -> dict[str, Any]:
+            from lamina.artifacts import revisions, views
 
-        kind = routes.kind()
-        revision = revisions.get_revision(session, kind, principal, revision_id)
-        revision_view = view(session, revision) if view else views.revision_view(kind, revision)
-        return one(kind.revision_name, revision_view)
+            kind = self.kind()
+            revision = revisions.get_revision(session, kind, principal, revision_id)
+            revision_view = view(session, revision) if view else views.revision_view(kind, revision)
+            return one(kind.revision_name, revision_view)
 
-    _declare(
-        routes.router,
-        "GET",
-        f"{routes.path}/revisions/{{revision_id}}",
-        get_revision,
-        name="get_revision",
-        id_name="revision_id",
-        principal=ProjectViewer,
-        response_model=response_model,
-    )
+        _declare(
+            self.router,
+            "GET",
+            f"{self.path}/revisions/{{revision_id}}",
+            get_revision,
+            name="get_revision",
+            id_name="revision_id",
+            principal=ProjectViewer,
+            response_model=response_model,
+        )
 
 
 def _declare(

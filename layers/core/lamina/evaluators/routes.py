@@ -9,12 +9,7 @@ from starlette.concurrency import run_in_threadpool
 from lamina.api.deps import ProjectEditor, ProjectViewer, SessionDep
 from lamina.api.routing import DeferredRouter
 from lamina.artifacts.envelopes import ONLY_SET_FIELDS, many, one
-from lamina.artifacts.routes import (
-    ArtifactRoutes,
-    declare_artifact_routes,
-    declare_revision_route,
-    declare_variant_route,
-)
+from lamina.artifacts.routes import ArtifactRoutes
 from lamina.artifacts.schemas import query_arguments
 from lamina.errors import NotFoundError, ValidationFailedError
 from lamina.evaluators import responses, schemas
@@ -119,7 +114,7 @@ def create_variant(
     return one("evaluator_variant", service.variant_view(variant))
 
 
-declare_variant_route(EVALUATOR_ROUTES, responses.VariantResponse)
+EVALUATOR_ROUTES.declare_variant_route(responses.VariantResponse)
 
 
 @router.post("/evaluators/revisions/commit", response_model=responses.RevisionResponse, **ONLY_SET_FIELDS)
@@ -147,12 +142,11 @@ def log_revisions(body: schemas.RevisionLog, session: SessionDep, principal: Pro
     )
 
 
-declare_revision_route(
-    EVALUATOR_ROUTES,
+EVALUATOR_ROUTES.declare_revision_route(
     responses.RevisionResponse,
     view=lambda session, revision: simple.revision_with_slugs(session, revision),
 )
-declare_artifact_routes(EVALUATOR_ROUTES)
+EVALUATOR_ROUTES.declare_artifact_routes()
 
 
 # ---------------------------------------------------------------- simple evaluators
@@ -174,16 +168,15 @@ def simple_query(
     return many("evaluators", simple.views(session, window.items), window.next)
 
 
-declare_artifact_routes(
-    ArtifactRoutes(
-        router,
-        "/simple/evaluators",
-        "evaluator",
-        responses.SimpleEvaluatorResponse,
-        kind=lambda: service.EVALUATORS,
-        view=lambda session, evaluator: simple.view(session, evaluator),
-        operation="simple_{verb}",
-    ),
+ArtifactRoutes(
+    router,
+    "/simple/evaluators",
+    "evaluator",
+    responses.SimpleEvaluatorResponse,
+    kind=lambda: service.EVALUATORS,
+    view=lambda session, evaluator: simple.view(session, evaluator),
+    operation="simple_{verb}",
+).declare_artifact_routes(
     edit=lambda session, principal, evaluator_id, edits: simple.edit(session, principal, evaluator_id, edits),
     edit_request=schemas.SimpleEvaluatorEdit,
 )

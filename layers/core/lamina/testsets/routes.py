@@ -11,12 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from lamina.api.deps import ProjectEditor, ProjectViewer, SessionDep
 from lamina.api.routing import DeferredRouter
 from lamina.artifacts.envelopes import ONLY_SET_FIELDS, many, one
-from lamina.artifacts.routes import (
-    ArtifactRoutes,
-    declare_artifact_routes,
-    declare_revision_route,
-    declare_variant_route,
-)
+from lamina.artifacts.routes import ArtifactRoutes
 from lamina.artifacts.schemas import query_arguments
 from lamina.testsets import responses, schemas
 
@@ -104,7 +99,7 @@ def fork_variant(body: schemas.VariantFork, session: SessionDep, principal: Proj
     )
 
 
-declare_variant_route(TESTSET_ROUTES, responses.VariantResponse)
+TESTSET_ROUTES.declare_variant_route(responses.VariantResponse)
 
 
 @router.post("/testsets/revisions/commit", response_model=responses.RevisionResponse, **ONLY_SET_FIELDS)
@@ -142,8 +137,7 @@ def query_revisions(
     return many("testset_revisions", views, window.next)
 
 
-declare_revision_route(
-    TESTSET_ROUTES,
+TESTSET_ROUTES.declare_revision_route(
     responses.RevisionResponse,
     view=lambda session, revision: service.revision_view(session, revision),
 )
@@ -163,8 +157,7 @@ def download_revision(
     return _file(rows, file_type, f"testset-{revision_id}")
 
 
-declare_artifact_routes(
-    TESTSET_ROUTES,
+TESTSET_ROUTES.declare_artifact_routes(
     edit=lambda session, principal, testset_id, edits: service.edit_testset(
         session, principal, testset_id, edits
     ),
@@ -293,17 +286,16 @@ def simple_download(
     return _file(rows, format or file_type or "csv", f"testset-{testset_id}")
 
 
-declare_artifact_routes(
-    ArtifactRoutes(
-        router,
-        "/simple/testsets",
-        "testset",
-        responses.SimpleTestsetResponse,
-        kind=lambda: service.TESTSETS,
-        view=lambda session, testset: simple.view(session, testset),
-        archived_view=lambda session, testset: simple.view(session, testset, with_testcases=False),
-        operation="simple_{verb}",
-    ),
+ArtifactRoutes(
+    router,
+    "/simple/testsets",
+    "testset",
+    responses.SimpleTestsetResponse,
+    kind=lambda: service.TESTSETS,
+    view=lambda session, testset: simple.view(session, testset),
+    archived_view=lambda session, testset: simple.view(session, testset, with_testcases=False),
+    operation="simple_{verb}",
+).declare_artifact_routes(
     edit=lambda session, principal, testset_id, edits: simple.edit(session, principal, testset_id, edits),
     edit_request=schemas.SimpleTestsetEdit,
 )
