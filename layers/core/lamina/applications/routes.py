@@ -198,14 +198,8 @@ def simple_query(
     return many("applications", [simple.view(session, app) for app in window.items], window.next)
 
 
-ArtifactRoutes(
-    simple_router,
-    "/simple/applications",
-    "application",
-    responses.SimpleApplicationResponse,
-    kind=lambda: registry.APPLICATIONS,
-    view=lambda session, app: simple.view(session, app),
-    operation="simple_{verb}",
+APPLICATION_ROUTES.simple_api(
+    responses.SimpleApplicationResponse, lambda session, app: simple.view(session, app), router=simple_router
 ).declare_artifact_routes(
     edit=lambda session, principal, application_id, edits: simple.edit(
         session, principal, application_id, edits

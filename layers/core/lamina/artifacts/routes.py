@@ -15,7 +15,7 @@ from __future__ import annotations
 import inspect
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter
@@ -54,6 +54,26 @@ class ArtifactRoutes:
     archived_view: Callable[[Session, Any], dict[str, Any]] | None = None
     # "{verb}_{name}": get_testset, edit_testset...; the simple routes are "simple_{verb}".
     operation: str = "{verb}_{name}"
+
+    def simple_api(
+        self,
+        response_model: type[Any],
+        view: Callable[[Session, Any], dict[str, Any]],
+        *,
+        archived_view: Callable[[Session, Any], dict[str, Any]] | None = None,
+        router: APIRouter | None = None,
+    ) -> ArtifactRoutes:
+        """The same routes under `/simple/...` (an artifact with its latest revision flattened in), named
+        `simple_<verb>`; on this router unless told otherwise."""
+        return replace(
+            self,
+            router=router or self.router,
+            path=f"/simple{self.path}",
+            response_model=response_model,
+            view=view,
+            archived_view=archived_view,
+            operation="simple_{verb}",
+        )
 
     def operation_name(self, verb: str) -> str:
         return self.operation.format(verb=verb, name=self.name)

@@ -168,14 +168,8 @@ def simple_query(
     return many("evaluators", simple.views(session, window.items), window.next)
 
 
-ArtifactRoutes(
-    router,
-    "/simple/evaluators",
-    "evaluator",
-    responses.SimpleEvaluatorResponse,
-    kind=lambda: service.EVALUATORS,
-    view=lambda session, evaluator: simple.view(session, evaluator),
-    operation="simple_{verb}",
+EVALUATOR_ROUTES.simple_api(
+    responses.SimpleEvaluatorResponse, lambda session, evaluator: simple.view(session, evaluator)
 ).declare_artifact_routes(
     edit=lambda session, principal, evaluator_id, edits: simple.edit(session, principal, evaluator_id, edits),
     edit_request=schemas.SimpleEvaluatorEdit,

@@ -286,15 +286,10 @@ def simple_download(
     return _file(rows, format or file_type or "csv", f"testset-{testset_id}")
 
 
-ArtifactRoutes(
-    router,
-    "/simple/testsets",
-    "testset",
+TESTSET_ROUTES.simple_api(
     responses.SimpleTestsetResponse,
-    kind=lambda: service.TESTSETS,
-    view=lambda session, testset: simple.view(session, testset),
+    lambda session, testset: simple.view(session, testset),
     archived_view=lambda session, testset: simple.view(session, testset, with_testcases=False),
-    operation="simple_{verb}",
 ).declare_artifact_routes(
     edit=lambda session, principal, testset_id, edits: simple.edit(session, principal, testset_id, edits),
     edit_request=schemas.SimpleTestsetEdit,
