@@ -11,6 +11,7 @@ from lamina.api.deps import ProjectDeployer, ProjectEditor, ProjectViewer, Sessi
 from lamina.api.routing import DeferredRouter
 from lamina.applications import responses, schemas
 from lamina.artifacts.envelopes import ONLY_SET_FIELDS, many, one
+from lamina.artifacts.routes import ArtifactRoutes
 
 if TYPE_CHECKING:
     from lamina.applications import service as registry
@@ -23,6 +24,9 @@ else:
 
 router = DeferredRouter(tags=["applications"])
 simple_router = DeferredRouter(tags=["simple applications"])
+APPLICATION_ROUTES = ArtifactRoutes(
+    router, "/applications", "application", responses.ApplicationResponse, kind=lambda: registry.APPLICATIONS
+)
 
 
 # ---------------------------------------------------------------- applications
@@ -73,13 +77,7 @@ def fork_variant(body: schemas.VariantFork, session: SessionDep, principal: Proj
     )
 
 
-@router.get(
-    "/applications/variants/{variant_id}", response_model=responses.VariantResponse, **ONLY_SET_FIELDS
-)
-def get_variant(variant_id: uuid.UUID, session: SessionDep, principal: ProjectViewer) -> dict[str, Any]:
-    return one(
-        "application_variant", registry.variant_view(registry.get_variant(session, principal, variant_id))
-    )
+APPLICATION_ROUTES.declare_variant_route(responses.VariantResponse)
 
 
 @router.post(
@@ -142,52 +140,14 @@ def deploy_revision(
     )
 
 
-@router.get(
-    "/applications/revisions/{revision_id}", response_model=responses.RevisionResponse, **ONLY_SET_FIELDS
+APPLICATION_ROUTES.declare_revision_route(responses.RevisionResponse)
+
+APPLICATION_ROUTES.declare_artifact_routes(
+    edit=lambda session, principal, application_id, edits: registry.edit_application(
+        session, principal, application_id, edits
+    ),
+    edit_request=schemas.ApplicationEdit,
 )
-def get_revision(revision_id: uuid.UUID, session: SessionDep, principal: ProjectViewer) -> dict[str, Any]:
-    return one(
-        "application_revision", registry.revision_view(registry.get_revision(session, principal, revision_id))
-    )
-
-
-@router.get("/applications/{application_id}", response_model=responses.ApplicationResponse, **ONLY_SET_FIELDS)
-def get_application(
-    application_id: uuid.UUID, session: SessionDep, principal: ProjectViewer
-) -> dict[str, Any]:
-    return one(
-        "application", registry.application_view(registry.get_application(session, principal, application_id))
-    )
-
-
-@router.put("/applications/{application_id}", response_model=responses.ApplicationResponse, **ONLY_SET_FIELDS)
-def edit_application(
-    application_id: uuid.UUID, body: schemas.ApplicationEdit, session: SessionDep, principal: ProjectEditor
-) -> dict[str, Any]:
-    app = registry.edit_application(session, principal, application_id, body.application)
-    return one("application", registry.application_view(app))
-
-
-@router.post(
-    "/applications/{application_id}/archive", response_model=responses.ApplicationResponse, **ONLY_SET_FIELDS
-)
-def archive_application(
-    application_id: uuid.UUID, session: SessionDep, principal: ProjectEditor
-) -> dict[str, Any]:
-    app = registry.set_application_archived(session, principal, application_id, archived=True)
-    return one("application", registry.application_view(app))
-
-
-@router.post(
-    "/applications/{application_id}/unarchive",
-    response_model=responses.ApplicationResponse,
-    **ONLY_SET_FIELDS,
-)
-def unarchive_application(
-    application_id: uuid.UUID, session: SessionDep, principal: ProjectEditor
-) -> dict[str, Any]:
-    app = registry.set_application_archived(session, principal, application_id, archived=False)
-    return one("application", registry.application_view(app))
 
 
 # ---------------------------------------------------------------- environments
@@ -238,55 +198,14 @@ def simple_query(
     return many("applications", [simple.view(session, app) for app in window.items], window.next)
 
 
-@simple_router.get(
-    "/simple/applications/{application_id}",
-    response_model=responses.SimpleApplicationResponse,
-    **ONLY_SET_FIELDS,
+APPLICATION_ROUTES.simple_api(
+    responses.SimpleApplicationResponse, lambda session, app: simple.view(session, app), router=simple_router
+).declare_artifact_routes(
+    edit=lambda session, principal, application_id, edits: simple.edit(
+        session, principal, application_id, edits
+    ),
+    edit_request=schemas.SimpleApplicationEdit,
 )
-def simple_get(application_id: uuid.UUID, session: SessionDep, principal: ProjectViewer) -> dict[str, Any]:
-    return one(
-        "application",
-        simple.view(session, registry.get_application(session, principal, application_id)),
-    )
-
-
-@simple_router.put(
-    "/simple/applications/{application_id}",
-    response_model=responses.SimpleApplicationResponse,
-    **ONLY_SET_FIELDS,
-)
-def simple_edit(
-    application_id: uuid.UUID,
-    body: schemas.SimpleApplicationEdit,
-    session: SessionDep,
-    principal: ProjectEditor,
-) -> dict[str, Any]:
-    app = simple.edit(session, principal, application_id, body.application)
-    return one("application", simple.view(session, app))
-
-
-@simple_router.post(
-    "/simple/applications/{application_id}/archive",
-    response_model=responses.SimpleApplicationResponse,
-    **ONLY_SET_FIELDS,
-)
-def simple_archive(
-    application_id: uuid.UUID, session: SessionDep, principal: ProjectEditor
-) -> dict[str, Any]:
-    app = registry.set_application_archived(session, principal, application_id, archived=True)
-    return one("application", simple.view(session, app))
-
-
-@simple_router.post(
-    "/simple/applications/{application_id}/unarchive",
-    response_model=responses.SimpleApplicationResponse,
-    **ONLY_SET_FIELDS,
-)
-def simple_unarchive(
-    application_id: uuid.UUID, session: SessionDep, principal: ProjectEditor
-) -> dict[str, Any]:
-    app = registry.set_application_archived(session, principal, application_id, archived=False)
-    return one("application", simple.view(session, app))
 
 
 @simple_router.post(

@@ -78,10 +78,6 @@ def create_application(
     )
 
 
-def get_application(session: Session, principal: Principal, application_id: uuid.UUID) -> Application:
-    return artifacts.get_artifact(session, APPLICATIONS, principal, application_id)
-
-
 def edit_application(
     session: Session, principal: Principal, application_id: uuid.UUID, edits: schemas.ApplicationEdits
 ) -> Application:
@@ -89,14 +85,6 @@ def edit_application(
         raise ValidationFailedError("application.id does not match the id in the path")
     return artifacts.edit_artifact(
         session, APPLICATIONS, principal, application_id, edits.model_dump(exclude={"id"})
-    )
-
-
-def set_application_archived(
-    session: Session, principal: Principal, application_id: uuid.UUID, *, archived: bool
-) -> Application:
-    return artifacts.set_artifact_archived(
-        session, APPLICATIONS, principal, application_id, archived=archived
     )
 
 
@@ -134,10 +122,6 @@ def create_variant(
         flags=fields.flags,
         meta=fields.meta,
     )
-
-
-def get_variant(session: Session, principal: Principal, variant_id: uuid.UUID) -> ApplicationVariant:
-    return artifacts.get_variant(session, APPLICATIONS, principal, variant_id)
 
 
 def query_variants(
@@ -196,10 +180,6 @@ def commit_revision(
         slug=fields.slug,
         artifact_id=fields.application_id,
     )
-
-
-def get_revision(session: Session, principal: Principal, revision_id: uuid.UUID) -> ApplicationRevision:
-    return revisions.get_revision(session, APPLICATIONS, principal, revision_id)
 
 
 def log_revisions(

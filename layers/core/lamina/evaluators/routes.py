@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import TYPE_CHECKING, Any
 
 from starlette.concurrency import run_in_threadpool
@@ -10,6 +9,7 @@ from starlette.concurrency import run_in_threadpool
 from lamina.api.deps import ProjectEditor, ProjectViewer, SessionDep
 from lamina.api.routing import DeferredRouter
 from lamina.artifacts.envelopes import ONLY_SET_FIELDS, many, one
+from lamina.artifacts.routes import ArtifactRoutes
 from lamina.artifacts.schemas import query_arguments
 from lamina.errors import NotFoundError, ValidationFailedError
 from lamina.evaluators import responses, schemas
@@ -27,6 +27,9 @@ else:
     simple = lazy_module("lamina.evaluators.simple")
 
 router = DeferredRouter(tags=["evaluators"])
+EVALUATOR_ROUTES = ArtifactRoutes(
+    router, "/evaluators", "evaluator", responses.EvaluatorResponse, kind=lambda: service.EVALUATORS
+)
 
 
 def _query(session: Any, principal: Any, body: schemas.EvaluatorQuery) -> Any:
@@ -111,10 +114,7 @@ def create_variant(
     return one("evaluator_variant", service.variant_view(variant))
 
 
-@router.get("/evaluators/variants/{variant_id}", response_model=responses.VariantResponse, **ONLY_SET_FIELDS)
-def get_variant(variant_id: uuid.UUID, session: SessionDep, principal: ProjectViewer) -> dict[str, Any]:
-    variant = artifacts.get_variant(session, service.EVALUATORS, principal, variant_id)
-    return one("evaluator_variant", service.variant_view(variant))
+EVALUATOR_ROUTES.declare_variant_route(responses.VariantResponse)
 
 
 @router.post("/evaluators/revisions/commit", response_model=responses.RevisionResponse, **ONLY_SET_FIELDS)
@@ -142,44 +142,11 @@ def log_revisions(body: schemas.RevisionLog, session: SessionDep, principal: Pro
     )
 
 
-@router.get(
-    "/evaluators/revisions/{revision_id}", response_model=responses.RevisionResponse, **ONLY_SET_FIELDS
+EVALUATOR_ROUTES.declare_revision_route(
+    responses.RevisionResponse,
+    view=lambda session, revision: simple.revision_with_slugs(session, revision),
 )
-def get_revision(revision_id: uuid.UUID, session: SessionDep, principal: ProjectViewer) -> dict[str, Any]:
-    from lamina.artifacts import revisions
-
-    revision = revisions.get_revision(session, service.EVALUATORS, principal, revision_id)
-    return one("evaluator_revision", simple.revision_with_slugs(session, revision))
-
-
-@router.get("/evaluators/{evaluator_id}", response_model=responses.EvaluatorResponse, **ONLY_SET_FIELDS)
-def get_evaluator(evaluator_id: uuid.UUID, session: SessionDep, principal: ProjectViewer) -> dict[str, Any]:
-    evaluator = artifacts.get_artifact(session, service.EVALUATORS, principal, evaluator_id)
-    return one("evaluator", service.evaluator_view(evaluator))
-
-
-@router.post(
-    "/evaluators/{evaluator_id}/archive", response_model=responses.EvaluatorResponse, **ONLY_SET_FIELDS
-)
-def archive_evaluator(
-    evaluator_id: uuid.UUID, session: SessionDep, principal: ProjectEditor
-) -> dict[str, Any]:
-    evaluator = artifacts.set_artifact_archived(
-        session, service.EVALUATORS, principal, evaluator_id, archived=True
-    )
-    return one("evaluator", service.evaluator_view(evaluator))
-
-
-@router.post(
-    "/evaluators/{evaluator_id}/unarchive", response_model=responses.EvaluatorResponse, **ONLY_SET_FIELDS
-)
-def unarchive_evaluator(
-    evaluator_id: uuid.UUID, session: SessionDep, principal: ProjectEditor
-) -> dict[str, Any]:
-    evaluator = artifacts.set_artifact_archived(
-        session, service.EVALUATORS, principal, evaluator_id, archived=False
-    )
-    return one("evaluator", service.evaluator_view(evaluator))
+EVALUATOR_ROUTES.declare_artifact_routes()
 
 
 # ---------------------------------------------------------------- simple evaluators
@@ -201,45 +168,9 @@ def simple_query(
     return many("evaluators", simple.views(session, window.items), window.next)
 
 
-@router.get(
-    "/simple/evaluators/{evaluator_id}", response_model=responses.SimpleEvaluatorResponse, **ONLY_SET_FIELDS
+EVALUATOR_ROUTES.simple_api(
+    responses.SimpleEvaluatorResponse, lambda session, evaluator: simple.view(session, evaluator)
+).declare_artifact_routes(
+    edit=lambda session, principal, evaluator_id, edits: simple.edit(session, principal, evaluator_id, edits),
+    edit_request=schemas.SimpleEvaluatorEdit,
 )
-def simple_get(evaluator_id: uuid.UUID, session: SessionDep, principal: ProjectViewer) -> dict[str, Any]:
-    evaluator = artifacts.get_artifact(session, service.EVALUATORS, principal, evaluator_id)
-    return one("evaluator", simple.view(session, evaluator))
-
-
-@router.put(
-    "/simple/evaluators/{evaluator_id}", response_model=responses.SimpleEvaluatorResponse, **ONLY_SET_FIELDS
-)
-def simple_edit(
-    evaluator_id: uuid.UUID, body: schemas.SimpleEvaluatorEdit, session: SessionDep, principal: ProjectEditor
-) -> dict[str, Any]:
-    evaluator = simple.edit(session, principal, evaluator_id, body.evaluator)
-    return one("evaluator", simple.view(session, evaluator))
-
-
-@router.post(
-    "/simple/evaluators/{evaluator_id}/archive",
-    response_model=responses.SimpleEvaluatorResponse,
-    **ONLY_SET_FIELDS,
-)
-def simple_archive(evaluator_id: uuid.UUID, session: SessionDep, principal: ProjectEditor) -> dict[str, Any]:
-    evaluator = artifacts.set_artifact_archived(
-        session, service.EVALUATORS, principal, evaluator_id, archived=True
-    )
-    return one("evaluator", simple.view(session, evaluator))
-
-
-@router.post(
-    "/simple/evaluators/{evaluator_id}/unarchive",
-    response_model=responses.SimpleEvaluatorResponse,
-    **ONLY_SET_FIELDS,
-)
-def simple_unarchive(
-    evaluator_id: uuid.UUID, session: SessionDep, principal: ProjectEditor
-) -> dict[str, Any]:
-    evaluator = artifacts.set_artifact_archived(
-        session, service.EVALUATORS, principal, evaluator_id, archived=False
-    )
-    return one("evaluator", simple.view(session, evaluator))

@@ -11,8 +11,8 @@ from starlette.concurrency import run_in_threadpool
 from lamina.api.deps import ProjectEditor, ProjectViewer, SessionDep
 from lamina.api.routing import DeferredRouter
 from lamina.artifacts.envelopes import ONLY_SET_FIELDS, many, one
+from lamina.artifacts.routes import ArtifactRoutes
 from lamina.artifacts.schemas import query_arguments
-from lamina.errors import ValidationFailedError
 from lamina.testsets import responses, schemas
 
 if TYPE_CHECKING:
@@ -37,6 +37,9 @@ DOWNLOAD_RESPONSES: dict[int | str, dict[str, Any]] = {
     }
 }
 MEDIA_TYPES = {"csv": "text/csv; charset=utf-8", "json": "application/json"}
+TESTSET_ROUTES = ArtifactRoutes(
+    router, "/testsets", "testset", responses.TestsetResponse, kind=lambda: service.TESTSETS
+)
 
 
 def _query(session: Any, principal: Any, body: schemas.TestsetQuery) -> Any:
@@ -96,9 +99,7 @@ def fork_variant(body: schemas.VariantFork, session: SessionDep, principal: Proj
     )
 
 
-@router.get("/testsets/variants/{variant_id}", response_model=responses.VariantResponse, **ONLY_SET_FIELDS)
-def get_variant(variant_id: uuid.UUID, session: SessionDep, principal: ProjectViewer) -> dict[str, Any]:
-    return one("testset_variant", service.variant_view(service.get_variant(session, principal, variant_id)))
+TESTSET_ROUTES.declare_variant_route(responses.VariantResponse)
 
 
 @router.post("/testsets/revisions/commit", response_model=responses.RevisionResponse, **ONLY_SET_FIELDS)
@@ -136,10 +137,10 @@ def query_revisions(
     return many("testset_revisions", views, window.next)
 
 
-@router.get("/testsets/revisions/{revision_id}", response_model=responses.RevisionResponse, **ONLY_SET_FIELDS)
-def get_revision(revision_id: uuid.UUID, session: SessionDep, principal: ProjectViewer) -> dict[str, Any]:
-    revision = service.get_revision(session, principal, revision_id)
-    return one("testset_revision", service.revision_view(session, revision))
+TESTSET_ROUTES.declare_revision_route(
+    responses.RevisionResponse,
+    view=lambda session, revision: service.revision_view(session, revision),
+)
 
 
 @router.post(
@@ -156,31 +157,12 @@ def download_revision(
     return _file(rows, file_type, f"testset-{revision_id}")
 
 
-@router.get("/testsets/{testset_id}", response_model=responses.TestsetResponse, **ONLY_SET_FIELDS)
-def get_testset(testset_id: uuid.UUID, session: SessionDep, principal: ProjectViewer) -> dict[str, Any]:
-    return one("testset", service.testset_view(service.get_testset(session, principal, testset_id)))
-
-
-@router.put("/testsets/{testset_id}", response_model=responses.TestsetResponse, **ONLY_SET_FIELDS)
-def edit_testset(
-    testset_id: uuid.UUID, body: schemas.TestsetEdit, session: SessionDep, principal: ProjectEditor
-) -> dict[str, Any]:
-    if body.testset.id is not None and body.testset.id != testset_id:
-        raise ValidationFailedError("testset.id does not match the id in the path")
-    edits = body.testset.model_dump(exclude={"id", "folder_id"})
-    return one("testset", service.testset_view(service.edit_testset(session, principal, testset_id, edits)))
-
-
-@router.post("/testsets/{testset_id}/archive", response_model=responses.TestsetResponse, **ONLY_SET_FIELDS)
-def archive_testset(testset_id: uuid.UUID, session: SessionDep, principal: ProjectEditor) -> dict[str, Any]:
-    testset = service.set_testset_archived(session, principal, testset_id, archived=True)
-    return one("testset", service.testset_view(testset))
-
-
-@router.post("/testsets/{testset_id}/unarchive", response_model=responses.TestsetResponse, **ONLY_SET_FIELDS)
-def unarchive_testset(testset_id: uuid.UUID, session: SessionDep, principal: ProjectEditor) -> dict[str, Any]:
-    testset = service.set_testset_archived(session, principal, testset_id, archived=False)
-    return one("testset", service.testset_view(testset))
+TESTSET_ROUTES.declare_artifact_routes(
+    edit=lambda session, principal, testset_id, edits: service.edit_testset(
+        session, principal, testset_id, edits
+    ),
+    edit_request=schemas.TestsetEdit,
+)
 
 
 # ---------------------------------------------------------------- simple test sets
@@ -304,39 +286,14 @@ def simple_download(
     return _file(rows, format or file_type or "csv", f"testset-{testset_id}")
 
 
-@router.get(
-    "/simple/testsets/{testset_id}", response_model=responses.SimpleTestsetResponse, **ONLY_SET_FIELDS
+TESTSET_ROUTES.simple_api(
+    responses.SimpleTestsetResponse,
+    lambda session, testset: simple.view(session, testset),
+    archived_view=lambda session, testset: simple.view(session, testset, with_testcases=False),
+).declare_artifact_routes(
+    edit=lambda session, principal, testset_id, edits: simple.edit(session, principal, testset_id, edits),
+    edit_request=schemas.SimpleTestsetEdit,
 )
-def simple_get(testset_id: uuid.UUID, session: SessionDep, principal: ProjectViewer) -> dict[str, Any]:
-    return one("testset", simple.view(session, service.get_testset(session, principal, testset_id)))
-
-
-@router.put(
-    "/simple/testsets/{testset_id}", response_model=responses.SimpleTestsetResponse, **ONLY_SET_FIELDS
-)
-def simple_edit(
-    testset_id: uuid.UUID, body: schemas.SimpleTestsetEdit, session: SessionDep, principal: ProjectEditor
-) -> dict[str, Any]:
-    testset = simple.edit(session, principal, testset_id, body.testset)
-    return one("testset", simple.view(session, testset))
-
-
-@router.post(
-    "/simple/testsets/{testset_id}/archive", response_model=responses.SimpleTestsetResponse, **ONLY_SET_FIELDS
-)
-def simple_archive(testset_id: uuid.UUID, session: SessionDep, principal: ProjectEditor) -> dict[str, Any]:
-    testset = service.set_testset_archived(session, principal, testset_id, archived=True)
-    return one("testset", simple.view(session, testset, with_testcases=False))
-
-
-@router.post(
-    "/simple/testsets/{testset_id}/unarchive",
-    response_model=responses.SimpleTestsetResponse,
-    **ONLY_SET_FIELDS,
-)
-def simple_unarchive(testset_id: uuid.UUID, session: SessionDep, principal: ProjectEditor) -> dict[str, Any]:
-    testset = service.set_testset_archived(session, principal, testset_id, archived=False)
-    return one("testset", simple.view(session, testset, with_testcases=False))
 
 
 # ---------------------------------------------------------------- test cases

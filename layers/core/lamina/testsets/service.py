@@ -133,15 +133,11 @@ def get_testset(session: Session, principal: Principal, testset_id: uuid.UUID) -
 
 
 def edit_testset(
-    session: Session, principal: Principal, testset_id: uuid.UUID, edits: Mapping[str, Any]
+    session: Session, principal: Principal, testset_id: uuid.UUID, edits: schemas.TestsetEdits
 ) -> Testset:
-    return artifacts.edit_artifact(session, TESTSETS, principal, testset_id, edits)
-
-
-def set_testset_archived(
-    session: Session, principal: Principal, testset_id: uuid.UUID, *, archived: bool
-) -> Testset:
-    return artifacts.set_artifact_archived(session, TESTSETS, principal, testset_id, archived=archived)
+    if edits.id is not None and edits.id != testset_id:
+        raise ValidationFailedError("testset.id does not match the id in the path")
+    return artifacts.edit_artifact(session, TESTSETS, principal, testset_id, edits.header())
 
 
 def create_variant(
@@ -201,10 +197,6 @@ def latest_revision(session: Session, testset: Testset) -> TestsetRevision | Non
 
 
 # ---------------------------------------------------------------- the routes' requests onto the core
-
-
-def get_variant(session: Session, principal: Principal, variant_id: uuid.UUID) -> TestsetVariant:
-    return artifacts.get_variant(session, TESTSETS, principal, variant_id)
 
 
 def query_variants(
