@@ -194,3 +194,20 @@ def test_list_filter_tree_charts_and_a_span_into_a_test_set(
     assert [case["data"] for case in cases] == [
         {"question": "why is the sky blue", "correct_answer": {"answer": "WHY IS THE SKY BLUE"}}
     ], (good_id, cases)
+
+    # AND in the dark theme (toggled once, kept across navigations): the list, a trace with its JSON views, the
+    # charts and the test set it fed, screenshotted for a look at their contrast
+    page.get_by_test_id("theme-toggle").click()
+    expect(page.locator("html")).to_have_attribute("data-mantine-color-scheme", "dark")
+    expect(rows.first).to_be_visible()
+    screenshot(page, "dark-traces-list")
+    page.goto(f"{web_stack.api}/traces/{failed_id}")
+    expect(page.get_by_test_id("span-details").get_by_text("This span failed")).to_be_visible()
+    expect(page.locator(".cm-editor").first).to_be_visible()
+    screenshot(page, "dark-trace-tree")
+    page.goto(f"{web_stack.api}/traces/analytics?range=1h&name={support}")
+    expect(page.get_by_test_id("traces-charts").locator(".recharts-bar-rectangle").first).to_be_attached()
+    screenshot(page, "dark-traces-charts")
+    page.goto(f"{web_stack.api}/testsets/{created_id}")
+    expect(page.get_by_text(testset_name).first).to_be_visible()
+    screenshot(page, "dark-testset")
