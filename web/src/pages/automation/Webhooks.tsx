@@ -100,10 +100,9 @@ function SubscriptionForm({ editing, onClose, onSecret }: { editing: WebhookSubs
       if (answer.subscription.secret) onSecret(answer.subscription.secret);
     },
   });
-  const create = save;
   const submit = (event: FormEvent) => {
     event.preventDefault();
-    create.mutate();
+    save.mutate();
   };
   return (
     <Modal opened onClose={onClose} title={editing ? `Edit ${editing.name || 'subscription'}` : 'New webhook subscription'} size="lg">
@@ -160,9 +159,9 @@ function SubscriptionForm({ editing, onClose, onSecret }: { editing: WebhookSubs
           value={secret}
           onChange={(event) => setSecret(event.currentTarget.value)}
         />
-        {create.isError && <ErrorAlert error={create.error} title={editing ? 'The subscription was not saved' : 'The subscription was not created'} />}
+        {save.isError && <ErrorAlert error={save.error} title={editing ? 'The subscription was not saved' : 'The subscription was not created'} />}
         <Group justify="flex-end">
-          <Button type="submit" loading={create.isPending} disabled={!url.trim()}>
+          <Button type="submit" loading={save.isPending} disabled={!url.trim()}>
             {editing ? 'Save subscription' : 'Create subscription'}
           </Button>
         </Group>
