@@ -383,6 +383,10 @@ def build_parser() -> argparse.ArgumentParser:
     from lamina_local.traces_cli import add_traces_commands
 
     add_traces_commands(commands, with_state_dir)
+
+    from lamina_local.web_deploy import add_deploy_web_command
+
+    add_deploy_web_command(commands)
     return parser
 
 

@@ -273,3 +273,26 @@ def test_a_webhook_subscription_is_tested_and_its_delivery_logged(
     page.keyboard.press("Space")  # by keyboard (Mantine's switch input is visually hidden under its track)
     expect(enabled).not_to_be_checked()
     screenshot(page, "automation-schedules")
+
+    # AND the event triggers tab: a trigger runs the application when a test set is committed
+    page.get_by_role("tab", name="Event triggers").click()
+    expect(page).to_have_url(f"{web_stack.api}/automation/triggers")
+    page.get_by_role("button", name="New event trigger").click()
+    dialog = page.get_by_role("dialog", name="New event trigger")
+    dialog.get_by_role("textbox", name="Name").fill(f"on commit {name}")
+    dialog.get_by_role("textbox", name="Event").fill("testsets.revisions.committed")
+    page.keyboard.press("Enter")
+    dialog.get_by_role("textbox", name="Name").click()  # closes the suggestions
+    _choose(page, "Application revision", app)
+    dialog.get_by_role("button", name="Create trigger").click()
+    trigger = page.get_by_role("row").filter(has_text=f"on commit {name}")
+    expect(trigger).to_contain_text("testsets.revisions.committed")
+    expect(trigger.get_by_role("switch")).to_be_checked()
+    # AND edited: the form opens with what it holds, and saving keeps the rest
+    trigger.get_by_role("button", name="Edit event trigger").click()
+    dialog = page.get_by_role("dialog", name=f"Edit on commit {name}")
+    dialog.get_by_role("textbox", name="Name").fill(f"on any commit {name}")
+    dialog.get_by_role("button", name="Save trigger").click()
+    trigger = page.get_by_role("row").filter(has_text=f"on any commit {name}")
+    expect(trigger).to_contain_text("testsets.revisions.committed")
+    screenshot(page, "automation-triggers")

@@ -151,6 +151,20 @@ def test_list_filter_tree_charts_and_a_span_into_a_test_set(
     expect(details.get_by_role("tabpanel", name="Attributes")).to_contain_text("gen_ai")
     screenshot(page, "trace-tree")
 
+    # WHEN a custom time range is chosen: it starts as the last 24 hours, with its bounds in the URL
+    page.goto(f"{web_stack.api}/traces?name={support}")
+    expect(rows).to_have_count(2)
+    page.get_by_role("textbox", name="Time range").click()
+    page.get_by_role("option", name="Custom range").click()
+    expect(page).to_have_url(re.compile("from=20"))
+    expect(page.get_by_text("To", exact=True)).to_be_visible()  # the date-time pickers (their own chunk)
+    expect(rows).to_have_count(2)
+    screenshot(page, "traces-custom-range")
+    # AND a link to a range that ends before the traces lists none
+    page.goto(f"{web_stack.api}/traces?name={support}&to=2020-01-01T00:00:00.000Z")
+    expect(page.get_by_text("No traces match")).to_be_visible()
+    expect(rows).to_have_count(0)
+
     # WHEN the charts open for the same filters (name only): volume, latency, cost and errors
     page.goto(f"{web_stack.api}/traces/analytics?range=1h&name={support}")
     charts = page.get_by_test_id("traces-charts")
@@ -180,3 +194,20 @@ def test_list_filter_tree_charts_and_a_span_into_a_test_set(
     assert [case["data"] for case in cases] == [
         {"question": "why is the sky blue", "correct_answer": {"answer": "WHY IS THE SKY BLUE"}}
     ], (good_id, cases)
+
+    # AND in the dark theme (toggled once, kept across navigations): the list, a trace with its JSON views, the
+    # charts and the test set it fed, screenshotted for a look at their contrast
+    page.get_by_test_id("theme-toggle").click()
+    expect(page.locator("html")).to_have_attribute("data-mantine-color-scheme", "dark")
+    expect(rows.first).to_be_visible()
+    screenshot(page, "dark-traces-list")
+    page.goto(f"{web_stack.api}/traces/{failed_id}")
+    expect(page.get_by_test_id("span-details").get_by_text("This span failed")).to_be_visible()
+    expect(page.locator(".cm-editor").first).to_be_visible()
+    screenshot(page, "dark-trace-tree")
+    page.goto(f"{web_stack.api}/traces/analytics?range=1h&name={support}")
+    expect(page.get_by_test_id("traces-charts").locator(".recharts-bar-rectangle").first).to_be_attached()
+    screenshot(page, "dark-traces-charts")
+    page.goto(f"{web_stack.api}/testsets/{created_id}")
+    expect(page.get_by_text(testset_name).first).to_be_visible()
+    screenshot(page, "dark-testset")

@@ -8,6 +8,8 @@ import { createRoot } from 'react-dom/client';
 import { BrowserRouter } from 'react-router-dom';
 import { ApiError } from './api/client';
 import { App } from './App';
+import { session } from './auth/session';
+import { preloadInitialArea } from './routes';
 
 const theme = createTheme({ primaryColor: 'indigo', defaultRadius: 'sm' });
 const colorSchemeManager = localStorageColorSchemeManager({ key: 'lamina.colorScheme' });
@@ -20,6 +22,9 @@ const queryClient = new QueryClient({
     },
   },
 });
+
+// Signed in, the page the URL names starts loading (chunk and first request) before React renders anything.
+if (session.credential()) preloadInitialArea(window.location);
 
 createRoot(document.getElementById('root')!).render(
   <StrictMode>

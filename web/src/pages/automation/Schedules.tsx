@@ -1,13 +1,10 @@
 import {
   ActionIcon,
-  Badge,
   Button,
   Card,
   Code,
   Group,
   Modal,
-  ScrollArea,
-  SegmentedControl,
   Select,
   Stack,
   Switch,
@@ -16,19 +13,17 @@ import {
   TextInput,
 } from '@mantine/core';
 import { notifications } from '@mantine/notifications';
-import { IconPlus, IconTrash } from '@tabler/icons-react';
+import { IconPencil, IconPlus, IconTrash } from '@tabler/icons-react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useMemo, useState, type FormEvent } from 'react';
 import { api, unwrap } from '../../api/client';
-import { CodeEditor, EmptyState, ErrorAlert, Loading } from '../../components';
-import { useApplicationRevisionChoices } from '../evaluations/lookups';
+import type { components } from '../../api/schema';
+import { EmptyState, ErrorAlert, Loading } from '../../components';
+import { NEW_TARGET, targetFromData, targetReady, targetToData, TriggerDeliveries, TriggerTargetFields, type TriggerTarget } from './triggerTarget';
 
 const CRON_FIELDS = 5;
-const EVALUATION_EXAMPLE = JSON.stringify(
-  { testset_steps: { '<testset revision id>': 'custom' }, application_steps: { '<application revision id>': 'custom' }, evaluator_steps: {} },
-  null,
-  2,
-);
+
+type Schedule = components['schemas']['TriggerScheduleView'];
 
 function browserTimeZone(): string {
   return Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
@@ -40,57 +35,41 @@ function timeZones(): string[] {
   return [...new Set(['UTC', browserTimeZone(), ...(supported ? supported('timeZone') : [])])];
 }
 
-function parseJson(text: string, what: string): Record<string, unknown> {
-  try {
-    const value = JSON.parse(text) as unknown;
-    if (value && typeof value === 'object' && !Array.isArray(value)) return value as Record<string, unknown>;
-  } catch {
-    /* reported below */
-  }
-  throw new Error(`${what} must be a JSON object`);
-}
-
-function CreateSchedule({ opened, onClose }: { opened: boolean; onClose: () => void }) {
+/** A new schedule, or an existing one (`editing`) to change; mounted afresh for each. */
+function ScheduleForm({ editing, onClose }: { editing: Schedule | null; onClose: () => void }) {
   const zones = useMemo(timeZones, []);
-  const revisions = useApplicationRevisionChoices();
-  const [name, setName] = useState('');
-  const [cron, setCron] = useState('0 * * * *');
-  const [zone, setZone] = useState<string | null>(browserTimeZone);
-  const [target, setTarget] = useState<'application' | 'evaluation'>('application');
-  const [revision, setRevision] = useState<string | null>(null);
-  const [inputs, setInputs] = useState('{}');
-  const [evaluation, setEvaluation] = useState(EVALUATION_EXAMPLE);
+  const [name, setName] = useState(editing?.name ?? '');
+  const [cron, setCron] = useState(editing ? String(editing.data.schedule ?? '') : '0 * * * *');
+  const [zone, setZone] = useState<string | null>(editing ? String(editing.data.timezone ?? 'UTC') : browserTimeZone);
+  const [target, setTarget] = useState<TriggerTarget>(editing ? targetFromData(editing.data) : NEW_TARGET);
   const client = useQueryClient();
-  const create = useMutation({
+  const save = useMutation({
     mutationFn: () => {
-      const targetData =
-        target === 'application'
-          ? { references: { application_revision: { id: revision } }, inputs_fields: parseJson(inputs, 'Inputs') }
-          : { evaluation: parseJson(evaluation, 'The evaluation') };
-      return unwrap(
-        api.POST('/api/triggers/schedules/', {
-          body: {
-            schedule: {
-              name: name.trim() || null,
-              data: { event_key: 'triggers.schedule.ticked', schedule: cron.trim(), timezone: zone, ...targetData },
-            },
-          },
-        }),
-      );
+      const schedule = {
+        name: name.trim() || null,
+        data: { ...editing?.data, event_key: 'triggers.schedule.ticked', schedule: cron.trim(), timezone: zone, ...targetToData(target) },
+      };
+      return editing
+        ? unwrap(
+            api.PUT('/api/triggers/schedules/{schedule_id}', {
+              params: { path: { schedule_id: editing.id } },
+              body: { schedule: { ...schedule, id: editing.id, flags: editing.flags } },
+            }),
+          )
+        : unwrap(api.POST('/api/triggers/schedules/', { body: { schedule } }));
     },
     onSuccess: () => {
       client.invalidateQueries({ queryKey: ['trigger-schedules'] });
-      setName('');
       onClose();
     },
   });
   const cronFields = cron.trim().split(/\s+/).filter(Boolean).length;
   const submit = (event: FormEvent) => {
     event.preventDefault();
-    create.mutate();
+    save.mutate();
   };
   return (
-    <Modal opened={opened} onClose={onClose} title="New schedule" size="lg">
+    <Modal opened onClose={onClose} title={editing ? `Edit ${editing.name || 'schedule'}` : 'New schedule'} size="lg">
       <Stack component="form" onSubmit={submit} gap="sm">
         <TextInput label="Name" value={name} onChange={(event) => setName(event.currentTarget.value)} data-autofocus />
         <Group grow align="flex-start">
@@ -105,42 +84,11 @@ function CreateSchedule({ opened, onClose }: { opened: boolean; onClose: () => v
           />
           <Select label="Time zone" description="The cron is read in it" data={zones} value={zone} onChange={setZone} searchable required />
         </Group>
-        <SegmentedControl
-          value={target}
-          onChange={(value) => setTarget(value as 'application' | 'evaluation')}
-          data={[
-            { value: 'application', label: 'Run an application' },
-            { value: 'evaluation', label: 'Start an evaluation' },
-          ]}
-        />
-        {target === 'application' ? (
-          <>
-            <Select
-              label="Application revision"
-              data={revisions.data ?? []}
-              value={revision}
-              onChange={setRevision}
-              searchable
-              required
-              placeholder={revisions.isPending ? 'Loading…' : 'Choose a revision'}
-            />
-            <Text size="sm" fw={500}>
-              Inputs
-            </Text>
-            <CodeEditor value={inputs} onChange={setInputs} language="json" label="Inputs (JSON)" minHeight="80px" />
-          </>
-        ) : (
-          <>
-            <Text size="sm" fw={500}>
-              Evaluation (the data of a new evaluation)
-            </Text>
-            <CodeEditor value={evaluation} onChange={setEvaluation} language="json" label="Evaluation (JSON)" />
-          </>
-        )}
-        {create.isError && <ErrorAlert error={create.error} title="The schedule was not created" />}
+        <TriggerTargetFields value={target} onChange={setTarget} inputsLabel="Inputs" />
+        {save.isError && <ErrorAlert error={save.error} title={editing ? 'The schedule was not saved' : 'The schedule was not created'} />}
         <Group justify="flex-end">
-          <Button type="submit" loading={create.isPending} disabled={cronFields !== CRON_FIELDS || (target === 'application' && !revision)}>
-            Create schedule
+          <Button type="submit" loading={save.isPending} disabled={cronFields !== CRON_FIELDS || !targetReady(target)}>
+            {editing ? 'Save schedule' : 'Create schedule'}
           </Button>
         </Group>
       </Stack>
@@ -148,50 +96,10 @@ function CreateSchedule({ opened, onClose }: { opened: boolean; onClose: () => v
   );
 }
 
-function ScheduleDeliveries({ scheduleId }: { scheduleId: string }) {
-  const deliveries = useQuery({
-    queryKey: ['trigger-deliveries', scheduleId],
-    queryFn: () => unwrap(api.POST('/api/triggers/deliveries/query', { body: { delivery: { schedule_id: scheduleId } } })),
-    refetchInterval: 10_000,
-  });
-  if (deliveries.isPending) return <Loading label="Loading deliveries" />;
-  if (deliveries.isError) return <ErrorAlert error={deliveries.error} />;
-  if (deliveries.data.deliveries.length === 0) return <EmptyState title="No deliveries yet" description="A delivery is recorded at each tick." />;
-  return (
-    <ScrollArea type="auto">
-      <Table fz="sm" withTableBorder aria-label="Schedule deliveries">
-        <Table.Thead>
-          <Table.Tr>
-            <Table.Th>When</Table.Th>
-            <Table.Th>Status</Table.Th>
-            <Table.Th>Result</Table.Th>
-          </Table.Tr>
-        </Table.Thead>
-        <Table.Tbody>
-          {deliveries.data.deliveries.map((delivery) => (
-            <Table.Tr key={delivery.id}>
-              <Table.Td>{delivery.created_at ? new Date(delivery.created_at).toLocaleString() : ''}</Table.Td>
-              <Table.Td>
-                <Badge variant="light" color={delivery.status.code === 'success' || delivery.status.message === 'success' ? 'green' : 'gray'}>
-                  {delivery.status.message ?? delivery.status.code}
-                </Badge>
-              </Table.Td>
-              <Table.Td maw={480}>
-                <Text size="xs" lineClamp={2}>
-                  {JSON.stringify(delivery.data?.result ?? delivery.data?.error ?? null)}
-                </Text>
-              </Table.Td>
-            </Table.Tr>
-          ))}
-        </Table.Tbody>
-      </Table>
-    </ScrollArea>
-  );
-}
-
 export function Schedules() {
   const schedules = useQuery({ queryKey: ['trigger-schedules'], queryFn: () => unwrap(api.GET('/api/triggers/schedules/')) });
-  const [creating, setCreating] = useState(false);
+  // null: no form; 'new'; or the schedule being edited.
+  const [form, setForm] = useState<Schedule | 'new' | null>(null);
   const [selected, setSelected] = useState<string | null>(null);
   const client = useQueryClient();
   const refresh = () => client.invalidateQueries({ queryKey: ['trigger-schedules'] });
@@ -213,7 +121,7 @@ export function Schedules() {
         <Text size="sm" c="dimmed">
           Run an application or start an evaluation on a cron schedule.
         </Text>
-        <Button leftSection={<IconPlus size={16} />} onClick={() => setCreating(true)}>
+        <Button leftSection={<IconPlus size={16} />} onClick={() => setForm('new')}>
           New schedule
         </Button>
       </Group>
@@ -259,6 +167,9 @@ export function Schedules() {
                     <Button size="compact-xs" variant={schedule.id === selected ? 'filled' : 'default'} onClick={() => setSelected(schedule.id === selected ? null : schedule.id)}>
                       Deliveries
                     </Button>
+                    <ActionIcon size="sm" variant="subtle" aria-label="Edit schedule" onClick={() => setForm(schedule)}>
+                      <IconPencil size={14} />
+                    </ActionIcon>
                     <ActionIcon size="sm" variant="subtle" color="red" aria-label="Delete schedule" onClick={() => remove.mutate(schedule.id)}>
                       <IconTrash size={14} />
                     </ActionIcon>
@@ -274,10 +185,10 @@ export function Schedules() {
           <Text fw={500} mb="xs">
             Deliveries of {chosen.name || chosen.id.slice(0, 8)}
           </Text>
-          <ScheduleDeliveries scheduleId={chosen.id} />
+          <TriggerDeliveries filter={{ schedule_id: chosen.id }} emptyDescription="A delivery is recorded at each tick." />
         </Card>
       )}
-      <CreateSchedule opened={creating} onClose={() => setCreating(false)} />
+      {form && <ScheduleForm key={form === 'new' ? 'new' : form.id} editing={form === 'new' ? null : form} onClose={() => setForm(null)} />}
     </Stack>
   );
 }

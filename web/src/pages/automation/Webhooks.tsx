@@ -19,26 +19,14 @@ import {
   Tooltip,
 } from '@mantine/core';
 import { notifications } from '@mantine/notifications';
-import { IconPlus, IconRefresh, IconSend, IconTrash } from '@tabler/icons-react';
+import { IconPencil, IconPlus, IconRefresh, IconSend, IconTrash } from '@tabler/icons-react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import { api, unwrap } from '../../api/client';
+import type { components } from '../../api/schema';
 import { EmptyState, ErrorAlert, Loading } from '../../components';
+import { EVENT_TYPES } from './events';
 
-// The events Lamina emits (lamina/events/catalog.py), offered as suggestions; `x.*` and `*` match many.
-const EVENT_TYPES = [
-  'environments.revisions.committed',
-  'testsets.revisions.committed',
-  'webhooks.subscriptions.tested',
-  'evaluations.run.started',
-  'evaluations.run.finished',
-  'tracing.errors.threshold_exceeded',
-  'secrets.secret.created',
-  'secrets.secret.updated',
-  'secrets.secret.deleted',
-  'tenancy.project.created',
-  'tenancy.member.added',
-];
 const DELIVERY_COLORS: Record<string, string> = { succeeded: 'green', retrying: 'yellow', failed: 'red', cancelled: 'gray' };
 
 interface HeaderRow {
@@ -72,47 +60,52 @@ function SecretOnce({ secret, onClose }: { secret: string; onClose: () => void }
   );
 }
 
-function CreateSubscription({ opened, onClose, onSecret }: { opened: boolean; onClose: () => void; onSecret: (secret: string) => void }) {
-  const [name, setName] = useState('');
-  const [url, setUrl] = useState('');
-  const [eventTypes, setEventTypes] = useState<string[]>([]);
-  const [headers, setHeaders] = useState<HeaderRow[]>([]);
+type WebhookSubscription = components['schemas']['SubscriptionView'];
+
+/** A new subscription, or an existing one (`editing`) to change; mounted afresh for each. An edit keeps the
+ * signing secret unless a new one is typed. */
+function SubscriptionForm({ editing, onClose, onSecret }: { editing: WebhookSubscription | null; onClose: () => void; onSecret: (secret: string) => void }) {
+  const [name, setName] = useState(editing?.name ?? '');
+  const [url, setUrl] = useState(editing?.data.url ?? '');
+  const [eventTypes, setEventTypes] = useState<string[]>(editing?.data.event_types ?? []);
+  const [headers, setHeaders] = useState<HeaderRow[]>(
+    Object.entries(editing?.data.headers ?? {}).map(([name, value]) => ({ name, value: String(value) })),
+  );
   const [secret, setSecret] = useState('');
   const client = useQueryClient();
-  const create = useMutation({
-    mutationFn: () =>
-      unwrap(
-        api.POST('/api/webhooks/subscriptions/', {
-          body: {
-            subscription: {
-              name: name.trim() || null,
-              data: {
-                url: url.trim(),
-                event_types: eventTypes,
-                headers: Object.fromEntries(headers.filter((row) => row.name.trim()).map((row) => [row.name.trim(), row.value])),
-              },
-              secret: secret || null,
-            },
-          },
-        }),
-      ),
+  const save = useMutation({
+    mutationFn: () => {
+      const subscription = {
+        name: name.trim() || null,
+        data: {
+          ...editing?.data,
+          url: url.trim(),
+          event_types: eventTypes,
+          headers: Object.fromEntries(headers.filter((row) => row.name.trim()).map((row) => [row.name.trim(), row.value])),
+        },
+        secret: secret || null,
+      };
+      return editing
+        ? unwrap(
+            api.PUT('/api/webhooks/subscriptions/{subscription_id}', {
+              params: { path: { subscription_id: editing.id } },
+              body: { subscription: { ...subscription, flags: editing.flags } },
+            }),
+          )
+        : unwrap(api.POST('/api/webhooks/subscriptions/', { body: { subscription } }));
+    },
     onSuccess: (answer) => {
       client.invalidateQueries({ queryKey: ['webhook-subscriptions'] });
-      setName('');
-      setUrl('');
-      setEventTypes([]);
-      setHeaders([]);
-      setSecret('');
       onClose();
       if (answer.subscription.secret) onSecret(answer.subscription.secret);
     },
   });
   const submit = (event: FormEvent) => {
     event.preventDefault();
-    create.mutate();
+    save.mutate();
   };
   return (
-    <Modal opened={opened} onClose={onClose} title="New webhook subscription" size="lg">
+    <Modal opened onClose={onClose} title={editing ? `Edit ${editing.name || 'subscription'}` : 'New webhook subscription'} size="lg">
       <Stack component="form" onSubmit={submit} gap="sm">
         <TextInput label="Name" value={name} onChange={(event) => setName(event.currentTarget.value)} data-autofocus />
         <TextInput label="URL" placeholder="https://example.com/hooks/lamina" required value={url} onChange={(event) => setUrl(event.currentTarget.value)} />
@@ -160,14 +153,16 @@ function CreateSubscription({ opened, onClose, onSecret }: { opened: boolean; on
         </Stack>
         <PasswordInput
           label="Signing secret"
-          description="At least 16 characters; leave empty to have one generated (shown once)."
+          description={
+            editing ? 'Leave empty to keep the current secret; a new one (16+ characters) replaces it.' : 'At least 16 characters; leave empty to have one generated (shown once).'
+          }
           value={secret}
           onChange={(event) => setSecret(event.currentTarget.value)}
         />
-        {create.isError && <ErrorAlert error={create.error} title="The subscription was not created" />}
+        {save.isError && <ErrorAlert error={save.error} title={editing ? 'The subscription was not saved' : 'The subscription was not created'} />}
         <Group justify="flex-end">
-          <Button type="submit" loading={create.isPending} disabled={!url.trim()}>
-            Create subscription
+          <Button type="submit" loading={save.isPending} disabled={!url.trim()}>
+            {editing ? 'Save subscription' : 'Create subscription'}
           </Button>
         </Group>
       </Stack>
@@ -255,7 +250,8 @@ export function Webhooks() {
     queryKey: ['webhook-subscriptions'],
     queryFn: () => unwrap(api.POST('/api/webhooks/subscriptions/query', { body: {} })),
   });
-  const [creating, setCreating] = useState(false);
+  // null: no form; 'new'; or the subscription being edited.
+  const [form, setForm] = useState<WebhookSubscription | 'new' | null>(null);
   const [secret, setSecret] = useState<string | null>(null);
   const [selected, setSelected] = useState<string | null>(null);
   const client = useQueryClient();
@@ -291,7 +287,7 @@ export function Webhooks() {
         <Text size="sm" c="dimmed">
           Lamina POSTs signed events to these URLs, retrying with backoff.
         </Text>
-        <Button leftSection={<IconPlus size={16} />} onClick={() => setCreating(true)}>
+        <Button leftSection={<IconPlus size={16} />} onClick={() => setForm('new')}>
           New subscription
         </Button>
       </Group>
@@ -357,6 +353,9 @@ export function Webhooks() {
                     <Button size="compact-xs" variant={subscription.id === selected ? 'filled' : 'default'} onClick={() => setSelected(subscription.id === selected ? null : subscription.id)}>
                       Deliveries
                     </Button>
+                    <ActionIcon size="sm" variant="subtle" aria-label="Edit subscription" onClick={() => setForm(subscription)}>
+                      <IconPencil size={14} />
+                    </ActionIcon>
                     <ActionIcon size="sm" variant="subtle" color="red" aria-label="Delete subscription" onClick={() => remove.mutate(subscription.id)}>
                       <IconTrash size={14} />
                     </ActionIcon>
@@ -375,7 +374,9 @@ export function Webhooks() {
           <DeliveryLog subscriptionId={chosen.id} />
         </Card>
       )}
-      <CreateSubscription opened={creating} onClose={() => setCreating(false)} onSecret={setSecret} />
+      {form && (
+        <SubscriptionForm key={form === 'new' ? 'new' : form.id} editing={form === 'new' ? null : form} onClose={() => setForm(null)} onSecret={setSecret} />
+      )}
       {secret && <SecretOnce secret={secret} onClose={() => setSecret(null)} />}
     </Stack>
   );

@@ -1,7 +1,8 @@
-import { Button, Group, NumberInput, SegmentedControl, Select, TextInput } from '@mantine/core';
-import { useEffect, useState, type FormEvent } from 'react';
+import { Button, Group, Loader, NumberInput, SegmentedControl, Select, TextInput } from '@mantine/core';
+import { lazy, Suspense, useEffect, useState, type FormEvent } from 'react';
 import { useSearchParams } from 'react-router-dom';
 import {
+  CUSTOM_RANGE_LABEL,
   DEFAULT_FILTERS,
   filtersFromParams,
   filtersToParams,
@@ -11,6 +12,9 @@ import {
   type TimeRange,
   type TraceFilters,
 } from './filters';
+
+// @mantine/dates and dayjs load only when a custom range is chosen: the list's chunk is on its first paint's path.
+const CustomRangeFields = lazy(() => import('./CustomRangeFields'));
 
 /** The filters as the URL holds them, and a setter that writes them back (replacing the history entry, so Back
  * leaves the page rather than stepping through every keystroke). */
@@ -60,10 +64,24 @@ export function FilterBar({ filters, onChange }: { filters: TraceFilters; onChan
           size="xs"
           w={150}
           allowDeselect={false}
-          data={Object.entries(RANGES).map(([value, { label }]) => ({ value, label }))}
+          data={[
+            ...Object.entries(RANGES).map(([value, { label }]) => ({ value, label })),
+            { value: 'custom', label: CUSTOM_RANGE_LABEL },
+          ]}
           value={draft.range}
-          onChange={(value) => value && apply({ ...draft, range: value as TimeRange })}
+          onChange={(value) => {
+            if (!value) return;
+            // Custom starts from the last 24 hours, to be narrowed; the URL gets its bounds once there are some.
+            if (value === 'custom')
+              apply({ ...draft, range: 'custom', from: draft.from ?? new Date(Date.now() - 24 * 3600_000), to: draft.to });
+            else apply({ ...draft, range: value as TimeRange, from: null, to: null });
+          }}
         />
+        {draft.range === 'custom' && (
+          <Suspense fallback={<Loader size="xs" mb={6} aria-label="Loading the date pickers" />}>
+            <CustomRangeFields from={draft.from} to={draft.to} onChange={(bounds) => apply({ ...draft, ...bounds })} />
+          </Suspense>
+        )}
         <div>
           <SegmentedControl
             size="xs"

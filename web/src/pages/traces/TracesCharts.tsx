@@ -6,7 +6,7 @@ import { useMemo, type ReactNode } from 'react';
 import { api, unwrap } from '../../api/client';
 import { EmptyState, ErrorAlert, Loading } from '../../components';
 import { chartPoints } from './chartPoints';
-import { analyticsQueryBody, filtersToParams, RANGES, type TraceFilters } from './filters';
+import { analyticsQueryBody, filtersToParams, rangeLabel, type TraceFilters } from './filters';
 
 function ChartCard({ title, children }: { title: string; children: ReactNode }) {
   return (
@@ -42,9 +42,9 @@ export default function TracesCharts({ filters }: { filters: TraceFilters }) {
   return (
     <>
       <Text size="sm" c="dimmed" mb="sm">
-        {RANGES[filters.range].label}
-        {filters.range === 'all' && ' (charts show the last 90 days)'}, in buckets of{' '}
-        {interval >= 60 ? `${interval / 60} h` : `${interval} min`}.
+        {rangeLabel(filters)}
+        {(filters.range === 'all' || (filters.range === 'custom' && !filters.from)) && ' (charts show the last 90 days)'}, in buckets of{' '}
+        {interval >= 60 && interval % 60 === 0 ? `${interval / 60} h` : `${interval} min`}.
       </Text>
       <SimpleGrid cols={{ base: 1, md: 2 }} data-testid="traces-charts">
         <ChartCard title="Volume (spans)">

@@ -2,40 +2,14 @@ import { Badge, Button, Checkbox, Group, Table, Text, Tooltip } from '@mantine/c
 import { keepPreviousData, useQuery } from '@tanstack/react-query';
 import { lazy, Suspense, useMemo, useState } from 'react';
 import { Link, useNavigate } from 'react-router-dom';
-import { api, unwrap } from '../../api/client';
 import { EmptyState, ErrorAlert, Loading } from '../../components';
 import type { SpanRef } from './AddToTestsetModal';
-import { filtersFromParams, filtersToParams, spansQueryBody, type TraceFilters } from './filters';
+import { filtersToParams, type TraceFilters } from './filters';
+import { earlyPageFor, fetchPage, forgetEarlyPage } from './firstPage';
 import { formatCost, formatDuration, formatTime, formatTokens, summarize, type SpanView } from './spans';
 
 // Loaded when first opened: the list's chunk stays small.
 const AddToTestsetModal = lazy(() => import('./AddToTestsetModal').then((module) => ({ default: module.AddToTestsetModal })));
-
-type SpansPage = Awaited<ReturnType<typeof fetchPage>>;
-
-function fetchPage(filters: TraceFilters, now: Date, cursor: string | null) {
-  return unwrap(api.POST('/api/spans/query', { body: spansQueryBody(filters, now, cursor) }));
-}
-
-// The first page's request, started as this chunk loads (a route loader) rather than after the page's first
-// render: on a busy laptop that render is a few hundred milliseconds the rows need not wait for.
-const EARLY_PAGE_MAX_AGE_MS = 10_000;
-let earlyPage: { key: string; now: Date; response: Promise<SpansPage> } | null = null;
-
-/** Start fetching the first page of the list `search` (a URL query) asks for; the list picks it up on mount. */
-export function startFirstPage(search: string) {
-  const filters = filtersFromParams(new URLSearchParams(search));
-  const now = new Date();
-  const response = fetchPage(filters, now, null);
-  response.catch(() => undefined); // an error is the list's to show, if it mounts; never an unhandled rejection
-  earlyPage = { key: filtersToParams(filters).toString(), now, response };
-}
-
-function earlyPageFor(key: string): { now: Date; response: Promise<SpansPage> } | null {
-  const found = earlyPage;
-  const fresh = found && found.key === key && Date.now() - found.now.getTime() < EARLY_PAGE_MAX_AGE_MS;
-  return fresh ? found : null;
-}
 
 const spanKey = (span: SpanRef) => `${span.trace_id}:${span.span_id}`;
 
@@ -56,7 +30,7 @@ export function TracesList({ filters }: { filters: TraceFilters }) {
     queryKey: ['spans', filterKey, cursor],
     queryFn: () => {
       const early = cursor === null ? earlyPageFor(filterKey) : null;
-      earlyPage = null;
+      forgetEarlyPage();
       return early && early.now === now ? early.response : fetchPage(filters, now, cursor);
     },
     placeholderData: keepPreviousData,

@@ -1,4 +1,4 @@
-import { DEFAULT_FILTERS, filtersFromParams, filtersToParams, spansQueryBody } from './filters';
+import { analyticsQueryBody, DEFAULT_FILTERS, filtersFromParams, filtersToParams, spansQueryBody } from './filters';
 
 describe('trace filters in the URL', () => {
   it('round-trips every filter through the query string, writing only what differs from the defaults', () => {
@@ -29,7 +29,7 @@ describe('trace filters in the URL', () => {
       now,
       'cursor-1',
     );
-    expect(body.windowing).toEqual({ oldest: '2026-01-01T23:00:00.000Z', limit: 50, next: 'cursor-1', order: 'descending' });
+    expect(body.windowing).toEqual({ oldest: '2026-01-01T23:00:00.000Z', newest: null, limit: 50, next: 'cursor-1', order: 'descending' });
     expect(body.filtering?.conditions).toEqual([
       { field: 'parent_id', operator: 'is', value: null },
       { field: 'status_code', operator: 'is_not', value: 'STATUS_CODE_ERROR' },
@@ -41,5 +41,22 @@ describe('trace filters in the URL', () => {
     const everything = spansQueryBody({ ...DEFAULT_FILTERS, scope: 'all', range: 'all' }, now, null);
     expect(everything.filtering).toBeNull();
     expect(everything.windowing.oldest).toBeNull();
+  });
+
+  it('keeps a custom range in the URL as ISO bounds, and queries exactly that window', () => {
+    const from = new Date('2026-01-01T08:00:00Z');
+    const to = new Date('2026-01-01T20:00:00Z');
+    const params = filtersToParams({ ...DEFAULT_FILTERS, range: 'custom', from, to, status: 'error' });
+    expect(params.toString()).toBe('from=2026-01-01T08%3A00%3A00.000Z&to=2026-01-01T20%3A00%3A00.000Z&status=error');
+    const filters = filtersFromParams(new URLSearchParams(params.toString()));
+    expect(filters).toEqual({ ...DEFAULT_FILTERS, range: 'custom', from, to, status: 'error' });
+    const now = new Date('2026-02-01T00:00:00Z');
+    expect(spansQueryBody(filters, now, null).windowing).toMatchObject({ oldest: from.toISOString(), newest: to.toISOString() });
+    // 12 hours in about 96 buckets: 8 minutes each.
+    expect(analyticsQueryBody(filters, now).windowing).toMatchObject({ oldest: from.toISOString(), newest: to.toISOString(), interval: 8 });
+    // An open end: from a time until now; a bad bound is ignored.
+    const open = filtersFromParams(new URLSearchParams('from=2026-01-01T08:00:00Z&to=garbage'));
+    expect(open).toMatchObject({ range: 'custom', from, to: null });
+    expect(spansQueryBody(open, now, null).windowing.newest).toBeNull();
   });
 });

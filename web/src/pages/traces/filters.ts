@@ -9,8 +9,13 @@ export const RANGES = {
   // No lower bound for the list; charts of "all time" show the last 90 days (the API caps the bucket count).
   all: { label: 'All time', minutes: null, bucketMinutes: 1440 },
 } as const;
-export type TimeRange = keyof typeof RANGES;
+export type PresetRange = keyof typeof RANGES;
+/** A preset, or `custom`: from `from` to `to` (either may be open). */
+export type TimeRange = PresetRange | 'custom';
+export const CUSTOM_RANGE_LABEL = 'Custom range';
 const ALL_TIME_CHART_MINUTES = 90 * 24 * 60;
+// A custom range's charts: about this many buckets, whatever its length.
+const CUSTOM_CHART_BUCKETS = 96;
 
 export type StatusFilter = 'any' | 'ok' | 'error';
 /** `root`: one row per trace (its root span); `all`: every span, children included. */
@@ -18,6 +23,9 @@ export type SpanScope = 'root' | 'all';
 
 export interface TraceFilters {
   range: TimeRange;
+  /** The custom range's bounds (range `custom` only): start times in [from, to). */
+  from: Date | null;
+  to: Date | null;
   status: StatusFilter;
   scope: SpanScope;
   name: string;
@@ -30,6 +38,8 @@ export interface TraceFilters {
 
 export const DEFAULT_FILTERS: TraceFilters = {
   range: '7d',
+  from: null,
+  to: null,
   status: 'any',
   scope: 'root',
   name: '',
@@ -57,14 +67,25 @@ function numberParam(value: string | null): number | null {
   return Number.isFinite(parsed) ? parsed : null;
 }
 
-/** The filters a URL asks for; anything missing or unreadable is the default, never an error. */
+function dateParam(value: string | null): Date | null {
+  if (!value) return null;
+  const parsed = new Date(value);
+  return Number.isNaN(parsed.getTime()) ? null : parsed;
+}
+
+/** The filters a URL asks for; anything missing or unreadable is the default, never an error. A `from` or `to`
+ * (ISO times) makes the range custom, whatever `range` says. */
 export function filtersFromParams(params: URLSearchParams): TraceFilters {
   const range = params.get('range');
   const status = params.get('status');
   const scope = params.get('scope');
+  const from = dateParam(params.get('from'));
+  const to = dateParam(params.get('to'));
   const filters: TraceFilters = {
     ...DEFAULT_FILTERS,
-    range: range && range in RANGES ? (range as TimeRange) : DEFAULT_FILTERS.range,
+    range: from || to ? 'custom' : range && range in RANGES ? (range as PresetRange) : DEFAULT_FILTERS.range,
+    from,
+    to,
     status: status === 'ok' || status === 'error' ? status : 'any',
     scope: scope === 'all' ? 'all' : 'root',
     name: params.get('name') ?? '',
@@ -79,7 +100,12 @@ export function filtersFromParams(params: URLSearchParams): TraceFilters {
 /** The URL query of the filters: only what differs from the defaults, so plain /traces stays plain. */
 export function filtersToParams(filters: TraceFilters): URLSearchParams {
   const params = new URLSearchParams();
-  if (filters.range !== DEFAULT_FILTERS.range) params.set('range', filters.range);
+  if (filters.range === 'custom') {
+    // Without a bound a custom range is all time, which is a preset.
+    if (filters.from) params.set('from', filters.from.toISOString());
+    if (filters.to) params.set('to', filters.to.toISOString());
+    if (!filters.from && !filters.to) params.set('range', 'all');
+  } else if (filters.range !== DEFAULT_FILTERS.range) params.set('range', filters.range);
   if (filters.status !== 'any') params.set('status', filters.status);
   if (filters.scope !== 'root') params.set('scope', filters.scope);
   if (filters.name.trim()) params.set('name', filters.name.trim());
@@ -114,31 +140,52 @@ export function filtering(filters: TraceFilters): { operator: 'and'; conditions:
   return conditions.length ? { operator: 'and', conditions } : null;
 }
 
-/** The oldest start time the range admits (ISO), or null for all time. */
-export function oldest(range: TimeRange, now: Date): string | null {
-  const minutes = RANGES[range].minutes;
-  return minutes === null ? null : new Date(now.getTime() - minutes * 60_000).toISOString();
+/** The start times the filters admit (ISO): [oldest, newest), either null for no bound. */
+export function timeWindow(filters: TraceFilters, now: Date): { oldest: string | null; newest: string | null } {
+  if (filters.range === 'custom')
+    return { oldest: filters.from?.toISOString() ?? null, newest: filters.to?.toISOString() ?? null };
+  const minutes = RANGES[filters.range].minutes;
+  return { oldest: minutes === null ? null : new Date(now.getTime() - minutes * 60_000).toISOString(), newest: null };
+}
+
+/** How the range reads: a preset's label, or the custom bounds. */
+export function rangeLabel(filters: TraceFilters): string {
+  if (filters.range !== 'custom') return RANGES[filters.range].label;
+  const format = (date: Date | null, open: string) => (date ? date.toLocaleString() : open);
+  return `${format(filters.from, 'the beginning')} – ${format(filters.to, 'now')}`;
 }
 
 /** The body of POST /api/spans/query for one page: `cursor` is the previous page's `windowing.next`. */
 export function spansQueryBody(filters: TraceFilters, now: Date, cursor: string | null) {
   return {
     filtering: filtering(filters),
-    windowing: { oldest: oldest(filters.range, now), limit: PAGE_SIZE, next: cursor, order: 'descending' as const },
+    windowing: { ...timeWindow(filters, now), limit: PAGE_SIZE, next: cursor, order: 'descending' as const },
     focus: 'span' as const,
   };
 }
 
-/** The body of POST /api/spans/analytics/query: the same filters, in buckets sized to the range. */
-export function analyticsQueryBody(filters: TraceFilters, now: Date) {
+/** The charts' window and bucket size (minutes): a preset's own, or a custom range's in about 96 buckets. */
+export function chartWindow(filters: TraceFilters, now: Date): { oldest: Date; newest: Date; bucketMinutes: number } {
+  if (filters.range === 'custom') {
+    const newest = filters.to ?? now;
+    const oldest = filters.from ?? new Date(newest.getTime() - ALL_TIME_CHART_MINUTES * 60_000);
+    const minutes = Math.max(1, (newest.getTime() - oldest.getTime()) / 60_000);
+    return { oldest, newest, bucketMinutes: Math.max(1, Math.ceil(minutes / CUSTOM_CHART_BUCKETS)) };
+  }
   const range = RANGES[filters.range];
   const minutes = range.minutes ?? ALL_TIME_CHART_MINUTES;
+  return { oldest: new Date(now.getTime() - minutes * 60_000), newest: now, bucketMinutes: range.bucketMinutes };
+}
+
+/** The body of POST /api/spans/analytics/query: the same filters, in buckets sized to the range. */
+export function analyticsQueryBody(filters: TraceFilters, now: Date) {
+  const { oldest, newest, bucketMinutes } = chartWindow(filters, now);
   return {
     filtering: filtering(filters),
     windowing: {
-      oldest: new Date(now.getTime() - minutes * 60_000).toISOString(),
-      newest: now.toISOString(),
-      interval: range.bucketMinutes as number,
+      oldest: oldest.toISOString(),
+      newest: newest.toISOString(),
+      interval: bucketMinutes,
       order: 'ascending' as const,
     },
   };

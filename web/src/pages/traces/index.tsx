@@ -3,15 +3,12 @@ import { lazy, Suspense } from 'react';
 import { Route, Routes, useLocation, useNavigate } from 'react-router-dom';
 import { Loading, PageHeader } from '../../components';
 import { FilterBar, useTraceFilters } from './FilterBar';
-import { startFirstPage, TracesList } from './TracesList';
+import { TracesList } from './TracesList';
 
 // The list's chunk holds only the list, whose first rows must show quickly; recharts (~115 kB gzipped) loads
 // with the Charts tab, the tree and its JSON views with a trace.
 const TracesCharts = lazy(() => import('./TracesCharts'));
 const TraceDetail = lazy(() => import('./TraceDetail'));
-
-// Opened at the list: its first page is on its way while React renders the page around it.
-if (window.location.pathname.replace(/\/+$/, '') === '/traces') startFirstPage(window.location.search);
 
 /** /traces (the list) and /traces/analytics (the charts) share the filters, which live in the URL query. */
 function TracesOverview({ view }: { view: 'list' | 'charts' }) {
