@@ -181,8 +181,8 @@ def main() -> int:
         from lamina.tenancy.principal import Principal, PrincipalKind
         from lamina.tenancy.service import seed_local_user
         from lamina.webhooks import schemas
+        from lamina.webhooks.sender import WEBHOOK_BATCH_CONCURRENCY
         from lamina.webhooks.service import create_subscription
-        from lamina.webhooks.worker import WEBHOOK_BATCH_CONCURRENCY
 
         configure(Settings(**env))
         upgrade(env["DATABASE_URL"])

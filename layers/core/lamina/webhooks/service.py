@@ -210,8 +210,8 @@ def test_subscription(
     """Send one `webhooks.subscriptions.tested` event to the subscription now, log it, return the attempt."""
     from lamina.events.catalog import EventType, validated_payload
     from lamina.ids import uuid7
-    from lamina.webhooks.delivery import DeliveryCommand, Target, log_attempt, send, signing_secret
-    from lamina.webhooks.worker import webhook_client
+    from lamina.webhooks.delivery import DeliveryCommand, Target, log_attempt, signing_secret
+    from lamina.webhooks.sender import send_now
 
     row = get_subscription(session, principal, subscription_id)
     payload = validated_payload(
@@ -234,7 +234,7 @@ def test_subscription(
         secret=signing_secret(row),
         breaker_state=row.breaker_state,
     )
-    outcome = send(webhook_client(), target, command)
+    outcome = send_now(target, command)
     attempt = log_attempt(session, target, command, "succeeded" if outcome.succeeded else "failed", outcome)
     session.flush()
     return attempt
