@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from lamina.queues.envelope import Envelope
-    from lamina.webhooks.models import WebhookDeliveryAttempt, WebhookSubscription
+    from lamina.webhooks.models import WebhookDeliveryAttempt
 
 logger = logging.getLogger(__name__)
 
@@ -446,32 +446,42 @@ def dead_letter(envelope: Envelope, command: DeliveryCommand) -> None:
     )
 
 
-def targets_for(session: Session, subscription_ids: set[uuid.UUID]) -> dict[uuid.UUID, Target]:
-    """The subscriptions a batch delivers to, in one query, with their secrets decrypted (cached)."""
-    from sqlalchemy import select
+# A batch's subscriptions, read by the claim statement itself (`targets_from`): one round trip fewer.
+TARGETS_READ = """
+SELECT id, project_id, url, headers, is_active, breaker_state, secret_kms_key_id,
+       encode(secret_ciphertext, 'base64') AS secret_ciphertext, encode(secret_data_key, 'base64') AS secret_data_key
+FROM webhook_subscriptions WHERE id = ANY(CAST(:subscription_ids AS uuid[]))
+"""
 
-    from lamina.webhooks.models import WebhookSubscription
 
-    if not subscription_ids:
-        return {}
-    rows = session.execute(
-        select(WebhookSubscription).where(WebhookSubscription.id.in_(subscription_ids))
-    ).scalars()
-    return {
-        row.id: Target(
-            id=row.id,
-            project_id=row.project_id,
-            url=row.url,
-            headers=dict(row.headers or {}),
-            is_active=row.is_active,
-            secret=signing_secret(row),
-            breaker_state=row.breaker_state,
+def targets_from(rows: list[dict[str, Any]]) -> dict[uuid.UUID, Target]:
+    """The `TARGETS_READ` rows (JSON objects) as targets, their secrets decrypted (cached)."""
+    import base64
+
+    targets = {}
+    for row in rows:
+        subscription_id, project_id = uuid.UUID(row["id"]), uuid.UUID(row["project_id"])
+        targets[subscription_id] = Target(
+            id=subscription_id,
+            project_id=project_id,
+            url=row["url"],
+            headers=dict(row["headers"] or {}),
+            is_active=row["is_active"],
+            secret=signing_secret(
+                subscription_id,
+                project_id,
+                base64.b64decode(row["secret_ciphertext"]),
+                base64.b64decode(row["secret_data_key"]),
+                row["secret_kms_key_id"],
+            ),
+            breaker_state=row["breaker_state"],
         )
-        for row in rows
-    }
+    return targets
 
 
-def signing_secret(row: WebhookSubscription) -> str:
+def signing_secret(
+    subscription_id: uuid.UUID, project_id: uuid.UUID, ciphertext: bytes, data_key: bytes, kms_key_id: str
+) -> str:
     """The plaintext secret; cached per process by the ciphertext, so a rotation is seen at once.
 
     One KMS call per subscription and container instead of one per delivery.
@@ -482,16 +492,16 @@ def signing_secret(row: WebhookSubscription) -> str:
     from lamina.state import current
 
     cache: dict[tuple[uuid.UUID, str], str] = current().memo("webhooks:signing_secrets", dict)
-    key = (row.id, hashlib.sha256(row.secret_ciphertext).hexdigest())
+    key = (subscription_id, hashlib.sha256(ciphertext).hexdigest())
     secret = cache.get(key)
     if secret is None:
         secret = decrypt_parts(
-            row.project_id,
-            row.id,
-            row.secret_ciphertext,
-            row.secret_data_key,
-            row.secret_kms_key_id,
-            label=f"the signing secret of webhook {row.id}",
+            project_id,
+            subscription_id,
+            ciphertext,
+            data_key,
+            kms_key_id,
+            label=f"the signing secret of webhook {subscription_id}",
         )
         if len(cache) > SECRET_CACHE_MAX:
             cache.clear()

@@ -231,7 +231,9 @@ def test_subscription(
         url=row.url,
         headers=dict(row.headers or {}),
         is_active=True,
-        secret=signing_secret(row),
+        secret=signing_secret(
+            row.id, row.project_id, row.secret_ciphertext, row.secret_data_key, row.secret_kms_key_id
+        ),
         breaker_state=row.breaker_state,
     )
     outcome = send_now(target, command)

@@ -44,15 +44,16 @@ def handler(event: Mapping[str, Any], context: Any) -> dict[str, list[dict[str, 
     idempotency keys absorb a repeated request).
     """
     from lamina.db.unit_of_work import unit_of_work
-    from lamina.queues.inbox import claim_many_in, release_many
+    from lamina.queues.inbox import claim_many_reading, release_many
     from lamina.webhooks import sender
     from lamina.webhooks.delivery import (
         DELIVERY_COMMAND,
+        TARGETS_READ,
         DeliveryCommand,
         admissions,
         record,
         record_breaker,
-        targets_for,
+        targets_from,
         write_log,
     )
 
@@ -69,12 +70,19 @@ def handler(event: Mapping[str, Any], context: Any) -> dict[str, list[dict[str, 
         except (PoisonMessageError, ValidationError) as error:
             logger.warning("poison message", extra={"message_id": item.message_id, "error": str(error)})
             failed.append(item.message_id)
-    # One transaction claims the batch and reads its subscriptions (committed before anything is sent).
+    # One statement claims the batch and reads its subscriptions (committed before anything is sent).
     with unit_of_work() as session:
-        claims, _, held = claim_many_in(
-            session, Queue.WEBHOOKS, list(by_message.values()), lease_s=lease_for(context)
+        claims, _, held, rows = claim_many_reading(
+            session,
+            Queue.WEBHOOKS,
+            list(by_message.values()),
+            lease_s=lease_for(context),
+            read=TARGETS_READ,
+            read_parameters={
+                "subscription_ids": [str(i) for i in _subscription_ids(list(by_message.values()))]
+            },
         )
-        targets = targets_for(session, _subscription_ids([e for e in by_message.values() if e.id in claims]))
+    targets = targets_from(rows)
     failed += [message_id for message_id, envelope in by_message.items() if envelope.id in held]
     to_run = {envelope.id: envelope for envelope in by_message.values() if envelope.id in claims}
     try:
