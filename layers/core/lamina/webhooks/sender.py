@@ -18,6 +18,8 @@ waits on the batch's future meanwhile, so the two never compete for the GIL.
 from __future__ import annotations
 
 import asyncio
+import atexit
+import contextlib
 import os
 import threading
 from collections.abc import Coroutine
@@ -38,6 +40,9 @@ WEBHOOK_BATCH_CONCURRENCY = 10
 _loop: asyncio.AbstractEventLoop | None = None
 _loop_pid = 0
 _loop_lock = threading.Lock()
+# The sessions made on the loop: the current settings' one in use, the ones before it closed when it was made
+# (settings are replaced only at start-up and in tests), the last closed at exit.
+_sessions: list[aiohttp.ClientSession] = []
 
 
 def _event_loop() -> asyncio.AbstractEventLoop:
@@ -48,7 +53,23 @@ def _event_loop() -> asyncio.AbstractEventLoop:
             loop = asyncio.new_event_loop()
             threading.Thread(target=loop.run_forever, name="webhook-sender", daemon=True).start()
             _loop, _loop_pid = loop, os.getpid()
+            _sessions.clear()  # a forked child's copies belong to its parent's loop
+            atexit.register(_close_sessions)
         return _loop
+
+
+def _close_sessions() -> None:
+    """Close the sessions at exit (the loop's thread, a daemon, still runs then): no unclosed-session noise."""
+    if _loop is None or _loop_pid != os.getpid() or not _sessions:
+        return
+    with contextlib.suppress(Exception):  # exiting anyway
+        run(_close_all(len(_sessions)))
+
+
+async def _close_all(count: int) -> None:
+    for session in _sessions[:count]:
+        await session.close()
+    del _sessions[:count]
 
 
 def run(coroutine: Coroutine[Any, Any, T]) -> T:
@@ -69,9 +90,12 @@ def webhook_session() -> aiohttp.ClientSession:
         from lamina.outbound_async import outbound_session
 
         seconds = current().settings.webhook_timeout_s
-        return outbound_session(
+        await _close_all(len(_sessions))
+        session = outbound_session(
             timeout=aiohttp.ClientTimeout(total=seconds), max_connections=WEBHOOK_BATCH_CONCURRENCY * 2
         )
+        _sessions.append(session)
+        return session
 
     session: aiohttp.ClientSession = current().memo("webhooks:session", lambda: run(create()))
     return session
