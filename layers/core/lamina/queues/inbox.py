@@ -271,8 +271,9 @@ def _without_waiting_for_the_disk(session: Session) -> None:
 # The same claim / complete / release protocol for the envelopes of one batch in one statement each, for a
 # worker whose handlers mostly wait on the network (webhooks): a batch costs three transactions, not three
 # per envelope, and its effects commit together with every completion.
-# Its claims are leases only: the handlers run outside any transaction (HTTP calls), so no advisory lock
-# says whether their consumer is alive, and a claim is taken over only when its lease has expired.
+# The running lock of `process_once` too: a batch's consumer takes it (`hold_running_locks`) in the transaction
+# that will complete its claims, before its handlers run, and holds it while they do (HTTP calls, no other
+# statement): a claim whose consumer died (its connection gone, its lock with it) is taken over at once.
 
 
 # The claim commits without waiting for the disk (see `_without_waiting_for_the_disk`), set in the statement
@@ -287,7 +288,10 @@ claimed AS (
     ON CONFLICT (queue, envelope_id) DO UPDATE
     SET claim_token = excluded.claim_token, lease_expires_at = excluded.lease_expires_at,
         attempts = inbox.attempts + 1, claimed_at = excluded.claimed_at
-    WHERE inbox.status = 'in_progress' AND inbox.lease_expires_at <= now()
+    WHERE inbox.status = 'in_progress' AND (
+        inbox.lease_expires_at <= now()
+        OR pg_try_advisory_xact_lock(hashtextextended(concat(inbox.queue, '/', inbox.envelope_id::text), 0))
+    )
     RETURNING envelope_id, claim_token
 )"""
 _CLAIM_MANY = f"WITH {_CLAIM_MANY_CTES}\nSELECT envelope_id, claim_token, NULL FROM claimed"
@@ -384,6 +388,25 @@ def claim_many_reading(
         )
     held = {envelope_id for envelope_id in others if envelope_id not in completed}
     return claimed, completed, held, rows
+
+
+_HOLD_RUNNING_LOCKS = """
+SELECT c.id FROM unnest(CAST(:ids AS uuid[])) AS c(id)
+WHERE pg_try_advisory_xact_lock(hashtextextended(concat(CAST(:queue AS text), '/', c.id::text), 0))
+"""
+
+
+def hold_running_locks(session: Session, queue: Queue, envelope_ids: list[uuid.UUID]) -> set[uuid.UUID]:
+    """Take the running lock of each claimed envelope in the caller's transaction (the one that completes the
+    claims; its consumer's death ends it); the ids locked. One not locked was taken over by a consumer that
+    is running it now: leave it to that one (like `process_once`'s EnvelopeInProgressError)."""
+    if not envelope_ids:
+        return set()
+    locked = session.execute(
+        text(_HOLD_RUNNING_LOCKS),
+        {"queue": str(queue), "ids": [str(envelope_id) for envelope_id in envelope_ids]},
+    ).scalars()
+    return {uuid.UUID(str(envelope_id)) for envelope_id in locked}
 
 
 def _claim_arrays(claims: dict[uuid.UUID, uuid.UUID]) -> dict[str, list[str]]:

@@ -5,7 +5,9 @@ of a batch go out concurrently on the process's sending loop, through one pooled
 alive between invocations (`lamina.webhooks.sender`), and the database work is done for the whole batch at
 once: one claim statement, one read of the subscriptions (secrets decrypted once per container), one
 transaction whose one statement writes every attempt's log row, closes the breakers of the receivers that
-answered and completes every claim (plus any follow-ups). No connection is held while a receiver is slow.
+answered and completes every claim (plus any follow-ups). That last transaction is opened before the
+requests go out, holding only the claims' running locks (`lamina.queues.inbox`) while they are: one idle
+connection per worker, no row locked, and a SIGKILLed worker's claims are taken over at once.
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ def handler(event: Mapping[str, Any], context: Any) -> dict[str, list[dict[str, 
     idempotency keys absorb a repeated request).
     """
     from lamina.db.unit_of_work import unit_of_work
-    from lamina.queues.inbox import claim_many_reading, release_many
+    from lamina.queues.inbox import claim_many_reading, hold_running_locks, release_many
     from lamina.webhooks import sender
     from lamina.webhooks.delivery import (
         DELIVERY_COMMAND,
@@ -87,20 +89,27 @@ def handler(event: Mapping[str, Any], context: Any) -> dict[str, list[dict[str, 
     to_run = {envelope.id: envelope for envelope in by_message.values() if envelope.id in claims}
     try:
         answers = admissions(list(to_run.values()), targets)
-        deliveries = [
-            (
-                envelope,
-                targets.get(uuid.UUID(str(envelope.payload.get("subscription_id")))),
-                answers.get(envelope.id),
-            )
-            for envelope in to_run.values()
-        ]
-        performed = sender.deliver_batch(deliveries)
-        steps = [
-            (envelope, target, step)
-            for (envelope, target, _), step in zip(deliveries, performed, strict=True)
-        ]
+        # The transaction that completes the claims holds their running locks while the requests are out: if
+        # this process dies, Postgres drops them with its connection and a redelivery takes over at once.
         with unit_of_work() as session:
+            running = hold_running_locks(session, Queue.WEBHOOKS, list(to_run))
+            taken_over = [envelope_id for envelope_id in to_run if envelope_id not in running]
+            for envelope_id in taken_over:
+                del to_run[envelope_id]  # another consumer runs it now (its claim, its completion)
+            failed += [message_id for message_id, envelope in by_message.items() if envelope.id in taken_over]
+            deliveries = [
+                (
+                    envelope,
+                    targets.get(uuid.UUID(str(envelope.payload.get("subscription_id")))),
+                    answers.get(envelope.id),
+                )
+                for envelope in to_run.values()
+            ]
+            performed = sender.deliver_batch(deliveries)
+            steps = [
+                (envelope, target, step)
+                for (envelope, target, _), step in zip(deliveries, performed, strict=True)
+            ]
             alive = record_breaker(session, [(target, step) for _, target, step in steps])
             log: list[dict[str, Any]] = []
             for envelope, target, step in steps:
