@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import random
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -525,3 +528,63 @@ def test_ssrf_attempts_are_refused_and_the_test_endpoint_reports_them(
     sent = api.post("/api/webhooks/subscriptions/test", {"subscription_id": by_name["id"]}).ok()["delivery"]
     assert sent["status"]["code"] == "failed" and "loopback" in sent["data"]["error"]
     assert receiver.on_path("/ok") == []
+
+
+WORKER_KILLED_MID_REQUEST = """
+import json, sys
+from lamina.webhooks.worker import handler
+
+handler(json.loads(sys.argv[1]), None)  # no context: a 15-minute lease
+"""
+
+
+def test_a_batch_whose_worker_was_killed_mid_request_is_taken_over_at_once(
+    webhooks_env: dict[str, str], make_tenant: Callable[..., Tenant], receiver: Receiver
+) -> None:
+    from lamina.db.base import utcnow
+    from lamina.queues.envelope import Envelope
+    from lamina.webhooks.delivery import DELIVERY_COMMAND, DeliveryCommand
+    from lamina.webhooks.worker import handler as webhooks_worker
+
+    # GIVEN a delivery whose worker process is SIGKILLed while its request hangs on the receiver
+    tenant = make_tenant()
+    dead = subscribe(tenant, receiver.url("/dead"), ["secrets.*"], secret=SECRET)
+    command = DeliveryCommand(
+        subscription_id=uuid.UUID(dead["id"]),
+        event_id=uuid.uuid4(),
+        event_type="secrets.secret.created",
+        event_occurred_at=utcnow(),
+        event_payload={"secret_id": str(uuid.uuid4()), "name": "killed"},
+    )
+    envelope = Envelope(
+        type=DELIVERY_COMMAND,
+        payload=command.model_dump(mode="json"),
+        project_id=uuid.UUID(tenant.project_id),
+    )
+    record = {
+        "messageId": str(uuid.uuid4()),
+        "body": envelope.to_body(),
+        "attributes": {},
+        "eventSourceARN": "",
+    }
+    event = {"Records": [record]}
+    worker = subprocess.Popen(
+        [sys.executable, "-c", WORKER_KILLED_MID_REQUEST, json.dumps(event)],
+        env={**os.environ, **webhooks_env},
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not receiver.on_path("/dead"):
+            assert worker.poll() is None and time.monotonic() < deadline
+            time.sleep(0.05)
+    finally:
+        worker.kill()
+        worker.wait()
+
+    # WHEN SQS delivers the message again, long before the dead worker's 15-minute lease would end
+    result = webhooks_worker(event, None)
+
+    # THEN this worker took the claim over and made the attempt (logged, its retry staged)
+    assert result == {"batchItemFailures": []}
+    assert len(receiver.on_path("/dead")) == 2
+    assert [(row.attempt, row.status) for row in attempts_of(dead["id"])] == [(1, "retrying")]

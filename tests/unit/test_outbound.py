@@ -136,3 +136,38 @@ def test_the_connection_goes_to_the_pinned_address_with_the_name_in_host(receive
         pytest.raises(OutboundRefusedError, match="loopback"),
     ):
         client.post(f"http://receiver.test:{receiver_port}/hook", content=b"{}")
+
+
+def test_the_async_session_connects_only_to_checked_addresses(receiver_port: int) -> None:
+    import asyncio
+
+    import aiohttp
+
+    from lamina.outbound_async import outbound_session
+
+    calls: list[str] = []
+
+    def resolver(host: str, port: int) -> list[str]:
+        calls.append(host)
+        return ["127.0.0.1"]
+
+    async def post(allow_loopback: bool, url: str) -> tuple[int, str]:
+        session = outbound_session(
+            timeout=aiohttp.ClientTimeout(total=5), allow_loopback=allow_loopback, resolver=resolver
+        )
+        async with session, session.post(url, data=b"{}", allow_redirects=False) as response:
+            return response.status, _Receiver.seen_hosts[-1]
+
+    # GIVEN a name that resolves to loopback, and loopback allowed (tests only)
+    # WHEN posting to it THEN the request reached the pinned address and kept the name in Host
+    named = f"http://receiver.test:{receiver_port}"
+    assert asyncio.run(post(True, f"{named}/hook")) == (204, f"receiver.test:{receiver_port}")
+    # AND a redirect (to the metadata service) is returned, never followed
+    assert asyncio.run(post(True, f"{named}/redirect"))[0] == 302
+    assert calls == ["receiver.test", "receiver.test"]  # one session each, resolved through the guard
+    # AND without the loopback allowance the name is refused when resolved, a literal before connecting
+    seen = len(_Receiver.seen_hosts)
+    for url in (f"{named}/hook", f"http://127.0.0.1:{receiver_port}/hook"):
+        with pytest.raises(OutboundRefusedError, match="loopback"):
+            asyncio.run(post(False, url))
+    assert len(_Receiver.seen_hosts) == seen

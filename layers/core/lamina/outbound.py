@@ -17,6 +17,7 @@ Usage:
     check_url(url)                       # at write time: scheme and literal-address checks, no DNS
     with outbound_client() as client:    # at send time: every request resolved, checked and pinned
         client.post(url, content=body)
+    outbound_session()                   # the same for asyncio (lamina.outbound_async, aiohttp)
 An OutboundRefusedError (a 422 at the API) says why a URL was refused.
 """
 
@@ -170,12 +171,61 @@ def pinned_address(
     return addresses[0].split("%", 1)[0]
 
 
+class Pins:
+    """A transport's checked addresses, per host and port, each kept for PIN_TTL_S (a refusal is never kept:
+    it is raised again on the next request)."""
+
+    def __init__(self, *, allow_loopback: bool, https_only: bool, resolver: Resolver) -> None:
+        self._allow_loopback = allow_loopback
+        self._https_only = https_only
+        self._resolver = resolver
+        self._pins: dict[tuple[str, int], tuple[str, float]] = {}
+
+    @property
+    def allow_loopback(self) -> bool:
+        return self._allow_loopback
+
+    def check_scheme(self, scheme: str) -> None:
+        if scheme not in (ALLOWED_SCHEMES if self._https_only else ALLOWED_SCHEMES_LOCAL):
+            raise OutboundRefusedError(f"{scheme}:// is not allowed here")
+
+    def target(self, request: httpx.Request) -> tuple[str, int]:
+        """The request's host and port, after its scheme was checked."""
+        url = request.url
+        self.check_scheme(url.scheme)
+        return url.host, url.port or (443 if url.scheme == "https" else 80)
+
+    def cached(self, host: str, port: int) -> str | None:
+        pinned = self._pins.get((host, port))
+        if pinned is not None and pinned[1] > time.monotonic():
+            return pinned[0]
+        return None
+
+    def resolve(self, host: str, port: int) -> str:
+        """Resolve and check `host` (blocking: the system resolver), and keep its address."""
+        address = pinned_address(host, port, allow_loopback=self._allow_loopback, resolver=self._resolver)
+        if len(self._pins) >= PIN_CACHE_MAX:
+            self._pins.clear()
+        self._pins[(host, port)] = (address, time.monotonic() + PIN_TTL_S)
+        return address
+
+    @staticmethod
+    def redirect(request: httpx.Request, address: str) -> None:
+        """Send `request` to the checked `address`, its name kept in `Host` and in the TLS SNI/certificate check."""
+        url = request.url
+        request.url = url.copy_with(host=address)
+        # httpx set `Host` from the original URL when it built the request; TLS must verify the name, too.
+        request.headers.setdefault("Host", url.netloc.decode("ascii"))
+        if url.scheme == "https":
+            request.extensions = {**request.extensions, "sni_hostname": url.host}
+
+
 class PinnedTransport(httpx.BaseTransport):
     """Sends each request to the address its host resolved to when checked, keeping `Host` and TLS SNI.
 
     Connections are pooled per pinned address and port: one to an address serves any name resolving to it.
     A host's checked address is kept for PIN_TTL_S, so a worker sending to one receiver many times resolves
-    it once rather than per request (a refusal is never kept: it is raised again on the next request).
+    it once rather than per request.
     """
 
     def __init__(
@@ -186,35 +236,13 @@ class PinnedTransport(httpx.BaseTransport):
         resolver: Resolver = system_resolver,
         **transport_options: Any,
     ) -> None:
-        self._allow_loopback = allow_loopback
-        self._https_only = https_only
-        self._resolver = resolver
+        self._pins = Pins(allow_loopback=allow_loopback, https_only=https_only, resolver=resolver)
         self._inner = httpx.HTTPTransport(trust_env=False, **transport_options)
-        self._pins: dict[tuple[str, int], tuple[str, float]] = {}
-
-    def _pin(self, host: str, port: int) -> str:
-        now = time.monotonic()
-        pinned = self._pins.get((host, port))
-        if pinned is not None and pinned[1] > now:
-            return pinned[0]
-        address = pinned_address(host, port, allow_loopback=self._allow_loopback, resolver=self._resolver)
-        if len(self._pins) >= PIN_CACHE_MAX:
-            self._pins.clear()
-        self._pins[(host, port)] = (address, now + PIN_TTL_S)
-        return address
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
-        url = request.url
-        if url.scheme not in (ALLOWED_SCHEMES if self._https_only else ALLOWED_SCHEMES_LOCAL):
-            raise OutboundRefusedError(f"{url.scheme}:// is not allowed here")
-        host = url.host
-        port = url.port or (443 if url.scheme == "https" else 80)
-        address = self._pin(host, port)
-        request.url = url.copy_with(host=address)
-        # httpx set `Host` from the original URL when it built the request; TLS must verify the name, too.
-        request.headers.setdefault("Host", url.netloc.decode("ascii"))
-        if url.scheme == "https":
-            request.extensions = {**request.extensions, "sni_hostname": host}
+        host, port = self._pins.target(request)
+        address = self._pins.cached(host, port) or self._pins.resolve(host, port)
+        Pins.redirect(request, address)
         return self._inner.handle_request(request)
 
     def close(self) -> None:

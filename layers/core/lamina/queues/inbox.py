@@ -271,24 +271,35 @@ def _without_waiting_for_the_disk(session: Session) -> None:
 # The same claim / complete / release protocol for the envelopes of one batch in one statement each, for a
 # worker whose handlers mostly wait on the network (webhooks): a batch costs three transactions, not three
 # per envelope, and its effects commit together with every completion.
-# Its claims are leases only: the handlers run outside any transaction (HTTP calls), so no advisory lock
-# says whether their consumer is alive, and a claim is taken over only when its lease has expired.
+# The running lock of `process_once` too: a batch's consumer takes it (`hold_running_locks`) in the transaction
+# that will complete its claims, before its handlers run, and holds it while they do (HTTP calls, no other
+# statement): a claim whose consumer died (its connection gone, its lock with it) is taken over at once.
 
 
 # The claim commits without waiting for the disk (see `_without_waiting_for_the_disk`), set in the statement
 # itself: one round trip fewer than a SET LOCAL of its own.
-_CLAIM_MANY = """
-WITH commit_mode AS (SELECT set_config('synchronous_commit', 'off', true) AS value)
-INSERT INTO inbox (queue, envelope_id, type, status, claim_token, lease_expires_at, attempts, claimed_at)
-SELECT :queue, e.id, e.type, 'in_progress', e.token, now() + make_interval(secs => :lease_s), 1, now()
-FROM unnest(CAST(:ids AS uuid[]), CAST(:types AS text[]), CAST(:tokens AS uuid[])) AS e(id, type, token),
-     commit_mode
-ON CONFLICT (queue, envelope_id) DO UPDATE
-SET claim_token = excluded.claim_token, lease_expires_at = excluded.lease_expires_at,
-    attempts = inbox.attempts + 1, claimed_at = excluded.claimed_at
-WHERE inbox.status = 'in_progress' AND inbox.lease_expires_at <= now()
-RETURNING envelope_id, claim_token
-"""
+_CLAIM_MANY_CTES = """
+commit_mode AS (SELECT set_config('synchronous_commit', 'off', true) AS value),
+claimed AS (
+    INSERT INTO inbox (queue, envelope_id, type, status, claim_token, lease_expires_at, attempts, claimed_at)
+    SELECT :queue, e.id, e.type, 'in_progress', e.token, now() + make_interval(secs => :lease_s), 1, now()
+    FROM unnest(CAST(:ids AS uuid[]), CAST(:types AS text[]), CAST(:tokens AS uuid[])) AS e(id, type, token),
+         commit_mode
+    ON CONFLICT (queue, envelope_id) DO UPDATE
+    SET claim_token = excluded.claim_token, lease_expires_at = excluded.lease_expires_at,
+        attempts = inbox.attempts + 1, claimed_at = excluded.claimed_at
+    WHERE inbox.status = 'in_progress' AND (
+        inbox.lease_expires_at <= now()
+        OR pg_try_advisory_xact_lock(hashtextextended(concat(inbox.queue, '/', inbox.envelope_id::text), 0))
+    )
+    RETURNING envelope_id, claim_token
+)"""
+_CLAIM_MANY = f"WITH {_CLAIM_MANY_CTES}\nSELECT envelope_id, claim_token, NULL FROM claimed"
+# The claim and a worker's own read in one round trip (the read's rows as JSON, after the claims' rows).
+_CLAIM_MANY_READING = (
+    f"WITH {_CLAIM_MANY_CTES}\nSELECT envelope_id, claim_token, NULL FROM claimed\n"
+    "UNION ALL SELECT NULL, NULL, row_to_json(extra) FROM ({read}) AS extra"
+)
 # Arrays, not one placeholder per value: the statement stays short whatever the batch size.
 _COMPLETE_MANY = """
 UPDATE inbox SET status = 'completed', completed_at = now(), last_error = NULL
@@ -325,25 +336,44 @@ def claim_many_in(
 ) -> tuple[dict[uuid.UUID, uuid.UUID], set[uuid.UUID], set[uuid.UUID]]:
     """`claim_many` in the caller's transaction, which must commit before the handlers run (and only reads
     besides: it commits without waiting for the disk)."""
+    claimed, completed, held, _ = claim_many_reading(session, queue, envelopes, lease_s=lease_s)
+    return claimed, completed, held
+
+
+def claim_many_reading(
+    session: Session,
+    queue: Queue,
+    envelopes: list[Envelope],
+    *,
+    lease_s: float = DEFAULT_LEASE_S,
+    read: str | None = None,
+    read_parameters: dict[str, Any] | None = None,
+) -> tuple[dict[uuid.UUID, uuid.UUID], set[uuid.UUID], set[uuid.UUID], list[dict[str, Any]]]:
+    """`claim_many_in`, plus the rows of the worker's own `read` (a SELECT, its parameters not clashing with
+    the claim's: queue, lease_s, ids, types, tokens) as JSON objects, in the same statement: one round trip.
+
+    The read sees the database as of the statement's start, and is made whatever was claimed."""
     unique = {envelope.id: envelope for envelope in envelopes}
     if not unique:
-        return {}, set(), set()
+        return {}, set(), set(), []
     tokens = {envelope_id: uuid7() for envelope_id in unique}
     returned = session.execute(
-        text(_CLAIM_MANY),
+        text(_CLAIM_MANY if read is None else _CLAIM_MANY_READING.replace("{read}", read)),
         {
             "queue": str(queue),
             "lease_s": max(float(lease_s), MIN_LEASE_S),
             "ids": [str(envelope_id) for envelope_id in unique],
             "types": [envelope.type for envelope in unique.values()],
             "tokens": [str(tokens[envelope_id]) for envelope_id in unique],
+            **(read_parameters or {}),
         },
     ).all()
     claimed = {
         uuid.UUID(str(row[0])): uuid.UUID(str(row[1]))
         for row in returned
-        if tokens.get(uuid.UUID(str(row[0]))) == uuid.UUID(str(row[1]))
+        if row[0] is not None and tokens.get(uuid.UUID(str(row[0]))) == uuid.UUID(str(row[1]))
     }
+    rows = [row[2] for row in returned if row[0] is None]
     others = [envelope_id for envelope_id in unique if envelope_id not in claimed]
     completed: set[uuid.UUID] = set()
     if others:
@@ -356,7 +386,27 @@ def claim_many_in(
                 )
             ).scalars()
         )
-    return claimed, completed, {envelope_id for envelope_id in others if envelope_id not in completed}
+    held = {envelope_id for envelope_id in others if envelope_id not in completed}
+    return claimed, completed, held, rows
+
+
+_HOLD_RUNNING_LOCKS = """
+SELECT c.id FROM unnest(CAST(:ids AS uuid[])) AS c(id)
+WHERE pg_try_advisory_xact_lock(hashtextextended(concat(CAST(:queue AS text), '/', c.id::text), 0))
+"""
+
+
+def hold_running_locks(session: Session, queue: Queue, envelope_ids: list[uuid.UUID]) -> set[uuid.UUID]:
+    """Take the running lock of each claimed envelope in the caller's transaction (the one that completes the
+    claims; its consumer's death ends it); the ids locked. One not locked was taken over by a consumer that
+    is running it now: leave it to that one (like `process_once`'s EnvelopeInProgressError)."""
+    if not envelope_ids:
+        return set()
+    locked = session.execute(
+        text(_HOLD_RUNNING_LOCKS),
+        {"queue": str(queue), "ids": [str(envelope_id) for envelope_id in envelope_ids]},
+    ).scalars()
+    return {uuid.UUID(str(envelope_id)) for envelope_id in locked}
 
 
 def _claim_arrays(claims: dict[uuid.UUID, uuid.UUID]) -> dict[str, list[str]]:

@@ -27,11 +27,11 @@ from lamina.db.base import utcnow
 from lamina.webhooks import breaker, signing
 
 if TYPE_CHECKING:
-    import httpx
+    import aiohttp
     from sqlalchemy.orm import Session
 
     from lamina.queues.envelope import Envelope
-    from lamina.webhooks.models import WebhookDeliveryAttempt, WebhookSubscription
+    from lamina.webhooks.models import WebhookDeliveryAttempt
 
 logger = logging.getLogger(__name__)
 
@@ -128,36 +128,48 @@ def request_headers(target: Target, command: DeliveryCommand, body: bytes) -> di
     return {**custom, **system}
 
 
-def send(client: httpx.Client, target: Target, command: DeliveryCommand) -> Outcome:
-    """POST the event once; never raises for what the receiver or the network did."""
-    import httpx
+async def send(
+    session: aiohttp.ClientSession, target: Target, command: DeliveryCommand, *, deadline_s: float
+) -> Outcome:
+    """POST the event once, within `deadline_s` in all (connect, send and the whole answer: a receiver
+    dripping its answer a byte at a time cannot hold a delivery longer); never raises for what the receiver
+    or the network did. Through `lamina.outbound_async`'s guarded session; a redirect is never followed."""
+    import aiohttp
 
     from lamina.outbound import OutboundRefusedError
 
     body = event_body(command, target.project_id)
     started = time.perf_counter()
     try:
-        with client.stream(
-            "POST", target.url, content=body, headers=request_headers(target, command, body)
+        async with session.post(
+            target.url,
+            data=body,
+            headers=request_headers(target, command, body),
+            allow_redirects=False,
+            timeout=aiohttp.ClientTimeout(total=deadline_s),
         ) as response:
-            text = _read_prefix(response, RESPONSE_BODY_MAX_CHARS)
-            latency = int((time.perf_counter() - started) * 1000)
-            error = None if response.is_success else f"HTTP {response.status_code}"
-            return Outcome(response.status_code, latency, error, text)
+            text = await _read_prefix(response, RESPONSE_BODY_MAX_CHARS)
+        latency = int((time.perf_counter() - started) * 1000)
+        error = None if 200 <= response.status < 300 else f"HTTP {response.status}"
+        return Outcome(response.status, latency, error, text)
     except OutboundRefusedError as error:
         return Outcome(None, None, f"refused: {error.message}", None)
-    except httpx.HTTPError as error:
+    except TimeoutError:  # aiohttp's own timeouts are TimeoutErrors too
+        latency = int((time.perf_counter() - started) * 1000)
+        return Outcome(None, latency, f"Timeout: no complete answer within {deadline_s:g} s", None)
+    except (aiohttp.ClientError, OSError) as error:
         latency = int((time.perf_counter() - started) * 1000)
         return Outcome(None, latency, f"{type(error).__name__}: {error}"[:ERROR_MAX_CHARS], None)
 
 
-def _read_prefix(response: httpx.Response, limit: int) -> str:
+async def _read_prefix(response: aiohttp.ClientResponse, limit: int) -> str:
     """At most `limit` characters of the body: a receiver cannot make the worker buffer megabytes."""
     collected = b""
-    for chunk in response.iter_bytes():
-        collected += chunk
-        if len(collected) >= limit:
+    while len(collected) < limit:
+        chunk = await response.content.read(limit - len(collected))
+        if not chunk:
             break
+        collected += chunk
     return collected[:limit].decode("utf-8", errors="replace")
 
 
@@ -179,35 +191,34 @@ def is_due(command: DeliveryCommand) -> bool:
     return (command.not_before - utcnow()).total_seconds() <= EARLY_WAIT_MAX_S
 
 
-def perform(
+async def perform(
     envelope: Envelope,
     target: Target | None,
-    client: httpx.Client,
-    admission: breaker.Admission | None = None,
+    session: aiohttp.ClientSession,
+    admission: breaker.Admission | None,
+    *,
+    deadline_s: float,
 ) -> Step:
-    """Wait out a slightly early command, ask the breaker (unless the batch did), send: all but the writes."""
-    from lamina.settings import get_settings
-
+    """Wait out a slightly early command and send it, as the batch's breaker answer (`admissions`) allows:
+    all but the writes. No answer means the command was not due when the batch asked: it is re-staged."""
     command = DeliveryCommand.model_validate(envelope.payload)
     if target is None:
         return Step(command, "dropped")
     if not target.is_active:
         return Step(command, "cancelled", Outcome(None, None, "subscription stopped", None))
-    if command.not_before is not None:
-        remaining = (command.not_before - utcnow()).total_seconds()
-        if remaining > EARLY_WAIT_MAX_S:
-            return Step(command, "deferred", remaining_s=remaining)
-        if remaining > 0:
-            time.sleep(remaining)
+    remaining = 0.0 if command.not_before is None else (command.not_before - utcnow()).total_seconds()
     if admission is None:
-        admission = breaker.admit(
-            target.id, target.breaker_state, cooldown_floor_s=get_settings().webhook_timeout_s
-        )
+        return Step(command, "deferred", remaining_s=max(remaining, 0.0))
     if admission is breaker.Admission.REJECT:
         return Step(
             command, "rejected", Outcome(None, None, "circuit open: the receiver keeps failing", None)
         )
-    return Step(command, "sent", send(client, target, command), probe=admission is breaker.Admission.PROBE)
+    if remaining > 0:
+        import asyncio
+
+        await asyncio.sleep(remaining)
+    outcome = await send(session, target, command, deadline_s=deadline_s)
+    return Step(command, "sent", outcome, probe=admission is breaker.Admission.PROBE)
 
 
 def admissions(
@@ -435,32 +446,42 @@ def dead_letter(envelope: Envelope, command: DeliveryCommand) -> None:
     )
 
 
-def targets_for(session: Session, subscription_ids: set[uuid.UUID]) -> dict[uuid.UUID, Target]:
-    """The subscriptions a batch delivers to, in one query, with their secrets decrypted (cached)."""
-    from sqlalchemy import select
+# A batch's subscriptions, read by the claim statement itself (`targets_from`): one round trip fewer.
+TARGETS_READ = """
+SELECT id, project_id, url, headers, is_active, breaker_state, secret_kms_key_id,
+       encode(secret_ciphertext, 'base64') AS secret_ciphertext, encode(secret_data_key, 'base64') AS secret_data_key
+FROM webhook_subscriptions WHERE id = ANY(CAST(:subscription_ids AS uuid[]))
+"""
 
-    from lamina.webhooks.models import WebhookSubscription
 
-    if not subscription_ids:
-        return {}
-    rows = session.execute(
-        select(WebhookSubscription).where(WebhookSubscription.id.in_(subscription_ids))
-    ).scalars()
-    return {
-        row.id: Target(
-            id=row.id,
-            project_id=row.project_id,
-            url=row.url,
-            headers=dict(row.headers or {}),
-            is_active=row.is_active,
-            secret=signing_secret(row),
-            breaker_state=row.breaker_state,
+def targets_from(rows: list[dict[str, Any]]) -> dict[uuid.UUID, Target]:
+    """The `TARGETS_READ` rows (JSON objects) as targets, their secrets decrypted (cached)."""
+    import base64
+
+    targets = {}
+    for row in rows:
+        subscription_id, project_id = uuid.UUID(row["id"]), uuid.UUID(row["project_id"])
+        targets[subscription_id] = Target(
+            id=subscription_id,
+            project_id=project_id,
+            url=row["url"],
+            headers=dict(row["headers"] or {}),
+            is_active=row["is_active"],
+            secret=signing_secret(
+                subscription_id,
+                project_id,
+                base64.b64decode(row["secret_ciphertext"]),
+                base64.b64decode(row["secret_data_key"]),
+                row["secret_kms_key_id"],
+            ),
+            breaker_state=row["breaker_state"],
         )
-        for row in rows
-    }
+    return targets
 
 
-def signing_secret(row: WebhookSubscription) -> str:
+def signing_secret(
+    subscription_id: uuid.UUID, project_id: uuid.UUID, ciphertext: bytes, data_key: bytes, kms_key_id: str
+) -> str:
     """The plaintext secret; cached per process by the ciphertext, so a rotation is seen at once.
 
     One KMS call per subscription and container instead of one per delivery.
@@ -471,16 +492,16 @@ def signing_secret(row: WebhookSubscription) -> str:
     from lamina.state import current
 
     cache: dict[tuple[uuid.UUID, str], str] = current().memo("webhooks:signing_secrets", dict)
-    key = (row.id, hashlib.sha256(row.secret_ciphertext).hexdigest())
+    key = (subscription_id, hashlib.sha256(ciphertext).hexdigest())
     secret = cache.get(key)
     if secret is None:
         secret = decrypt_parts(
-            row.project_id,
-            row.id,
-            row.secret_ciphertext,
-            row.secret_data_key,
-            row.secret_kms_key_id,
-            label=f"the signing secret of webhook {row.id}",
+            project_id,
+            subscription_id,
+            ciphertext,
+            data_key,
+            kms_key_id,
+            label=f"the signing secret of webhook {subscription_id}",
         )
         if len(cache) > SECRET_CACHE_MAX:
             cache.clear()

@@ -210,8 +210,8 @@ def test_subscription(
     """Send one `webhooks.subscriptions.tested` event to the subscription now, log it, return the attempt."""
     from lamina.events.catalog import EventType, validated_payload
     from lamina.ids import uuid7
-    from lamina.webhooks.delivery import DeliveryCommand, Target, log_attempt, send, signing_secret
-    from lamina.webhooks.worker import webhook_client
+    from lamina.webhooks.delivery import DeliveryCommand, Target, log_attempt, signing_secret
+    from lamina.webhooks.sender import send_now
 
     row = get_subscription(session, principal, subscription_id)
     payload = validated_payload(
@@ -231,10 +231,12 @@ def test_subscription(
         url=row.url,
         headers=dict(row.headers or {}),
         is_active=True,
-        secret=signing_secret(row),
+        secret=signing_secret(
+            row.id, row.project_id, row.secret_ciphertext, row.secret_data_key, row.secret_kms_key_id
+        ),
         breaker_state=row.breaker_state,
     )
-    outcome = send(webhook_client(), target, command)
+    outcome = send_now(target, command)
     attempt = log_attempt(session, target, command, "succeeded" if outcome.succeeded else "failed", outcome)
     session.flush()
     return attempt

@@ -1,11 +1,13 @@
 """The webhooks worker: each batch's deliveries sent concurrently, each handled once through the inbox.
 
 Concurrency inside a batch: a delivery spends nearly all of its time waiting on the receiver, so the requests
-of a batch go out on WEBHOOK_BATCH_CONCURRENCY threads sharing one pooled, SSRF-guarded HTTP client, and
-the database work is done for the whole batch at once: one claim statement, one read of the subscriptions
-(secrets decrypted once per container), one transaction whose one statement writes every attempt's log row,
-closes the breakers of the receivers that answered and completes every claim (plus any follow-ups). No
-connection is held while a receiver is slow.
+of a batch go out concurrently on the process's sending loop, through one pooled, SSRF-guarded session kept
+alive between invocations (`lamina.webhooks.sender`), and the database work is done for the whole batch at
+once: one claim statement, one read of the subscriptions (secrets decrypted once per container), one
+transaction whose one statement writes every attempt's log row, closes the breakers of the receivers that
+answered and completes every claim (plus any follow-ups). That last transaction is opened before the
+requests go out, holding only the claims' running locks (`lamina.queues.inbox`) while they are: one idle
+connection per worker, no row locked, and a SIGKILLed worker's claims are taken over at once.
 """
 
 from __future__ import annotations
@@ -13,8 +15,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -23,33 +24,7 @@ from lamina.queues.envelope import Envelope, PoisonMessageError
 from lamina.queues.names import Queue
 from lamina.queues.worker import lease_for
 
-if TYPE_CHECKING:
-    import httpx
-
-    from lamina.webhooks.delivery import Step, Target
-
 logger = logging.getLogger(__name__)
-
-WEBHOOK_BATCH_CONCURRENCY = 10
-
-
-def webhook_client() -> httpx.Client:
-    """The process's client for deliveries: guarded, pinned, pooled, bounded by `webhook_timeout_s`."""
-    from lamina.state import current
-
-    def build() -> httpx.Client:
-        import httpx
-
-        from lamina.outbound import outbound_client
-
-        seconds = current().settings.webhook_timeout_s
-        return outbound_client(
-            timeout=httpx.Timeout(seconds, pool=seconds),
-            max_connections=WEBHOOK_BATCH_CONCURRENCY * 2,
-        )
-
-    client: httpx.Client = current().memo("webhooks:client", build)
-    return client
 
 
 def _subscription_ids(envelopes: list[Envelope]) -> set[uuid.UUID]:
@@ -71,15 +46,16 @@ def handler(event: Mapping[str, Any], context: Any) -> dict[str, list[dict[str, 
     idempotency keys absorb a repeated request).
     """
     from lamina.db.unit_of_work import unit_of_work
-    from lamina.queues.inbox import claim_many_in, release_many
+    from lamina.queues.inbox import claim_many_reading, hold_running_locks, release_many
+    from lamina.webhooks import sender
     from lamina.webhooks.delivery import (
         DELIVERY_COMMAND,
+        TARGETS_READ,
         DeliveryCommand,
         admissions,
-        perform,
         record,
         record_breaker,
-        targets_for,
+        targets_from,
         write_log,
     )
 
@@ -96,26 +72,44 @@ def handler(event: Mapping[str, Any], context: Any) -> dict[str, list[dict[str, 
         except (PoisonMessageError, ValidationError) as error:
             logger.warning("poison message", extra={"message_id": item.message_id, "error": str(error)})
             failed.append(item.message_id)
-    # One transaction claims the batch and reads its subscriptions (committed before anything is sent).
+    # One statement claims the batch and reads its subscriptions (committed before anything is sent).
     with unit_of_work() as session:
-        claims, _, held = claim_many_in(
-            session, Queue.WEBHOOKS, list(by_message.values()), lease_s=lease_for(context)
+        claims, _, held, rows = claim_many_reading(
+            session,
+            Queue.WEBHOOKS,
+            list(by_message.values()),
+            lease_s=lease_for(context),
+            read=TARGETS_READ,
+            read_parameters={
+                "subscription_ids": [str(i) for i in _subscription_ids(list(by_message.values()))]
+            },
         )
-        targets = targets_for(session, _subscription_ids([e for e in by_message.values() if e.id in claims]))
+    targets = targets_from(rows)
     failed += [message_id for message_id, envelope in by_message.items() if envelope.id in held]
     to_run = {envelope.id: envelope for envelope in by_message.values() if envelope.id in claims}
     try:
-        client = webhook_client()
         answers = admissions(list(to_run.values()), targets)
-
-        def run(envelope: Envelope) -> tuple[Envelope, Target | None, Step]:
-            target = targets.get(uuid.UUID(str(envelope.payload.get("subscription_id"))))
-            return envelope, target, perform(envelope, target, client, answers.get(envelope.id))
-
-        steps = (
-            list(_pool().map(run, to_run.values())) if len(to_run) > 1 else [run(e) for e in to_run.values()]
-        )
+        # The transaction that completes the claims holds their running locks while the requests are out: if
+        # this process dies, Postgres drops them with its connection and a redelivery takes over at once.
         with unit_of_work() as session:
+            running = hold_running_locks(session, Queue.WEBHOOKS, list(to_run))
+            taken_over = [envelope_id for envelope_id in to_run if envelope_id not in running]
+            for envelope_id in taken_over:
+                del to_run[envelope_id]  # another consumer runs it now (its claim, its completion)
+            failed += [message_id for message_id, envelope in by_message.items() if envelope.id in taken_over]
+            deliveries = [
+                (
+                    envelope,
+                    targets.get(uuid.UUID(str(envelope.payload.get("subscription_id")))),
+                    answers.get(envelope.id),
+                )
+                for envelope in to_run.values()
+            ]
+            performed = sender.deliver_batch(deliveries)
+            steps = [
+                (envelope, target, step)
+                for (envelope, target, _), step in zip(deliveries, performed, strict=True)
+            ]
             alive = record_breaker(session, [(target, step) for _, target, step in steps])
             log: list[dict[str, Any]] = []
             for envelope, target, step in steps:
@@ -133,13 +127,3 @@ def handler(event: Mapping[str, Any], context: Any) -> dict[str, list[dict[str, 
     if records and len(failed) == len(records):
         raise BatchProcessingError(f"all {len(records)} records failed")
     return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in failed]}
-
-
-def _pool() -> ThreadPoolExecutor:
-    """The process's delivery threads (kept between invocations, like the HTTP client)."""
-    from lamina.state import current
-
-    pool: ThreadPoolExecutor = current().memo(
-        "webhooks:threads", lambda: ThreadPoolExecutor(WEBHOOK_BATCH_CONCURRENCY, "webhook")
-    )
-    return pool
