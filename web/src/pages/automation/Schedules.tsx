@@ -1,7 +1,5 @@
 import {
-  ActionIcon,
   Button,
-  Card,
   Code,
   Group,
   Modal,
@@ -13,12 +11,13 @@ import {
   TextInput,
 } from '@mantine/core';
 import { notifications } from '@mantine/notifications';
-import { IconPencil, IconPlus, IconTrash } from '@tabler/icons-react';
+import { IconPlus } from '@tabler/icons-react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useMemo, useState, type FormEvent } from 'react';
 import { api, unwrap } from '../../api/client';
 import type { components } from '../../api/schema';
 import { EmptyState, ErrorAlert, Loading } from '../../components';
+import { DeliveriesCard, RowActions } from './RowActions';
 import { NEW_TARGET, targetFromData, targetReady, targetToData, TriggerDeliveries, TriggerTargetFields, type TriggerTarget } from './triggerTarget';
 
 const CRON_FIELDS = 5;
@@ -163,17 +162,13 @@ export function Schedules() {
                   />
                 </Table.Td>
                 <Table.Td>
-                  <Group gap={4} wrap="nowrap">
-                    <Button size="compact-xs" variant={schedule.id === selected ? 'filled' : 'default'} onClick={() => setSelected(schedule.id === selected ? null : schedule.id)}>
-                      Deliveries
-                    </Button>
-                    <ActionIcon size="sm" variant="subtle" aria-label="Edit schedule" onClick={() => setForm(schedule)}>
-                      <IconPencil size={14} />
-                    </ActionIcon>
-                    <ActionIcon size="sm" variant="subtle" color="red" aria-label="Delete schedule" onClick={() => remove.mutate(schedule.id)}>
-                      <IconTrash size={14} />
-                    </ActionIcon>
-                  </Group>
+                  <RowActions
+                    noun="schedule"
+                    showingDeliveries={schedule.id === selected}
+                    onDeliveries={() => setSelected(schedule.id === selected ? null : schedule.id)}
+                    onEdit={() => setForm(schedule)}
+                    onDelete={() => remove.mutate(schedule.id)}
+                  />
                 </Table.Td>
               </Table.Tr>
             ))}
@@ -181,12 +176,9 @@ export function Schedules() {
         </Table>
       )}
       {chosen && (
-        <Card withBorder>
-          <Text fw={500} mb="xs">
-            Deliveries of {chosen.name || chosen.id.slice(0, 8)}
-          </Text>
+        <DeliveriesCard of={chosen}>
           <TriggerDeliveries filter={{ schedule_id: chosen.id }} emptyDescription="A delivery is recorded at each tick." />
-        </Card>
+        </DeliveriesCard>
       )}
       {form && <ScheduleForm key={form === 'new' ? 'new' : form.id} editing={form === 'new' ? null : form} onClose={() => setForm(null)} />}
     </Stack>

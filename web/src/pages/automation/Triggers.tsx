@@ -1,12 +1,13 @@
-import { ActionIcon, Badge, Button, Card, Code, Group, Modal, Stack, Switch, Table, TagsInput, Text, TextInput, Tooltip } from '@mantine/core';
+import { Badge, Button, Code, Group, Modal, Stack, Switch, Table, TagsInput, Text, TextInput, Tooltip } from '@mantine/core';
 import { notifications } from '@mantine/notifications';
-import { IconPencil, IconPlus, IconTrash } from '@tabler/icons-react';
+import { IconPlus } from '@tabler/icons-react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import { api, unwrap } from '../../api/client';
 import type { components } from '../../api/schema';
 import { CodeEditor, EmptyState, ErrorAlert, Loading } from '../../components';
 import { EVENT_TYPES } from './events';
+import { DeliveriesCard, RowActions } from './RowActions';
 import { NEW_TARGET, parseJson, targetFromData, targetReady, targetToData, TriggerDeliveries, TriggerTargetFields, type TriggerTarget } from './triggerTarget';
 
 type Subscription = components['schemas']['TriggerSubscriptionView'];
@@ -179,17 +180,13 @@ export function Triggers() {
                     />
                   </Table.Td>
                   <Table.Td>
-                    <Group gap={4} wrap="nowrap">
-                      <Button size="compact-xs" variant={subscription.id === selected ? 'filled' : 'default'} onClick={() => setSelected(subscription.id === selected ? null : subscription.id)}>
-                        Deliveries
-                      </Button>
-                      <ActionIcon size="sm" variant="subtle" aria-label="Edit event trigger" onClick={() => setForm(subscription)}>
-                        <IconPencil size={14} />
-                      </ActionIcon>
-                      <ActionIcon size="sm" variant="subtle" color="red" aria-label="Delete event trigger" onClick={() => remove.mutate(subscription.id)}>
-                        <IconTrash size={14} />
-                      </ActionIcon>
-                    </Group>
+                    <RowActions
+                      noun="event trigger"
+                      showingDeliveries={subscription.id === selected}
+                      onDeliveries={() => setSelected(subscription.id === selected ? null : subscription.id)}
+                      onEdit={() => setForm(subscription)}
+                      onDelete={() => remove.mutate(subscription.id)}
+                    />
                   </Table.Td>
                 </Table.Tr>
               );
@@ -198,12 +195,9 @@ export function Triggers() {
         </Table>
       )}
       {chosen && (
-        <Card withBorder>
-          <Text fw={500} mb="xs">
-            Deliveries of {chosen.name || chosen.id.slice(0, 8)}
-          </Text>
+        <DeliveriesCard of={chosen}>
           <TriggerDeliveries filter={{ subscription_id: chosen.id }} emptyDescription="A delivery is recorded each time a matching event happens." />
-        </Card>
+        </DeliveriesCard>
       )}
       {form && <SubscriptionForm key={form === 'new' ? 'new' : form.id} editing={form === 'new' ? null : form} onClose={() => setForm(null)} />}
     </Stack>

@@ -3,7 +3,6 @@ import {
   Alert,
   Badge,
   Button,
-  Card,
   Code,
   CopyButton,
   Group,
@@ -19,13 +18,14 @@ import {
   Tooltip,
 } from '@mantine/core';
 import { notifications } from '@mantine/notifications';
-import { IconPencil, IconPlus, IconRefresh, IconSend, IconTrash } from '@tabler/icons-react';
+import { IconPlus, IconRefresh, IconSend, IconTrash } from '@tabler/icons-react';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
 import { api, unwrap } from '../../api/client';
 import type { components } from '../../api/schema';
 import { EmptyState, ErrorAlert, Loading } from '../../components';
 import { EVENT_TYPES } from './events';
+import { DeliveriesCard, RowActions } from './RowActions';
 
 const DELIVERY_COLORS: Record<string, string> = { succeeded: 'green', retrying: 'yellow', failed: 'red', cancelled: 'gray' };
 
@@ -346,20 +346,17 @@ export function Webhooks() {
                   </Badge>
                 </Table.Td>
                 <Table.Td>
-                  <Group gap={4} wrap="nowrap">
+                  <RowActions
+                    noun="subscription"
+                    showingDeliveries={subscription.id === selected}
+                    onDeliveries={() => setSelected(subscription.id === selected ? null : subscription.id)}
+                    onEdit={() => setForm(subscription)}
+                    onDelete={() => remove.mutate(subscription.id)}
+                  >
                     <Button size="compact-xs" variant="light" leftSection={<IconSend size={12} />} loading={test.isPending && test.variables === subscription.id} onClick={() => test.mutate(subscription.id)}>
                       Test
                     </Button>
-                    <Button size="compact-xs" variant={subscription.id === selected ? 'filled' : 'default'} onClick={() => setSelected(subscription.id === selected ? null : subscription.id)}>
-                      Deliveries
-                    </Button>
-                    <ActionIcon size="sm" variant="subtle" aria-label="Edit subscription" onClick={() => setForm(subscription)}>
-                      <IconPencil size={14} />
-                    </ActionIcon>
-                    <ActionIcon size="sm" variant="subtle" color="red" aria-label="Delete subscription" onClick={() => remove.mutate(subscription.id)}>
-                      <IconTrash size={14} />
-                    </ActionIcon>
-                  </Group>
+                  </RowActions>
                 </Table.Td>
               </Table.Tr>
             ))}
@@ -367,12 +364,9 @@ export function Webhooks() {
         </Table>
       )}
       {chosen && (
-        <Card withBorder>
-          <Text fw={500} mb="xs">
-            Deliveries of {chosen.name || chosen.id.slice(0, 8)}
-          </Text>
+        <DeliveriesCard of={chosen}>
           <DeliveryLog subscriptionId={chosen.id} />
-        </Card>
+        </DeliveriesCard>
       )}
       {form && (
         <SubscriptionForm key={form === 'new' ? 'new' : form.id} editing={form === 'new' ? null : form} onClose={() => setForm(null)} onSecret={setSecret} />
