@@ -132,40 +132,21 @@ def _trace_facts(session: Session, project_id: uuid.UUID, trace_ids: set[str]) -
     """Per trace, from the spans the tracing worker stored (a trace not stored yet adds nothing)."""
     if not trace_ids:
         return {}
-    from sqlalchemy import func
-
     from lamina.tracing.models import Span
+    from lamina.tracing.query import trace_totals
 
-    wanted = (Span.project_id == project_id, Span.trace_id.in_(sorted(trace_ids)))
-    totals = session.execute(
-        select(
-            Span.trace_id,
-            func.sum(Span.prompt_tokens),
-            func.sum(Span.completion_tokens),
-            func.sum(Span.total_tokens),
-            func.sum(Span.cost),
-        )
-        .where(*wanted)
-        .group_by(Span.trace_id)
-    ).all()
     roots = {
         trace_id: (outputs, duration_ms)
         for trace_id, outputs, duration_ms in session.execute(
-            select(Span.trace_id, Span.outputs, Span.duration_ms).where(*wanted, Span.parent_id.is_(None))
+            select(Span.trace_id, Span.outputs, Span.duration_ms).where(
+                Span.project_id == project_id, Span.trace_id.in_(sorted(trace_ids)), Span.parent_id.is_(None)
+            )
         ).all()
     }
     facts: dict[str, TraceFacts] = {}
-    for trace_id, prompt, completion, total, cost in totals:
-        usage = {
-            name: float(value)
-            for name, value in (
-                ("tokens.prompt", prompt),
-                ("tokens.completion", completion),
-                ("tokens.total", total),
-                ("cost", cost),
-            )
-            if value is not None
-        }
+    for trace_id, totals in trace_totals(session, project_id, trace_ids).items():
+        # The run's metrics name the summed cost `cost`, as a cell's own usage does.
+        usage = {("cost" if name == "costs.total" else name): value for name, value in totals.items()}
         outputs, duration_ms = roots.get(trace_id, (None, None))
         facts[trace_id] = TraceFacts(outputs=outputs, duration_ms=duration_ms, usage=usage)
     return facts

@@ -18,6 +18,8 @@ from lamina.tracing.models import Span
 from lamina.tracing.views import trace_tree
 
 if TYPE_CHECKING:
+    from collections.abc import Collection
+
     from sqlalchemy.orm import Session
 
 # Condition fields that are columns; `attributes` (with a dotted key) reaches into the attribute tree.
@@ -66,16 +68,17 @@ def query_spans(
         return schemas.SpansQueryResponse(count=len(found), traces=found, windowing=windowing_out)
     from lamina.tracing.views import span_view
 
-    totals = _trace_totals(session, project_id, [span.trace_id for span in spans if span.parent_id is None])
+    totals = trace_totals(session, project_id, [span.trace_id for span in spans if span.parent_id is None])
     views = [span_view(span, totals.get(span.trace_id) if span.parent_id is None else None) for span in spans]
     return schemas.SpansQueryResponse(count=len(spans), spans=views, windowing=windowing_out)
 
 
-def _trace_totals(
-    session: Session, project_id: uuid.UUID, trace_ids: list[str]
+def trace_totals(
+    session: Session, project_id: uuid.UUID, trace_ids: Collection[str]
 ) -> dict[str, dict[str, float]]:
-    """Tokens and cost summed over each trace, for its root span: a list of traces shows what each cost, not
-    only what its root span did. One grouped query over the primary key (a page holds at most 1000 traces)."""
+    """Tokens and cost summed over each trace (`metric_totals`' names), for its root span in a list of traces
+    and for an evaluation's cells: what the whole trace cost, not only its root span. One grouped query over
+    the primary key (a page holds at most 1000 traces)."""
     from lamina.tracing.views import metric_totals
 
     if not trace_ids:
@@ -88,7 +91,7 @@ def _trace_totals(
             func.sum(Span.total_tokens),
             func.sum(Span.cost),
         )
-        .where(Span.project_id == project_id, Span.trace_id.in_(set(trace_ids)))
+        .where(Span.project_id == project_id, Span.trace_id.in_(sorted(set(trace_ids))))
         .group_by(Span.trace_id)
     )
     return {row[0]: metric_totals(*row[1:]) for row in rows}
