@@ -213,7 +213,7 @@ def main() -> int:
         f"ratio UI / API: {ui_s / http_s:.1f}x (the UI adds the HTML, JS chunks, session and project requests)"
     )
     load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
-    print(f"machine: 2 cores shared with other helpers' work; load average now {load}")
+    print(f"load average now {load}")
     print(f"RESULT ui_traces_first_rows_s={ui_s:.3f} goal<={GOAL_FIRST_ROWS_S}")
     print(f"RESULT ui_initial_js_gzip_kb={js_kb:.1f} goal<={GOAL_INITIAL_JS_KB}")
     return 0
