@@ -577,6 +577,23 @@ def test_a_batch_whose_worker_was_killed_mid_request_is_taken_over_at_once(
         while not receiver.on_path("/dead"):
             assert worker.poll() is None and time.monotonic() < deadline
             time.sleep(0.05)
+
+        # WHILE that worker runs it, a duplicate of the message arrives in another worker's batch: that record
+        # fails alone, at once (no waiting on the first batch's open transaction), and is not sent twice
+        ok = subscribe(tenant, receiver.url("/ok"), ["secrets.*"], secret=SECRET)
+        other = Envelope(
+            type=DELIVERY_COMMAND,
+            payload=command.model_copy(
+                update={"subscription_id": uuid.UUID(ok["id"]), "event_id": uuid.uuid4()}
+            ).model_dump(mode="json"),
+            project_id=uuid.UUID(tenant.project_id),
+        )
+        other_record = {**record, "messageId": str(uuid.uuid4()), "body": other.to_body()}
+        started = time.monotonic()
+        duplicate = webhooks_worker({"Records": [record, other_record]}, None)
+        assert duplicate == {"batchItemFailures": [{"itemIdentifier": record["messageId"]}]}
+        assert time.monotonic() - started < HANG_S  # did not wait for the hung request
+        assert len(receiver.on_path("/dead")) == 1 and len(receiver.on_path("/ok")) == 1
     finally:
         worker.kill()
         worker.wait()
@@ -588,3 +605,71 @@ def test_a_batch_whose_worker_was_killed_mid_request_is_taken_over_at_once(
     assert result == {"batchItemFailures": []}
     assert len(receiver.on_path("/dead")) == 2
     assert [(row.attempt, row.status) for row in attempts_of(dead["id"])] == [(1, "retrying")]
+
+
+@dataclass
+class ShortLivedContext:
+    """A Lambda context with `seconds` left to live."""
+
+    seconds: float
+
+    def get_remaining_time_in_millis(self) -> int:
+        return int(self.seconds * 1000)
+
+
+def test_a_batch_never_starts_a_request_that_could_outlive_its_invocation(
+    webhooks_env: dict[str, str], make_tenant: Callable[..., Tenant], receiver: Receiver
+) -> None:
+    from lamina import aws
+    from lamina.db.base import utcnow
+    from lamina.queues.envelope import Envelope
+    from lamina.webhooks.delivery import DELIVERY_COMMAND, DeliveryCommand
+    from lamina.webhooks.sender import WEBHOOK_BATCH_CONCURRENCY
+    from lamina.webhooks.worker import BATCH_RECORDING_RESERVE_S
+    from lamina.webhooks.worker import handler as webhooks_worker
+
+    # GIVEN a batch larger than the worker's concurrency, all to a receiver that hangs past the timeout, and an
+    # invocation with time for one wave of requests only
+    tenant = make_tenant()
+    dead = subscribe(tenant, receiver.url("/dead"), ["secrets.*"], secret=SECRET)
+    count = WEBHOOK_BATCH_CONCURRENCY + 2
+    records = []
+    for index in range(count):
+        command = DeliveryCommand(
+            subscription_id=uuid.UUID(dead["id"]),
+            event_id=uuid.uuid4(),
+            event_type="secrets.secret.created",
+            event_occurred_at=utcnow(),
+            event_payload={"secret_id": str(uuid.uuid4()), "name": f"s{index}"},
+        )
+        body = Envelope(
+            type=DELIVERY_COMMAND,
+            payload=command.model_dump(mode="json"),
+            project_id=uuid.UUID(tenant.project_id),
+        ).to_body()
+        records.append({"messageId": str(uuid.uuid4()), "body": body, "attributes": {}, "eventSourceARN": ""})
+    context = ShortLivedContext(BATCH_RECORDING_RESERVE_S + TIMEOUT_S + TIMEOUT_S / 2)
+
+    # WHEN the worker runs it
+    started = time.monotonic()
+    result = webhooks_worker({"Records": records}, context)
+
+    # THEN it sent one wave and returned in time, every record accounted for
+    assert result == {"batchItemFailures": []}
+    assert time.monotonic() - started < context.seconds
+    assert len(receiver.on_path("/dead")) == WEBHOOK_BATCH_CONCURRENCY
+    attempts = attempts_of(dead["id"])
+    assert [(row.attempt, row.status) for row in attempts] == [(1, "retrying")] * WEBHOOK_BATCH_CONCURRENCY
+    # AND the rest were sent on again as they were (not an attempt: attempt 1, not delayed)
+    sqs = aws.client("sqs")
+    logged = {row.event_id for row in attempts}
+    postponed: dict[uuid.UUID, DeliveryCommand] = {}
+    deadline = time.monotonic() + 10
+    while len(postponed) < count - WEBHOOK_BATCH_CONCURRENCY and time.monotonic() < deadline:
+        for message in sqs.receive_message(
+            QueueUrl=webhooks_env["WEBHOOKS_QUEUE_URL"], MaxNumberOfMessages=10, WaitTimeSeconds=1
+        ).get("Messages", []):
+            command = DeliveryCommand.model_validate(json.loads(message["Body"])["payload"])
+            if command.event_id not in logged:
+                postponed[command.event_id] = command
+    assert [(command.attempt, command.not_before) for command in postponed.values()] == [(1, None)] * 2

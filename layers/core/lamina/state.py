@@ -84,12 +84,14 @@ class ProcessState:
         if self._engine is None:
             with self._lock:
                 if self._engine is None:
-                    from sqlalchemy import create_engine
+                    from sqlalchemy import create_engine, event
 
+                    from lamina.db.driver import set_nodelay, tune_pg8000
                     from lamina.db.engine import sqlalchemy_url, ssl_connect_args
                     from lamina.db.failures import quiet_dead_connection_logs
 
                     quiet_dead_connection_logs()
+                    tune_pg8000()
 
                     url = self.settings.database_url
                     statement_s = self.settings.db_statement_timeout_s
@@ -110,6 +112,7 @@ class ProcessState:
                             **ssl_connect_args(url),
                         },
                     )
+                    event.listen(self._engine, "connect", set_nodelay)
         return self._engine
 
     @property

@@ -268,79 +268,59 @@ def _without_waiting_for_the_disk(session: Session) -> None:
 
 
 # ---------------------------------------------------------------- a whole batch at once
-# The same claim / complete / release protocol for the envelopes of one batch in one statement each, for a
-# worker whose handlers mostly wait on the network (webhooks): a batch costs three transactions, not three
-# per envelope, and its effects commit together with every completion.
-# The running lock of `process_once` too: a batch's consumer takes it (`hold_running_locks`) in the transaction
-# that will complete its claims, before its handlers run, and holds it while they do (HTTP calls, no other
-# statement): a claim whose consumer died (its connection gone, its lock with it) is taken over at once.
+# The same protocol for the envelopes of one batch, in ONE transaction, for a worker whose handlers mostly wait
+# on the network (webhooks): the claims, the handlers' effects and the completions commit together or not at
+# all, so a batch costs one transaction and two statements, not three transactions per envelope.
+#
+# The claims are not committed before the handlers run, unlike `claim` + `process_once`; that transaction
+# holds them instead, with each claimed envelope's running lock (the advisory lock of `process_once`):
+# - a consumer that dies mid-batch loses its connection, so Postgres rolls its claims back and drops its locks:
+#   a redelivery claims afresh at once, with nothing to release or take over;
+# - a duplicate delivery in another consumer's batch meanwhile cannot take the running lock, so it skips that
+#   envelope (held: that record fails alone, SQS retries it) without ever waiting on the uncommitted claim row,
+#   which would stall that consumer's whole batch behind this one.
+# The price is a transaction left open, idle, while the requests are out: one connection per worker.
 
-
-# The claim commits without waiting for the disk (see `_without_waiting_for_the_disk`), set in the statement
-# itself: one round trip fewer than a SET LOCAL of its own.
-_CLAIM_MANY_CTES = """
-commit_mode AS (SELECT set_config('synchronous_commit', 'off', true) AS value),
-claimed AS (
+_CLAIM_BATCH = """
+WITH running AS MATERIALIZED (
+    SELECT e.id, e.type, e.token
+    FROM unnest(CAST(:ids AS uuid[]), CAST(:types AS text[]), CAST(:tokens AS uuid[])) AS e(id, type, token)
+    WHERE pg_try_advisory_xact_lock(hashtextextended(concat(CAST(:queue AS text), '/', e.id::text), 0))
+), claimed AS (
     INSERT INTO inbox (queue, envelope_id, type, status, claim_token, lease_expires_at, attempts, claimed_at)
-    SELECT :queue, e.id, e.type, 'in_progress', e.token, now() + make_interval(secs => :lease_s), 1, now()
-    FROM unnest(CAST(:ids AS uuid[]), CAST(:types AS text[]), CAST(:tokens AS uuid[])) AS e(id, type, token),
-         commit_mode
+    SELECT :queue, r.id, r.type, 'in_progress', r.token, now() + make_interval(secs => :lease_s), 1, now()
+    FROM running AS r
     ON CONFLICT (queue, envelope_id) DO UPDATE
     SET claim_token = excluded.claim_token, lease_expires_at = excluded.lease_expires_at,
         attempts = inbox.attempts + 1, claimed_at = excluded.claimed_at
-    WHERE inbox.status = 'in_progress' AND (
-        inbox.lease_expires_at <= now()
-        OR pg_try_advisory_xact_lock(hashtextextended(concat(inbox.queue, '/', inbox.envelope_id::text), 0))
-    )
+    -- Holding the running lock, an in-progress claim is abandoned whatever its lease says (see `claim`).
+    WHERE inbox.status = 'in_progress'
     RETURNING envelope_id, claim_token
-)"""
-_CLAIM_MANY = f"WITH {_CLAIM_MANY_CTES}\nSELECT envelope_id, claim_token, NULL FROM claimed"
-# The claim and a worker's own read in one round trip (the read's rows as JSON, after the claims' rows).
-_CLAIM_MANY_READING = (
-    f"WITH {_CLAIM_MANY_CTES}\nSELECT envelope_id, claim_token, NULL FROM claimed\n"
-    "UNION ALL SELECT NULL, NULL, row_to_json(extra) FROM ({read}) AS extra"
 )
-# Arrays, not one placeholder per value: the statement stays short whatever the batch size.
-_COMPLETE_MANY = """
-UPDATE inbox SET status = 'completed', completed_at = now(), last_error = NULL
-FROM unnest(CAST(:ids AS uuid[]), CAST(:tokens AS uuid[])) AS c(id, token)
-WHERE inbox.queue = :queue AND inbox.envelope_id = c.id AND inbox.claim_token = c.token
-  AND inbox.status = 'in_progress'
+SELECT envelope_id, claim_token, CAST(NULL AS json) FROM claimed
+UNION ALL SELECT id, NULL, NULL FROM running
 """
-# `_COMPLETE_MANY` inside another statement (its parameters prefixed so they cannot clash with the host's).
-_COMPLETE_MANY_CTE = """
+# The claim and a worker's own read in one round trip (the read's rows as JSON, after the claims' rows).
+_CLAIM_BATCH_READING = (
+    _CLAIM_BATCH + "UNION ALL SELECT NULL, NULL, row_to_json(extra) FROM ({read}) AS extra\n"
+)
+# The completion inside the worker's own writing statement (its parameters prefixed so they cannot clash).
+_COMPLETE_BATCH_CTE = """
 UPDATE inbox SET status = 'completed', completed_at = now(), last_error = NULL
 FROM unnest(CAST(:inbox_ids AS uuid[]), CAST(:inbox_tokens AS uuid[])) AS c(id, token)
 WHERE inbox.queue = :inbox_queue AND inbox.envelope_id = c.id AND inbox.claim_token = c.token
   AND inbox.status = 'in_progress'
 RETURNING 1
 """
-_RELEASE_MANY = """
-UPDATE inbox SET lease_expires_at = now(), last_error = :error
-FROM unnest(CAST(:ids AS uuid[]), CAST(:tokens AS uuid[])) AS c(id, token)
-WHERE inbox.queue = :queue AND inbox.envelope_id = c.id AND inbox.claim_token = c.token
-  AND inbox.status = 'in_progress'
-"""
 
 
-def claim_many(
-    queue: Queue, envelopes: list[Envelope], *, lease_s: float = DEFAULT_LEASE_S
-) -> tuple[dict[uuid.UUID, uuid.UUID], set[uuid.UUID], set[uuid.UUID]]:
-    """Claim each envelope as `claim` does: (tokens of the claimed, ids already completed, ids held elsewhere)."""
-    with unit_of_work() as session:
-        return claim_many_in(session, queue, envelopes, lease_s=lease_s)
+def uuid_array(values: Any) -> str:
+    """A Postgres array literal of UUIDs: canonical UUID text needs no quoting, and pg8000 would escape each
+    element character by character (a quarter of a batch's parameter encoding)."""
+    return "{" + ",".join(str(value) for value in values) + "}"
 
 
-def claim_many_in(
-    session: Session, queue: Queue, envelopes: list[Envelope], *, lease_s: float = DEFAULT_LEASE_S
-) -> tuple[dict[uuid.UUID, uuid.UUID], set[uuid.UUID], set[uuid.UUID]]:
-    """`claim_many` in the caller's transaction, which must commit before the handlers run (and only reads
-    besides: it commits without waiting for the disk)."""
-    claimed, completed, held, _ = claim_many_reading(session, queue, envelopes, lease_s=lease_s)
-    return claimed, completed, held
-
-
-def claim_many_reading(
+def claim_batch(
     session: Session,
     queue: Queue,
     envelopes: list[Envelope],
@@ -349,111 +329,57 @@ def claim_many_reading(
     read: str | None = None,
     read_parameters: dict[str, Any] | None = None,
 ) -> tuple[dict[uuid.UUID, uuid.UUID], set[uuid.UUID], set[uuid.UUID], list[dict[str, Any]]]:
-    """`claim_many_in`, plus the rows of the worker's own `read` (a SELECT, its parameters not clashing with
-    the claim's: queue, lease_s, ids, types, tokens) as JSON objects, in the same statement: one round trip.
+    """Claim a batch's envelopes in the caller's transaction, which then runs their handlers and completes
+    them (`completion_cte`): (tokens of the claimed, ids already completed, ids another consumer is running,
+    the rows of the worker's own `read`).
 
-    The read sees the database as of the statement's start, and is made whatever was claimed."""
+    `read` is a SELECT whose parameters do not clash with the claim's (queue, lease_s, ids, types, tokens);
+    its rows come back as JSON objects from the same statement, one round trip. It sees the database as of
+    the statement's start, and is made whatever was claimed.
+    """
     unique = {envelope.id: envelope for envelope in envelopes}
     if not unique:
         return {}, set(), set(), []
     tokens = {envelope_id: uuid7() for envelope_id in unique}
+    statement = _CLAIM_BATCH if read is None else _CLAIM_BATCH_READING.replace("{read}", read)
     returned = session.execute(
-        text(_CLAIM_MANY if read is None else _CLAIM_MANY_READING.replace("{read}", read)),
+        text(statement),
         {
             "queue": str(queue),
             "lease_s": max(float(lease_s), MIN_LEASE_S),
-            "ids": [str(envelope_id) for envelope_id in unique],
+            "ids": uuid_array(unique),
             "types": [envelope.type for envelope in unique.values()],
-            "tokens": [str(tokens[envelope_id]) for envelope_id in unique],
+            "tokens": uuid_array(tokens.values()),
             **(read_parameters or {}),
         },
     ).all()
-    claimed = {
-        uuid.UUID(str(row[0])): uuid.UUID(str(row[1]))
-        for row in returned
-        if row[0] is not None and tokens.get(uuid.UUID(str(row[0]))) == uuid.UUID(str(row[1]))
-    }
-    rows = [row[2] for row in returned if row[0] is None]
-    others = [envelope_id for envelope_id in unique if envelope_id not in claimed]
-    completed: set[uuid.UUID] = set()
-    if others:
-        completed = set(
-            session.execute(
-                select(InboxMessage.envelope_id).where(
-                    InboxMessage.queue == str(queue),
-                    InboxMessage.envelope_id.in_(others),
-                    InboxMessage.status == InboxStatus.COMPLETED.value,
-                )
-            ).scalars()
-        )
-    held = {envelope_id for envelope_id in others if envelope_id not in completed}
+    claimed: dict[uuid.UUID, uuid.UUID] = {}
+    locked: set[uuid.UUID] = set()
+    rows: list[dict[str, Any]] = []
+    for envelope_id, token, row in returned:
+        if envelope_id is None:
+            rows.append(row)
+        elif token is None:
+            locked.add(uuid.UUID(str(envelope_id)))
+        else:
+            claimed[uuid.UUID(str(envelope_id))] = uuid.UUID(str(token))
+    held = {envelope_id for envelope_id in unique if envelope_id not in locked}
+    # Locked but not claimed: completed before (never a live claim: its consumer would hold the lock).
+    completed = locked - claimed.keys()
     return claimed, completed, held, rows
 
 
-_HOLD_RUNNING_LOCKS = """
-SELECT c.id FROM unnest(CAST(:ids AS uuid[])) AS c(id)
-WHERE pg_try_advisory_xact_lock(hashtextextended(concat(CAST(:queue AS text), '/', c.id::text), 0))
-"""
-
-
-def hold_running_locks(session: Session, queue: Queue, envelope_ids: list[uuid.UUID]) -> set[uuid.UUID]:
-    """Take the running lock of each claimed envelope in the caller's transaction (the one that completes the
-    claims; its consumer's death ends it); the ids locked. One not locked was taken over by a consumer that
-    is running it now: leave it to that one (like `process_once`'s EnvelopeInProgressError)."""
-    if not envelope_ids:
-        return set()
-    locked = session.execute(
-        text(_HOLD_RUNNING_LOCKS),
-        {"queue": str(queue), "ids": [str(envelope_id) for envelope_id in envelope_ids]},
-    ).scalars()
-    return {uuid.UUID(str(envelope_id)) for envelope_id in locked}
-
-
-def _claim_arrays(claims: dict[uuid.UUID, uuid.UUID]) -> dict[str, list[str]]:
-    return {"ids": [str(key) for key in claims], "tokens": [str(token) for token in claims.values()]}
-
-
-def complete_many(session: Session, queue: Queue, claims: dict[uuid.UUID, uuid.UUID]) -> None:
-    """`complete` for every claim, in the handlers' transaction; LeaseLostError if any claim was taken over."""
-    if not claims:
-        return
-    result = session.execute(text(_COMPLETE_MANY), {"queue": str(queue), **_claim_arrays(claims)})
-    check_completed(claims, int(getattr(result, "rowcount", 0)))
-
-
 def completion_cte(queue: Queue, claims: dict[uuid.UUID, uuid.UUID]) -> tuple[str, dict[str, Any]]:
-    """`complete_many` as a data-modifying CTE body (`... RETURNING 1`) and its parameters, for a worker that
-    writes its effects and completes its claims in one statement; pass the CTE's row count to
-    `check_completed`."""
-    arrays = _claim_arrays(claims)
-    return _COMPLETE_MANY_CTE, {
+    """The completion of a batch's `claims` as a data-modifying CTE body (`... RETURNING 1`) and its
+    parameters, for a worker that writes its effects and completes its claims in one statement; pass the
+    CTE's row count to `check_completed`."""
+    return _COMPLETE_BATCH_CTE, {
         "inbox_queue": str(queue),
-        "inbox_ids": arrays["ids"],
-        "inbox_tokens": arrays["tokens"],
+        "inbox_ids": uuid_array(claims),
+        "inbox_tokens": uuid_array(claims.values()),
     }
 
 
 def check_completed(claims: dict[uuid.UUID, uuid.UUID], completed: int) -> None:
     if completed != len(claims):
         raise LeaseLostError(f"{len(claims) - completed} claims of the batch were taken over")
-
-
-def release_many(queue: Queue, claims: dict[uuid.UUID, uuid.UUID], error: BaseException) -> None:
-    """`release` for every claim of a batch that failed."""
-    if not claims:
-        return
-    try:
-        with unit_of_work() as session:
-            _without_waiting_for_the_disk(session)
-            session.execute(
-                text(_RELEASE_MANY),
-                {
-                    "queue": str(queue),
-                    "error": f"{type(error).__name__}: {error}"[:LAST_ERROR_MAX_CHARS],
-                    **_claim_arrays(claims),
-                },
-            )
-    except Exception:
-        logger.warning(
-            "could not release a batch's inbox claims; they expire with their lease", exc_info=True
-        )

@@ -198,9 +198,12 @@ async def perform(
     admission: breaker.Admission | None,
     *,
     deadline_s: float,
+    must_end_by: float,
 ) -> Step:
     """Wait out a slightly early command and send it, as the batch's breaker answer (`admissions`) allows:
-    all but the writes. No answer means the command was not due when the batch asked: it is re-staged."""
+    all but the writes. No answer means the command was not due when the batch asked: it is re-staged, and
+    so is one whose request could outlast `must_end_by` (`time.monotonic()`), the invocation's deadline less
+    what the batch needs to record itself: it is not an attempt, just sent again from a fresh invocation."""
     command = DeliveryCommand.model_validate(envelope.payload)
     if target is None:
         return Step(command, "dropped")
@@ -217,6 +220,8 @@ async def perform(
         import asyncio
 
         await asyncio.sleep(remaining)
+    if time.monotonic() + deadline_s > must_end_by:
+        return Step(command, "deferred")
     outcome = await send(session, target, command, deadline_s=deadline_s)
     return Step(command, "sent", outcome, probe=admission is breaker.Admission.PROBE)
 
@@ -342,7 +347,7 @@ def write_log(
     durable: bool = True,
 ) -> None:
     """Insert a batch's attempt rows, close the breakers of `alive` and complete the batch's inbox `claims`,
-    in one statement; LeaseLostError (nothing written) if another consumer took a claim over.
+    in one statement, in the transaction that claimed them (`lamina.queues.inbox.claim_batch`).
 
     `durable=False` lets the transaction commit without waiting for its WAL flush: only for a batch whose
     every delivery succeeded, where a database crash could lose nothing but log rows.
@@ -351,7 +356,7 @@ def write_log(
 
     from sqlalchemy import text
 
-    from lamina.queues.inbox import check_completed, completion_cte
+    from lamina.queues.inbox import check_completed, completion_cte, uuid_array
     from lamina.queues.names import Queue
 
     completion, completion_parameters = completion_cte(Queue.WEBHOOKS, claims)
@@ -359,7 +364,7 @@ def write_log(
         text(_WRITE_LOG.replace("{completion}", completion)),
         {
             "rows": json.dumps(log, default=str),
-            "alive": [str(subscription_id) for subscription_id in alive],
+            "alive": uuid_array(alive),
             "durable": durable,
             **completion_parameters,
         },

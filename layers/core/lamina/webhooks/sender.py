@@ -34,7 +34,9 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-# Requests of one batch in flight at once (a batch is at most the template's BatchSize, 10, today).
+# Requests of one batch in flight at once. A batch (the template's BatchSize) may be larger: its requests then
+# go out in waves. More at once did not help against a single-process receiver, and is more than a customer's
+# endpoint should get from each of the function's instances.
 WEBHOOK_BATCH_CONCURRENCY = 10
 
 _loop: asyncio.AbstractEventLoop | None = None
@@ -102,9 +104,13 @@ def webhook_session() -> aiohttp.ClientSession:
 
 
 def deliver_batch(
-    deliveries: list[tuple[Envelope, Target | None, Admission | None]],
+    deliveries: list[tuple[Envelope, Target | None, Admission | None]], *, must_end_by: float
 ) -> list[Step]:
-    """Perform each delivery (`delivery.perform`) concurrently on the sending loop; their steps, in order."""
+    """Perform each delivery (`delivery.perform`) concurrently on the sending loop; their steps, in order.
+
+    None starts a request that could end after `must_end_by` (`time.monotonic()`): with a batch larger than
+    the concurrency, requests go out in waves, and receivers that hang to their timeout must not make the
+    invocation outlive the function's timeout (the whole batch would then run again)."""
     from lamina.settings import get_settings
     from lamina.webhooks.delivery import perform
 
@@ -117,7 +123,9 @@ def deliver_batch(
 
         async def one(envelope: Envelope, target: Target | None, admission: Admission | None) -> Step:
             async with slots:
-                return await perform(envelope, target, session, admission, deadline_s=deadline_s)
+                return await perform(
+                    envelope, target, session, admission, deadline_s=deadline_s, must_end_by=must_end_by
+                )
 
         return list(await asyncio.gather(*(one(*delivery) for delivery in deliveries)))
 

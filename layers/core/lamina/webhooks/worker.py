@@ -3,16 +3,17 @@
 Concurrency inside a batch: a delivery spends nearly all of its time waiting on the receiver, so the requests
 of a batch go out concurrently on the process's sending loop, through one pooled, SSRF-guarded session kept
 alive between invocations (`lamina.webhooks.sender`), and the database work is done for the whole batch at
-once: one claim statement, one read of the subscriptions (secrets decrypted once per container), one
-transaction whose one statement writes every attempt's log row, closes the breakers of the receivers that
-answered and completes every claim (plus any follow-ups). That last transaction is opened before the
-requests go out, holding only the claims' running locks (`lamina.queues.inbox`) while they are: one idle
-connection per worker, no row locked, and a SIGKILLed worker's claims are taken over at once.
+once, in one transaction of two statements (`lamina.queues.inbox`, "a whole batch at once"): the first claims
+the batch and reads its subscriptions (secrets decrypted once per container); the requests go out; the second
+writes every attempt's log row, closes the breakers of the receivers that answered and completes every claim
+(plus any follow-ups staged). While the requests are out, that transaction holds the claims and their running
+locks and nothing else: a SIGKILLed worker's claims vanish with its connection.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from collections.abc import Mapping
 from typing import Any
@@ -25,6 +26,9 @@ from lamina.queues.names import Queue
 from lamina.queues.worker import lease_for
 
 logger = logging.getLogger(__name__)
+
+# What a batch keeps of its invocation's time for writing its log and completions after the last request.
+BATCH_RECORDING_RESERVE_S = 5.0
 
 
 def _subscription_ids(envelopes: list[Envelope]) -> set[uuid.UUID]:
@@ -41,12 +45,12 @@ def handler(event: Mapping[str, Any], context: Any) -> dict[str, list[dict[str, 
     """Deliver a batch: claim all (one statement), send concurrently, record all and complete (one commit).
 
     The inbox protocol of `process_once`, a batch at a time: an envelope another consumer holds, or a poison
-    message, fails alone; an envelope already completed is acknowledged without running. If recording fails,
-    every claim is released and the batch's deliveries fail together (SQS retries them; the receivers'
-    idempotency keys absorb a repeated request).
+    message, fails alone; an envelope already completed is acknowledged without running. If anything fails,
+    the transaction rolls back with its claims and the batch's deliveries fail together (SQS retries them; the
+    receivers' idempotency keys absorb a repeated request).
     """
     from lamina.db.unit_of_work import unit_of_work
-    from lamina.queues.inbox import claim_many_reading, hold_running_locks, release_many
+    from lamina.queues.inbox import claim_batch, uuid_array
     from lamina.webhooks import sender
     from lamina.webhooks.delivery import (
         DELIVERY_COMMAND,
@@ -59,6 +63,7 @@ def handler(event: Mapping[str, Any], context: Any) -> dict[str, list[dict[str, 
         write_log,
     )
 
+    must_end_by = time.monotonic() + lease_for(context) - BATCH_RECORDING_RESERVE_S
     records = [SqsRecord.from_event_record(raw) for raw in event.get("Records", [])]
     failed: list[str] = []
     by_message: dict[str, Envelope] = {}
@@ -72,31 +77,23 @@ def handler(event: Mapping[str, Any], context: Any) -> dict[str, list[dict[str, 
         except (PoisonMessageError, ValidationError) as error:
             logger.warning("poison message", extra={"message_id": item.message_id, "error": str(error)})
             failed.append(item.message_id)
-    # One statement claims the batch and reads its subscriptions (committed before anything is sent).
-    with unit_of_work() as session:
-        claims, _, held, rows = claim_many_reading(
-            session,
-            Queue.WEBHOOKS,
-            list(by_message.values()),
-            lease_s=lease_for(context),
-            read=TARGETS_READ,
-            read_parameters={
-                "subscription_ids": [str(i) for i in _subscription_ids(list(by_message.values()))]
-            },
-        )
-    targets = targets_from(rows)
-    failed += [message_id for message_id, envelope in by_message.items() if envelope.id in held]
-    to_run = {envelope.id: envelope for envelope in by_message.values() if envelope.id in claims}
+    to_run: dict[uuid.UUID, Envelope] = {}
     try:
-        answers = admissions(list(to_run.values()), targets)
-        # The transaction that completes the claims holds their running locks while the requests are out: if
-        # this process dies, Postgres drops them with its connection and a redelivery takes over at once.
         with unit_of_work() as session:
-            running = hold_running_locks(session, Queue.WEBHOOKS, list(to_run))
-            taken_over = [envelope_id for envelope_id in to_run if envelope_id not in running]
-            for envelope_id in taken_over:
-                del to_run[envelope_id]  # another consumer runs it now (its claim, its completion)
-            failed += [message_id for message_id, envelope in by_message.items() if envelope.id in taken_over]
+            claims, _, held, rows = claim_batch(
+                session,
+                Queue.WEBHOOKS,
+                list(by_message.values()),
+                lease_s=lease_for(context),
+                read=TARGETS_READ,
+                read_parameters={
+                    "subscription_ids": uuid_array(_subscription_ids(list(by_message.values())))
+                },
+            )
+            targets = targets_from(rows)
+            failed += [message_id for message_id, envelope in by_message.items() if envelope.id in held]
+            to_run = {envelope.id: envelope for envelope in by_message.values() if envelope.id in claims}
+            answers = admissions(list(to_run.values()), targets)
             deliveries = [
                 (
                     envelope,
@@ -105,7 +102,7 @@ def handler(event: Mapping[str, Any], context: Any) -> dict[str, list[dict[str, 
                 )
                 for envelope in to_run.values()
             ]
-            performed = sender.deliver_batch(deliveries)
+            performed = sender.deliver_batch(deliveries, must_end_by=must_end_by)
             steps = [
                 (envelope, target, step)
                 for (envelope, target, _), step in zip(deliveries, performed, strict=True)
@@ -118,12 +115,12 @@ def handler(event: Mapping[str, Any], context: Any) -> dict[str, list[dict[str, 
             # crash losing them (its last few hundred ms) only loses log rows, so skip the disk flush.
             durable = not all(step.outcome is not None and step.outcome.succeeded for _, _, step in steps)
             if to_run:
-                batch_claims = {envelope_id: claims[envelope_id] for envelope_id in to_run}
-                write_log(session, log, alive=alive, claims=batch_claims, durable=durable)
+                write_log(session, log, alive=alive, claims=claims, durable=durable)
     except Exception as error:
-        release_many(Queue.WEBHOOKS, {envelope_id: claims[envelope_id] for envelope_id in to_run}, error)
+        # Rolled back: the claims with it, so SQS's retry claims afresh (the receivers' idempotency keys absorb
+        # a request repeated from this batch).
         logger.warning("webhook batch failed", extra={"error": repr(error)}, exc_info=True)
-        failed += [message_id for message_id, envelope in by_message.items() if envelope.id in to_run]
+        failed += [message_id for message_id in by_message if message_id not in failed]
     if records and len(failed) == len(records):
         raise BatchProcessingError(f"all {len(records)} records failed")
     return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in failed]}
