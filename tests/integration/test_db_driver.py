@@ -47,7 +47,9 @@ def test_a_statement_with_parameters_past_the_write_buffer_round_trips(stack_env
 
     document = "x" * 50_000  # several segments: the case Nagle delayed
     with unit_of_work() as session:
-        assert session.execute(text("SELECT length(:document)"), {"document": document}).scalar_one() == 50_000
+        assert (
+            session.execute(text("SELECT length(:document)"), {"document": document}).scalar_one() == 50_000
+        )
 
 
 @settings(max_examples=300, deadline=None)
