@@ -1,6 +1,6 @@
 """Agenta's own SDK client driving Lamina's webhooks, triggers and events, run by `.venv-agenta/bin/python`:
 
-    agenta_sdk_automation_scenario.py <host> <api_key> <name_prefix>
+    agenta_sdk_automation_scenario.py <host> <api_key> <name_prefix> <stored_event_id>
 
 Calls the generated client (`ag.api.webhooks`, `ag.api.triggers`, `ag.api.events`), unmodified: every response
 is parsed by the SDK's own models, so a field of the wrong type or a missing required one fails its step. Prints
@@ -37,7 +37,7 @@ class Steps:
         return value
 
 
-def scenario(api: Any, step: Steps, host: str, prefix: str) -> None:
+def scenario(api: Any, step: Steps, host: str, prefix: str, event_id: str) -> None:
     webhooks, triggers, events = api.webhooks, api.triggers, api.events
 
     hook = step(
@@ -76,6 +76,11 @@ def scenario(api: Any, step: Steps, host: str, prefix: str) -> None:
         webhooks.query_webhook_deliveries,
         delivery={"subscription_id": hook_id, "status": {"code": "failed"}},
     )
+    step(
+        "webhook_delivery_create",
+        webhooks.create_webhook_delivery,
+        delivery={"status": {}, "subscription_id": hook_id, "event_id": event_id},
+    )
     step("webhook_delete", webhooks.delete_webhook_subscription, hook_id)
 
     reference = {"slug": f"{prefix}-app", "version": "3"}
@@ -100,6 +105,16 @@ def scenario(api: Any, step: Steps, host: str, prefix: str) -> None:
         triggers.query_trigger_subscriptions,
         subscription={"connection_id": LAMINA_EVENTS_CONNECTION_ID},
     )
+    step(
+        "trigger_subscription_test",
+        triggers.test_trigger_subscription,
+        subscription={
+            "connection_id": LAMINA_EVENTS_CONNECTION_ID,
+            "data": {"event_key": "secrets.*", "inputs_fields": {"country": "$.payload.name"}},
+        },
+    )
+    step("trigger_subscription_revoke", triggers.revoke_trigger_subscription, subscription_id)
+    step("trigger_subscription_refresh", triggers.refresh_trigger_subscription, subscription_id)
     step("trigger_subscription_stop", triggers.stop_trigger_subscription, subscription_id)
     step("trigger_subscription_start", triggers.start_trigger_subscription, subscription_id)
 
@@ -128,7 +143,7 @@ def scenario(api: Any, step: Steps, host: str, prefix: str) -> None:
 
 
 def main() -> None:
-    host, api_key, prefix = sys.argv[1:]
+    host, api_key, prefix, event_id = sys.argv[1:]
     _guard_network()
     import agenta as ag
 
@@ -137,7 +152,7 @@ def main() -> None:
     ag.init(host=host, api_key=api_key)
     api = ag.api
     step = Steps()
-    scenario(api, step, host, prefix)
+    scenario(api, step, host, prefix, event_id)
     print(json.dumps({"steps": step.results, "off_loopback": OFF_LOOPBACK_ATTEMPTS}, default=str))
 
 

@@ -256,6 +256,71 @@ def test_an_event_trigger_runs_its_application_once_even_when_the_event_is_redel
     assert [e["attributes"].get("message") for e in logged] == ["wip", "ship it", "initial"]
 
 
+def commit(tenant: Tenant, app: dict[str, Any], message: str) -> None:
+    parameters = {"prompt": {"messages": GREETING, "llm_config": {"model": "mock/echo"}}}
+    tenant.client.post(
+        "/api/applications/revisions/commit",
+        {
+            "application_revision": {
+                "application_variant_id": app["variant_id"],
+                "message": message,
+                "data": {"parameters": parameters},
+            }
+        },
+    ).ok()
+
+
+def test_a_subscription_is_tried_before_it_is_saved_and_a_revoked_one_fires_on_nothing(
+    tenant: Tenant, own_queues: dict[str, str]
+) -> None:
+    api = tenant.client
+    app = greeter(tenant)
+    commit(tenant, app, "ship it")
+    commit(tenant, app, "wip")
+    fan_out_events(own_queues["events"])
+    body = {
+        "name": "greet on commit",
+        "data": {
+            "event_key": "applications.revision.*",
+            "filters": {"$.payload.message": "ship it"},
+            "inputs_fields": {"name": "$.payload.message", "version": "$.payload.version"},
+            "references": {"application_revision": {"id": app["revision_id"]}},
+        },
+    }
+
+    # WHEN an unsaved subscription is tested
+    tried = api.post("/api/triggers/subscriptions/test", {"subscription": body}).ok()
+    # THEN it shows the delivery it would make on the latest event it matches (the filter skips "wip"),
+    # recorded and not run, and the subscription itself was not kept
+    assert tried["count"] == 1
+    assert tried["delivery"]["data"]["inputs"] == {"name": "ship it", "version": 2}
+    assert (
+        tried["delivery"]["data"]["is_test"] is True and tried["delivery"]["status"]["message"] == "skipped"
+    )
+    assert api.get("/api/triggers/subscriptions/").ok()["count"] == 0
+    assert [d["id"] for d in deliveries(tenant)] == [tried["delivery"]["id"]]
+    # AND one that matches no stored event answers count 0
+    unmatched = {**body, "data": {**body["data"], "event_key": "evaluations.run.finished"}}
+    assert api.post("/api/triggers/subscriptions/test", {"subscription": unmatched}).ok()["count"] == 0
+
+    # GIVEN the subscription saved, then revoked
+    saved = api.post("/api/triggers/subscriptions/", {"subscription": body}).ok()["subscription"]
+    revoked = api.post(f"/api/triggers/subscriptions/{saved['id']}/revoke", {}).ok()["subscription"]
+    assert revoked["flags"] == {**revoked["flags"], "is_active": True, "is_valid": False}
+    # WHEN a matching event happens
+    commit(tenant, app, "ship it")
+    fan_out_events(own_queues["events"])
+    # THEN it fired on nothing
+    assert deliveries(tenant, subscription_id=saved["id"]) == []
+    # AND once refreshed it is valid again and fires on the next one (versions: 1 initial, 2 and 3 above, 4
+    # while revoked)
+    refreshed = api.post(f"/api/triggers/subscriptions/{saved['id']}/refresh", {}).ok()["subscription"]
+    assert refreshed["flags"]["is_valid"] is True
+    commit(tenant, app, "ship it")
+    fan_out_events(own_queues["events"])
+    assert [d["data"]["inputs"]["version"] for d in deliveries(tenant, subscription_id=saved["id"])] == [5]
+
+
 def test_evaluation_triggers_request_a_run_and_bad_subscriptions_are_400s(
     tenant: Tenant, own_queues: dict[str, str], lambda_context: LambdaContext
 ) -> None:

@@ -1192,6 +1192,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/triggers/subscriptions/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Test Subscription
+         * @description Try an unsaved subscription on the latest stored event it matches: the delivery it would make, its
+         *     inputs resolved, recorded and not run (count 0: no stored event matches).
+         */
+        post: operations["test_subscription_api_triggers_subscriptions_test_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/triggers/subscriptions/{subscription_id}": {
         parameters: {
             query?: never;
@@ -1239,6 +1260,46 @@ export interface paths {
         put?: never;
         /** Stop Subscription */
         post: operations["stop_subscription_api_triggers_subscriptions__subscription_id__stop_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/triggers/subscriptions/{subscription_id}/refresh": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Refresh Subscription
+         * @description Check the subscription again and, when it passes, make it valid: it fires again (if started).
+         */
+        post: operations["refresh_subscription_api_triggers_subscriptions__subscription_id__refresh_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/triggers/subscriptions/{subscription_id}/revoke": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Revoke Subscription
+         * @description Make the subscription invalid: it fires on nothing until refreshed, whether started or stopped.
+         */
+        post: operations["revoke_subscription_api_triggers_subscriptions__subscription_id__revoke_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1397,6 +1458,28 @@ export interface paths {
         put?: never;
         /** Stop Subscription */
         post: operations["stop_subscription_api_webhooks_subscriptions__subscription_id__stop_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/webhooks/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Create Delivery
+         * @description Send a stored event to a subscription (again, or for the first time): queued now, attempted by the
+         *     webhooks worker with the usual retries, under the delivery id and idempotency key of that event and
+         *     subscription.
+         */
+        post: operations["create_delivery_api_webhooks_deliveries_post"];
         delete?: never;
         options?: never;
         head?: never;
@@ -3173,6 +3256,39 @@ export interface components {
              */
             id: string;
         };
+        /** DeliveryCreate */
+        DeliveryCreate: {
+            delivery: components["schemas"]["DeliveryCreateFields"];
+        };
+        /**
+         * DeliveryCreateFields
+         * @description Deliver a stored event (`event_id`, within the project's event retention) to `subscription_id`.
+         */
+        DeliveryCreateFields: {
+            /**
+             * Id
+             * @description Ignored: a delivery's id is derived
+             */
+            id?: string | null;
+            /**
+             * Subscription Id
+             * Format: uuid
+             */
+            subscription_id: string;
+            /**
+             * Event Id
+             * Format: uuid
+             */
+            event_id: string;
+            status?: components["schemas"]["DeliveryStatusInput"] | null;
+            /**
+             * Data
+             * @description Ignored: the stored event is what is sent
+             */
+            data?: {
+                [key: string]: unknown;
+            } | null;
+        };
         /** DeliveryData */
         DeliveryData: {
             /** Event Type */
@@ -3223,6 +3339,18 @@ export interface components {
             message?: string | null;
             /** Stacktrace */
             stacktrace?: string | null;
+        };
+        /**
+         * DeliveryStatusInput
+         * @description Agenta's Status on a delivery to create: accepted for its SDK's sake; a new delivery is queued.
+         */
+        DeliveryStatusInput: {
+            /** Code */
+            code?: string | null;
+            /** Message */
+            message?: string | null;
+        } & {
+            [key: string]: unknown;
         };
         /** DeliveryView */
         DeliveryView: {
@@ -4207,6 +4335,58 @@ export interface components {
             count: number;
             /** Projects */
             projects: components["schemas"]["ProjectView"][];
+        };
+        /** QueuedDeliveryData */
+        QueuedDeliveryData: {
+            /** Event Type */
+            event_type: string;
+            /** Url */
+            url: string;
+            /**
+             * Attempt
+             * @default 1
+             */
+            attempt: number;
+        };
+        /** QueuedDeliveryResponse */
+        QueuedDeliveryResponse: {
+            /** Count */
+            count: number;
+            delivery: components["schemas"]["QueuedDeliveryView"];
+        };
+        /**
+         * QueuedDeliveryView
+         * @description A delivery created and queued: its attempts appear in the log under `delivery_id` as they are made.
+         */
+        QueuedDeliveryView: {
+            /**
+             * Id
+             * Format: uuid
+             * @description The delivery id (no attempt has been made yet)
+             */
+            id: string;
+            /**
+             * Delivery Id
+             * Format: uuid
+             */
+            delivery_id: string;
+            /**
+             * Subscription Id
+             * Format: uuid
+             */
+            subscription_id: string;
+            /**
+             * Event Id
+             * Format: uuid
+             */
+            event_id: string;
+            status: components["schemas"]["lamina__webhooks__schemas__DeliveryStatus"];
+            data: components["schemas"]["QueuedDeliveryData"];
+            /**
+             * Created At
+             * Format: date-time
+             */
+            created_at: string;
         };
         /** RecordResponse */
         RecordResponse: {
@@ -10308,6 +10488,39 @@ export interface operations {
             };
         };
     };
+    test_subscription_api_triggers_subscriptions_test_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SubscriptionCreateBody"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["lamina__triggers__schemas__DeliveryResponse"];
+                };
+            };
+            /** @description The request was refused; `message` says why. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     fetch_subscription_api_triggers_subscriptions__subscription_id__get: {
         parameters: {
             query?: never;
@@ -10437,6 +10650,68 @@ export interface operations {
         };
     };
     stop_subscription_api_triggers_subscriptions__subscription_id__stop_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                subscription_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["lamina__triggers__schemas__SubscriptionResponse"];
+                };
+            };
+            /** @description The request was refused; `message` says why. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    refresh_subscription_api_triggers_subscriptions__subscription_id__refresh_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                subscription_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["lamina__triggers__schemas__SubscriptionResponse"];
+                };
+            };
+            /** @description The request was refused; `message` says why. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    revoke_subscription_api_triggers_subscriptions__subscription_id__revoke_post: {
         parameters: {
             query?: never;
             header?: never;
@@ -10805,6 +11080,39 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["lamina__webhooks__schemas__SubscriptionResponse"];
+                };
+            };
+            /** @description The request was refused; `message` says why. */
+            "4XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    create_delivery_api_webhooks_deliveries_post: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DeliveryCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QueuedDeliveryResponse"];
                 };
             };
             /** @description The request was refused; `message` says why. */

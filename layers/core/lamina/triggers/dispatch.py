@@ -63,7 +63,7 @@ def delivery_id(trigger_id: uuid.UUID, occurrence: str) -> uuid.UUID:
     return uuid.uuid5(DELIVERY_NAMESPACE, f"{trigger_id}:{occurrence}")
 
 
-def _context(
+def event_context(
     trigger: TriggerSchedule | TriggerSubscription,
     *,
     event_id: str,
@@ -165,7 +165,7 @@ def event_key_matches(pattern: str, event_type: str) -> bool:
     return pattern == event_type
 
 
-def _filters_hold(filters: dict[str, Any] | None, context: dict[str, Any]) -> bool:
+def filters_hold(filters: dict[str, Any] | None, context: dict[str, Any]) -> bool:
     return all(resolve(path, context) == expected for path, expected in (filters or {}).items())
 
 
@@ -177,6 +177,7 @@ def fan_out_event(envelope: Envelope, session: Session) -> list[uuid.UUID]:
         select(TriggerSubscription).where(
             TriggerSubscription.project_id == envelope.project_id,
             TriggerSubscription.is_active.is_(True),
+            TriggerSubscription.is_valid.is_(True),
             # A subscription with a connection watches an outside provider's events, not Lamina's.
             TriggerSubscription.connection_id.is_(None),
         )
@@ -185,14 +186,14 @@ def fan_out_event(envelope: Envelope, session: Session) -> list[uuid.UUID]:
     for subscription in subscriptions:
         if not event_key_matches(subscription.event_key, envelope.type):
             continue
-        context = _context(
+        context = event_context(
             subscription,
             event_id=str(envelope.id),
             event_type=envelope.type,
             timestamp=envelope.occurred_at,
             payload=envelope.payload,
         )
-        if not _filters_hold(subscription.data.get("filters"), context):
+        if not filters_hold(subscription.data.get("filters"), context):
             continue
         new_id = stage_delivery(
             session, subscription, event_id=str(envelope.id), context=context, depth=envelope.depth + 1
@@ -263,7 +264,7 @@ def _fire(session: Session, schedule: TriggerSchedule, now: datetime) -> tuple[i
             },
         )
     event_id = tick.isoformat()
-    context = _context(
+    context = event_context(
         schedule,
         event_id=event_id,
         event_type=str(schedule.data.get("event_key") or "triggers.schedule.ticked"),

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, DateTime, Index, String, Text
+from sqlalchemy import Boolean, DateTime, Index, String, Text, true
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -48,6 +48,8 @@ class TriggerSubscription(IdMixin, TimestampsMixin, TriggerHeader, Base):
     # The event types it fires on: an exact type, a `prefix.*` family, or `*`.
     event_key: Mapped[str] = mapped_column(String(200))
     is_test: Mapped[bool] = mapped_column(Boolean, default=False)
+    # False once revoked: it fires on nothing until refreshed (start/stop is the user's own is_active).
+    is_valid: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     connection_id: Mapped[uuid.UUID | None] = mapped_column()
 
 

@@ -109,6 +109,15 @@ def query_subscriptions(
     return service.query_subscriptions(session, principal, body.subscription, body.windowing)
 
 
+@router.post("/subscriptions/test", response_model=schemas.DeliveryResponse)
+def test_subscription(
+    body: schemas.SubscriptionCreateBody, session: SessionDep, principal: ProjectEditor
+) -> schemas.DeliveryResponse:
+    """Try an unsaved subscription on the latest stored event it matches: the delivery it would make, its
+    inputs resolved, recorded and not run (count 0: no stored event matches)."""
+    return service.test_subscription(session, principal, body.subscription)
+
+
 @router.get("/subscriptions/{subscription_id}", response_model=schemas.SubscriptionResponse)
 def fetch_subscription(
     subscription_id: uuid.UUID, session: SessionDep, principal: ProjectViewer
@@ -147,6 +156,22 @@ def stop_subscription(
     subscription_id: uuid.UUID, session: SessionDep, principal: ProjectEditor
 ) -> schemas.SubscriptionResponse:
     return _subscription(service.toggle_subscription(session, principal, subscription_id, False))
+
+
+@router.post("/subscriptions/{subscription_id}/refresh", response_model=schemas.SubscriptionResponse)
+def refresh_subscription(
+    subscription_id: uuid.UUID, session: SessionDep, principal: ProjectEditor
+) -> schemas.SubscriptionResponse:
+    """Check the subscription again and, when it passes, make it valid: it fires again (if started)."""
+    return _subscription(service.set_subscription_valid(session, principal, subscription_id, True))
+
+
+@router.post("/subscriptions/{subscription_id}/revoke", response_model=schemas.SubscriptionResponse)
+def revoke_subscription(
+    subscription_id: uuid.UUID, session: SessionDep, principal: ProjectEditor
+) -> schemas.SubscriptionResponse:
+    """Make the subscription invalid: it fires on nothing until refreshed, whether started or stopped."""
+    return _subscription(service.set_subscription_valid(session, principal, subscription_id, False))
 
 
 # ---------------------------------------------------------------- deliveries

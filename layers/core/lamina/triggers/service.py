@@ -191,7 +191,7 @@ def subscription_view(row: TriggerSubscription) -> schemas.TriggerSubscriptionVi
         **_lifecycle(row),
         connection_id=row.connection_id or schemas.LAMINA_EVENTS_CONNECTION_ID,
         data=schemas.agenta_data(row.data) or {},
-        flags=schemas.SubscriptionFlags(is_active=row.is_active, is_test=row.is_test),
+        flags=schemas.SubscriptionFlags(is_active=row.is_active, is_valid=row.is_valid, is_test=row.is_test),
     )
 
 
@@ -257,6 +257,78 @@ def delete_subscription(
     view = subscription_view(row)
     session.delete(row)
     return view
+
+
+def set_subscription_valid(
+    session: Session, principal: Principal, subscription_id: uuid.UUID, valid: bool
+) -> schemas.TriggerSubscriptionView:
+    """`revoke` (False): the subscription fires on nothing, whatever start/stop says, until `refresh` (True),
+    which first checks it again as a create would: an event key, filters or target that no longer pass are
+    a 422 and it stays revoked."""
+    row = fetch_subscription(session, principal, subscription_id)
+    if valid:
+        data = schemas.TriggerSubscriptionData.model_validate(row.data)
+        check_event_key(data.event_key)
+        check_filters(data.filters)
+        check_target(data, is_test=row.is_test)
+    row.is_valid = valid
+    row.updated_by_id = principal.actor
+    session.flush()
+    return subscription_view(row)
+
+
+# How far back `test_subscription` looks for an event to try the subscription on.
+TEST_EVENT_SCAN = 200
+
+
+def test_subscription(
+    session: Session, principal: Principal, body: schemas.TriggerSubscriptionCreate
+) -> schemas.DeliveryResponse:
+    """Try a subscription before saving it: on the project's latest stored event it matches (type and
+    filters), record the delivery it would make, its inputs resolved, and run nothing (`is_test`).
+
+    The delivery stays in the log (`/api/triggers/deliveries`); the subscription does not: it is created and
+    deleted in this transaction, so the events worker never sees it. No matching event: count 0.
+    """
+    from lamina.events.models import EventRecord
+    from lamina.triggers.deliveries import delivery_view
+    from lamina.triggers.dispatch import event_context, event_key_matches, filters_hold, stage_delivery
+    from lamina.triggers.models import TriggerDelivery
+
+    flags = (body.flags or schemas.SubscriptionFlags()).model_copy(update={"is_test": True})
+    row = TriggerSubscription(project_id=principal.project_id, created_by_id=principal.actor)
+    _apply_subscription(row, body.model_copy(update={"flags": flags}), principal)
+    session.add(row)
+    session.flush()
+    try:
+        if row.connection_id is not None:  # an outside provider's events: none are stored here
+            return schemas.DeliveryResponse(count=0, delivery=None)
+        recent = session.execute(
+            select(EventRecord)
+            .where(EventRecord.project_id == principal.project_id)
+            .order_by(EventRecord.occurred_at.desc())
+            .limit(TEST_EVENT_SCAN)
+        ).scalars()
+        for event in recent:
+            if not event_key_matches(row.event_key, event.type):
+                continue
+            context = event_context(
+                row,
+                event_id=str(event.id),
+                event_type=event.type,
+                timestamp=event.occurred_at,
+                payload=event.payload,
+            )
+            if not filters_hold(row.data.get("filters"), context):
+                continue
+            delivery_id = stage_delivery(session, row, event_id=str(event.id), context=context)
+            delivery = session.get(TriggerDelivery, delivery_id)
+            assert delivery is not None  # a fresh subscription's first delivery
+            return schemas.DeliveryResponse(count=1, delivery=delivery_view(delivery))
+        return schemas.DeliveryResponse(count=0, delivery=None)
+    finally:
+        session.delete(row)
+        session.flush()
 
 
 def query_subscriptions(

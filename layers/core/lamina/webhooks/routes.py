@@ -87,6 +87,17 @@ def stop_subscription(
     return _one(service.set_active(session, principal, subscription_id, False))
 
 
+@router.post("/deliveries")
+def create_delivery(
+    body: schemas.DeliveryCreate, session: SessionDep, principal: ProjectEditor
+) -> schemas.QueuedDeliveryResponse:
+    """Send a stored event to a subscription (again, or for the first time): queued now, attempted by the
+    webhooks worker with the usual retries, under the delivery id and idempotency key of that event and
+    subscription."""
+    fields = body.delivery
+    return service.create_delivery(session, principal, fields.subscription_id, fields.event_id)
+
+
 @router.post("/deliveries/query")
 def query_deliveries(
     body: schemas.DeliveryQuery, session: SessionDep, principal: ProjectViewer

@@ -7,7 +7,7 @@ import uuid
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
-from pydantic import Field, field_validator
+from pydantic import ConfigDict, Field, field_validator
 
 from lamina.api.schemas import Body, View, Windowing
 
@@ -116,6 +116,29 @@ class SubscriptionQuery(Body):
 
 class SubscriptionTest(Body):
     subscription_id: uuid.UUID
+
+
+class DeliveryStatusInput(Body):
+    """Agenta's Status on a delivery to create: accepted for its SDK's sake; a new delivery is queued."""
+
+    model_config = ConfigDict(extra="allow", defer_build=True)
+
+    code: Annotated[str, Field(max_length=20)] | None = None
+    message: Annotated[str, Field(max_length=1000)] | None = None
+
+
+class DeliveryCreateFields(Body):
+    """Deliver a stored event (`event_id`, within the project's event retention) to `subscription_id`."""
+
+    id: uuid.UUID | None = Field(default=None, description="Ignored: a delivery's id is derived")
+    subscription_id: uuid.UUID
+    event_id: uuid.UUID
+    status: DeliveryStatusInput | None = None
+    data: dict[str, Any] | None = Field(default=None, description="Ignored: the stored event is what is sent")
+
+
+class DeliveryCreate(Body):
+    delivery: DeliveryCreateFields
 
 
 class DeliveryFilter(Body):
@@ -270,6 +293,29 @@ class DeliveryResponse(View):
 class DeliveriesResponse(View):
     count: int
     deliveries: list[DeliveryView]
+
+
+class QueuedDeliveryData(View):
+    event_type: str
+    url: str
+    attempt: int = 1
+
+
+class QueuedDeliveryView(View):
+    """A delivery created and queued: its attempts appear in the log under `delivery_id` as they are made."""
+
+    id: uuid.UUID = Field(description="The delivery id (no attempt has been made yet)")
+    delivery_id: uuid.UUID
+    subscription_id: uuid.UUID
+    event_id: uuid.UUID
+    status: DeliveryStatus
+    data: QueuedDeliveryData
+    created_at: datetime
+
+
+class QueuedDeliveryResponse(View):
+    count: int
+    delivery: QueuedDeliveryView
 
 
 class ReplayResponse(View):

@@ -177,18 +177,48 @@ def get_delivery(session: Session, principal: Principal, delivery_id: uuid.UUID)
 
 def replay_delivery(session: Session, principal: Principal, delivery_id: uuid.UUID) -> uuid.UUID:
     """Send the delivery again from attempt 1, with the same delivery id and idempotency key."""
+    attempt = get_delivery(session, principal, delivery_id)
+    _queue_delivery(session, principal, attempt.subscription_id, attempt.event_id, verb="replayed")
+    return attempt.delivery_id
+
+
+def create_delivery(
+    session: Session, principal: Principal, subscription_id: uuid.UUID, event_id: uuid.UUID
+) -> schemas.QueuedDeliveryResponse:
+    """Queue the stored event `event_id` for the subscription, from attempt 1 (see `replay_delivery`)."""
+    from lamina.webhooks.signing import delivery_id
+
+    subscription, event_type = _queue_delivery(session, principal, subscription_id, event_id, verb="sent")
+    queued = delivery_id(event_id, subscription_id)
+    view = schemas.QueuedDeliveryView(
+        id=queued,
+        delivery_id=queued,
+        subscription_id=subscription_id,
+        event_id=event_id,
+        status=schemas.DeliveryStatus(code="queued", message=None, timestamp=utcnow()),
+        data=schemas.QueuedDeliveryData(event_type=event_type, url=subscription.url),
+        created_at=utcnow(),
+    )
+    return schemas.QueuedDeliveryResponse(count=1, delivery=view)
+
+
+def _queue_delivery(
+    session: Session, principal: Principal, subscription_id: uuid.UUID, event_id: uuid.UUID, *, verb: str
+) -> tuple[WebhookSubscription, str]:
+    """Stage the delivery command of a stored event to a subscription of the project; both, or a 404."""
     from lamina.events.models import EventRecord
     from lamina.events.outbox import stage_message
     from lamina.queues.names import Queue
     from lamina.webhooks.delivery import DELIVERY_COMMAND, DeliveryCommand
 
-    attempt = get_delivery(session, principal, delivery_id)
-    event = session.get(EventRecord, attempt.event_id)
-    if event is None:
-        raise NotFoundError(f"event {attempt.event_id} is past its retention: it cannot be replayed")
-    get_subscription(session, principal, attempt.subscription_id)
+    subscription = get_subscription(session, principal, subscription_id)
+    event = session.get(EventRecord, event_id)
+    if event is None or event.project_id != principal.project_id:
+        raise NotFoundError(
+            f"event {event_id} is not stored (unknown, or past its retention): it cannot be {verb}"
+        )
     command = DeliveryCommand(
-        subscription_id=attempt.subscription_id,
+        subscription_id=subscription.id,
         event_id=event.id,
         event_type=event.type,
         event_occurred_at=event.occurred_at,
@@ -201,7 +231,7 @@ def replay_delivery(session: Session, principal: Principal, delivery_id: uuid.UU
         command.model_dump(mode="json"),
         project_id=principal.project_id,
     )
-    return attempt.delivery_id
+    return subscription, event.type
 
 
 def test_subscription(
