@@ -401,6 +401,9 @@ def serve(state_dir: Path, host: str, port: int, *, fsync: bool = False) -> None
     from moto.moto_server.werkzeug_app import MotoRequestHandler
     from werkzeug.serving import make_server
 
+    from lamina_local.moto_speedups import install
+
+    install()
     started = time.monotonic()
     emulator = PersistentEmulator(state_dir, fsync=fsync)
     emulator.restore()

@@ -297,7 +297,16 @@ def spawn_moto(
     # `python -m lamina_local.aws_emulator` must import this package whatever the working folder.
     project_root = str(Path(__file__).resolve().parents[1])
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [project_root, env.get("PYTHONPATH")]))
-    command = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)]
+    command = [
+        sys.executable,
+        "-m",
+        "lamina_local.moto_speedups",
+        "serve",
+        "-H",
+        "127.0.0.1",
+        "-p",
+        str(port),
+    ]
     if state_dir is not None:
         command = [
             sys.executable,

@@ -118,95 +118,6 @@ def receiver() -> Iterator[Receiver]:
     server.server_close()
 
 
-class FakeSqs:
-    """An in-memory SQS for the 500-event test: DelaySeconds, visibility timeouts, at-least-once receives.
-
-    The emulator's server answers in 0.1-1 s per call on a loaded 2-core machine, and delivering 500 events
-    with their retries takes several hundred calls; this fake keeps that test under a minute. The SQS
-    semantics the worker relies on (delays, redelivery of what is not deleted) are the fake's whole job; the
-    DLQ test below runs against the emulator.
-    """
-
-    VISIBILITY_S = 2.0
-
-    def __init__(self, real: Any) -> None:
-        self.real = real
-        self.lock = threading.Lock()
-        self.queues: dict[str, list[dict[str, Any]]] = {}
-
-    def owns(self, url: str) -> bool:
-        return url.startswith("fake://")
-
-    def send_message_batch(self, QueueUrl: str, Entries: list[dict[str, Any]]) -> dict[str, Any]:
-        if not self.owns(QueueUrl):
-            return dict(self.real.send_message_batch(QueueUrl=QueueUrl, Entries=Entries))
-        now = time.monotonic()
-        with self.lock:
-            queue = self.queues.setdefault(QueueUrl, [])
-            for entry in Entries:
-                queue.append(
-                    {
-                        "MessageId": str(uuid.uuid4()),
-                        "Body": entry["MessageBody"],
-                        "visible_at": now + entry.get("DelaySeconds", 0),
-                        "receives": 0,
-                    }
-                )
-        return {"Successful": [{"Id": entry["Id"]} for entry in Entries], "Failed": []}
-
-    def receive_message(self, QueueUrl: str, MaxNumberOfMessages: int, **_: Any) -> dict[str, Any]:
-        now = time.monotonic()
-        taken = []
-        with self.lock:
-            for message in self.queues.get(QueueUrl, []):
-                if message["visible_at"] <= now and len(taken) < MaxNumberOfMessages:
-                    message["visible_at"] = now + self.VISIBILITY_S
-                    message["receives"] += 1
-                    message["ReceiptHandle"] = str(uuid.uuid4())
-                    taken.append(dict(message))
-        return {
-            "Messages": [
-                {
-                    "MessageId": m["MessageId"],
-                    "ReceiptHandle": m["ReceiptHandle"],
-                    "Body": m["Body"],
-                    "Attributes": {"ApproximateReceiveCount": str(m["receives"])},
-                }
-                for m in taken
-            ]
-        }
-
-    def delete_message_batch(self, QueueUrl: str, Entries: list[dict[str, Any]]) -> dict[str, Any]:
-        handles = {entry["ReceiptHandle"] for entry in Entries}
-        with self.lock:
-            self.queues[QueueUrl] = [
-                m for m in self.queues.get(QueueUrl, []) if m.get("ReceiptHandle") not in handles
-            ]
-        return {}
-
-    def get_queue_attributes(self, QueueUrl: str, AttributeNames: list[str]) -> dict[str, Any]:
-        if not self.owns(QueueUrl):
-            return dict(self.real.get_queue_attributes(QueueUrl=QueueUrl, AttributeNames=AttributeNames))
-        return {
-            "Attributes": {"QueueArn": "arn:aws:sqs:us-east-1:000000000000:" + QueueUrl.rsplit("/", 1)[-1]}
-        }
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.real, name)
-
-
-@pytest.fixture
-def fake_sqs(webhooks_env: dict[str, str]) -> Iterator[dict[str, str]]:
-    """webhooks_env with its webhooks queue in memory (see FakeSqs)."""
-    from lamina import state
-
-    env = {**webhooks_env, "WEBHOOKS_QUEUE_URL": "fake://sqs/lamina-test-webhooks-fake"}
-    configure_library(env)
-    current = state.current()
-    current._aws_clients["sqs"] = FakeSqs(current.aws_client("sqs"))
-    yield env
-
-
 @pytest.fixture
 def webhooks_env(api_env: dict[str, str]) -> Iterator[dict[str, str]]:
     """api_env plus a webhooks queue (and DLQ) of this test's own, loopback allowed, backoff scaled down."""
@@ -392,7 +303,7 @@ def subscribe(tenant: Tenant, url: str, event_types: list[str], **extra: Any) ->
 
 
 def test_500_events_through_a_flaky_receiver_arrive_once_each_signed_with_backoff(
-    fake_sqs: dict[str, str], make_tenant: Callable[..., Tenant], receiver: Receiver
+    webhooks_env: dict[str, str], make_tenant: Callable[..., Tenant], receiver: Receiver
 ) -> None:
     from lamina.webhooks.worker import handler as webhooks_worker
 
@@ -408,10 +319,10 @@ def test_500_events_through_a_flaky_receiver_arrive_once_each_signed_with_backof
     event_ids = stage_deliveries(tenant, flaky["id"], 500)
     keys = {str(delivery_id(event_id, uuid.UUID(flaky["id"]))): event_id for event_id in event_ids}
     drain(
-        fake_sqs["WEBHOOKS_QUEUE_URL"],
+        webhooks_env["WEBHOOKS_QUEUE_URL"],
         webhooks_worker,
         until=lambda: set(receiver.accepted) >= set(keys),
-        deadline_s=45,
+        deadline_s=90,
     )
 
     # THEN each event was accepted exactly once under its idempotency key, every request signed correctly

@@ -1,0 +1,28 @@
+"""lamina_local.moto_speedups computes what moto computes, only faster (moto in process)."""
+
+from __future__ import annotations
+
+import time
+
+
+def test_the_fast_clock_and_retention_check_agree_with_motos() -> None:
+    import boto3
+    import moto.sqs.models as sqs_models
+    from moto import mock_aws
+    from moto.core.utils import unix_time
+
+    from lamina_local.moto_speedups import install
+
+    install()
+    assert abs(getattr(sqs_models, "unix_time")() - unix_time()) < 0.05  # noqa: B009
+    with mock_aws():
+        sqs = boto3.client("sqs", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
+        queue = sqs.create_queue(QueueName="retention", Attributes={"MessageRetentionPeriod": "60"})[
+            "QueueUrl"
+        ]
+        sqs.send_message(QueueUrl=queue, MessageBody="kept")
+        backend = sqs_models.sqs_backends["123456789012"]["us-east-1"]
+        (message,) = backend.get_queue("retention")._messages
+        assert backend.is_message_valid_based_on_retention_period("retention", message)
+        message.sent_timestamp = int((time.time() - 61) * 1000)  # sent past its queue's retention
+        assert not backend.is_message_valid_based_on_retention_period("retention", message)
