@@ -418,6 +418,22 @@ def test_ssrf_attempts_are_refused_and_the_test_endpoint_reports_them(
     assert sent["status"]["code"] == "failed" and sent["data"]["response"]["status_code"] == 302
     assert receiver.on_path("/ok") == [] and len(receiver.on_path("/redirect")) == 1
     assert json.loads(receiver.on_path("/redirect")[0]["body"])["type"] == "webhooks.subscriptions.tested"
+    # AND a test delivery is replayed like any other: through the queue, with its event and idempotency key
+    from lamina.webhooks.worker import handler as webhooks_worker
+
+    healthy = subscribe(tenant, receiver.url("/replayed"), [], secret=SECRET)
+    tested = api.post("/api/webhooks/subscriptions/test", {"subscription_id": healthy["id"]}).ok()["delivery"]
+    assert tested["status"]["code"] == "succeeded"
+    replayed = api.post(f"/api/webhooks/deliveries/{tested['id']}/replay", {}).ok()
+    assert replayed["delivery_id"] == tested["delivery_id"]
+    drain(
+        webhooks_env["WEBHOOKS_QUEUE_URL"],
+        webhooks_worker,
+        until=lambda: len(receiver.on_path("/replayed")) == 2,
+        deadline_s=30,
+    )
+    first, again = receiver.on_path("/replayed")
+    assert first["key"] == again["key"] == tested["delivery_id"] and first["body"] == again["body"]
     # AND custom headers may not override system headers
     clash = {"subscription": {"data": {"url": receiver.url("/ok"), "headers": {"X-Lamina-Signature": "x"}}}}
     assert api.post("/api/webhooks/subscriptions/", clash).status == 422

@@ -6,7 +6,6 @@ import time
 
 
 def test_the_fast_clock_and_retention_check_agree_with_motos() -> None:
-    import boto3
     import moto.sqs.models as sqs_models
     from moto import mock_aws
     from moto.core.utils import unix_time
@@ -15,14 +14,10 @@ def test_the_fast_clock_and_retention_check_agree_with_motos() -> None:
 
     install()
     assert abs(getattr(sqs_models, "unix_time")() - unix_time()) < 0.05  # noqa: B009
-    with mock_aws():
-        sqs = boto3.client("sqs", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
-        queue = sqs.create_queue(QueueName="retention", Attributes={"MessageRetentionPeriod": "60"})[
-            "QueueUrl"
-        ]
-        sqs.send_message(QueueUrl=queue, MessageBody="kept")
+    with mock_aws():  # moto's backend called directly: no HTTP, whatever endpoint the environment names
         backend = sqs_models.sqs_backends["123456789012"]["us-east-1"]
-        (message,) = backend.get_queue("retention")._messages
+        backend.create_queue("retention", MessageRetentionPeriod="60")
+        message = backend.send_message("retention", "kept")
         assert backend.is_message_valid_based_on_retention_period("retention", message)
         message.sent_timestamp = int((time.time() - 61) * 1000)  # sent past its queue's retention
         assert not backend.is_message_valid_based_on_retention_period("retention", message)

@@ -237,8 +237,12 @@ def _queue_delivery(
 def test_subscription(
     session: Session, principal: Principal, subscription_id: uuid.UUID
 ) -> WebhookDeliveryAttempt:
-    """Send one `webhooks.subscriptions.tested` event to the subscription now, log it, return the attempt."""
+    """Send one `webhooks.subscriptions.tested` event to the subscription now, log it, return the attempt.
+
+    The event is stored in the project's event log (not published: no other subscription or trigger sees it),
+    so the test delivery can be replayed like any other."""
     from lamina.events.catalog import EventType, validated_payload
+    from lamina.events.models import EventRecord
     from lamina.ids import uuid7
     from lamina.webhooks.delivery import DeliveryCommand, Target, log_attempt, signing_secret
     from lamina.webhooks.sender import send_now
@@ -265,6 +269,15 @@ def test_subscription(
             row.id, row.project_id, row.secret_ciphertext, row.secret_data_key, row.secret_kms_key_id
         ),
         breaker_state=row.breaker_state,
+    )
+    session.add(
+        EventRecord(
+            id=command.event_id,
+            project_id=row.project_id,
+            type=command.event_type,
+            payload=payload,
+            occurred_at=command.event_occurred_at,
+        )
     )
     outcome = send_now(target, command)
     attempt = log_attempt(session, target, command, "succeeded" if outcome.succeeded else "failed", outcome)
