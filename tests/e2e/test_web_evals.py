@@ -284,6 +284,9 @@ def test_a_webhook_subscription_is_tested_and_its_delivery_logged(
     page.keyboard.press("Enter")
     dialog.get_by_role("textbox", name="Name").click()  # closes the suggestions
     _choose(page, "Application revision", app)
+    # (tried first: no test set was committed in this stack, so no stored event matches it)
+    dialog.get_by_role("button", name="Try on latest event").click()
+    expect(dialog.get_by_test_id("trigger-try")).to_have_text("No stored event matches it yet.")
     dialog.get_by_role("button", name="Create trigger").click()
     trigger = page.get_by_role("row").filter(has_text=f"on commit {name}")
     expect(trigger).to_contain_text("testsets.revisions.committed")
@@ -295,4 +298,11 @@ def test_a_webhook_subscription_is_tested_and_its_delivery_logged(
     dialog.get_by_role("button", name="Save trigger").click()
     trigger = page.get_by_role("row").filter(has_text=f"on any commit {name}")
     expect(trigger).to_contain_text("testsets.revisions.committed")
+    # AND revoked, then refreshed: its validity shows apart from its on/off switch
+    trigger.get_by_role("button", name="Revoke").click()
+    expect(trigger).to_contain_text("revoked")
+    expect(trigger.get_by_role("switch")).to_be_checked()
     screenshot(page, "automation-triggers")
+    trigger.get_by_role("button", name="Refresh").click()
+    expect(trigger.get_by_role("button", name="Revoke")).to_be_visible()
+    expect(trigger).not_to_contain_text("revoked")

@@ -22,18 +22,25 @@ function SubscriptionForm({ editing, onClose }: { editing: Subscription | null; 
   const [filters, setFilters] = useState(editing?.data.filters ? JSON.stringify(editing.data.filters, null, 2) : FILTERS_EXAMPLE);
   const [target, setTarget] = useState<TriggerTarget>(editing ? targetFromData(editing.data) : NEW_TARGET);
   const client = useQueryClient();
+  const formSubscription = () => {
+    const parsedFilters = parseJson(filters, 'Filters');
+    return {
+      name: name.trim() || null,
+      data: {
+        ...editing?.data,
+        event_key: eventKey[0] ?? '',
+        filters: Object.keys(parsedFilters).length ? parsedFilters : null,
+        ...targetToData(target),
+      },
+    };
+  };
+  // Try the form as it stands on the latest stored event it matches: the inputs it would map, nothing run.
+  const tryIt = useMutation({
+    mutationFn: () => unwrap(api.POST('/api/triggers/subscriptions/test', { body: { subscription: formSubscription() } })),
+  });
   const save = useMutation({
     mutationFn: () => {
-      const parsedFilters = parseJson(filters, 'Filters');
-      const subscription = {
-        name: name.trim() || null,
-        data: {
-          ...editing?.data,
-          event_key: eventKey[0] ?? '',
-          filters: Object.keys(parsedFilters).length ? parsedFilters : null,
-          ...targetToData(target),
-        },
-      };
+      const subscription = formSubscription();
       return editing
         ? unwrap(
             api.PUT('/api/triggers/subscriptions/{subscription_id}', {
@@ -78,8 +85,25 @@ function SubscriptionForm({ editing, onClose }: { editing: Subscription | null; 
             {MAPPING_HINT}
           </Text>
         )}
+        {tryIt.isError && <ErrorAlert error={tryIt.error} title="The trigger could not be tried" />}
+        {tryIt.data &&
+          (tryIt.data.delivery ? (
+            <Stack gap={4} data-testid="trigger-try">
+              <Text size="xs" c="dimmed">
+                On event {tryIt.data.delivery.event_id}, it would run with these inputs:
+              </Text>
+              <Code block>{JSON.stringify(tryIt.data.delivery.data?.inputs ?? {}, null, 2)}</Code>
+            </Stack>
+          ) : (
+            <Text size="sm" c="dimmed" data-testid="trigger-try">
+              No stored event matches it yet.
+            </Text>
+          ))}
         {save.isError && <ErrorAlert error={save.error} title={editing ? 'The trigger was not saved' : 'The trigger was not created'} />}
         <Group justify="flex-end">
+          <Button variant="default" loading={tryIt.isPending} disabled={!eventKey.length} onClick={() => tryIt.mutate()}>
+            Try on latest event
+          </Button>
           <Button type="submit" loading={save.isPending} disabled={!eventKey.length || !targetReady(target)}>
             {editing ? 'Save trigger' : 'Create trigger'}
           </Button>
@@ -102,6 +126,13 @@ export function Triggers() {
   const toggle = useMutation({
     mutationFn: ({ id, active }: { id: string; active: boolean }) =>
       unwrap(api.POST(`/api/triggers/subscriptions/{subscription_id}/${active ? 'start' : 'stop'}`, { params: { path: { subscription_id: id } } })),
+    onSuccess: refresh,
+    onError: (error) => notifications.show({ color: 'red', message: error.message }),
+  });
+  // Revoked: fires on nothing, started or not, until refreshed (which checks it again first).
+  const validity = useMutation({
+    mutationFn: ({ id, valid }: { id: string; valid: boolean }) =>
+      unwrap(api.POST(`/api/triggers/subscriptions/{subscription_id}/${valid ? 'refresh' : 'revoke'}`, { params: { path: { subscription_id: id } } })),
     onSuccess: refresh,
     onError: (error) => notifications.show({ color: 'red', message: error.message }),
   });
@@ -173,11 +204,20 @@ export function Triggers() {
                     )}
                   </Table.Td>
                   <Table.Td>
-                    <Switch
-                      aria-label={`Active: ${subscription.name ?? subscription.id}`}
-                      checked={subscription.flags.is_active}
-                      onChange={(event) => toggle.mutate({ id: subscription.id, active: event.currentTarget.checked })}
-                    />
+                    <Group gap={6} wrap="nowrap">
+                      <Switch
+                        aria-label={`Active: ${subscription.name ?? subscription.id}`}
+                        checked={subscription.flags.is_active}
+                        onChange={(event) => toggle.mutate({ id: subscription.id, active: event.currentTarget.checked })}
+                      />
+                      {subscription.flags.is_valid === false && (
+                        <Tooltip label="Revoked: it fires on nothing until refreshed">
+                          <Badge size="xs" color="red" variant="light">
+                            revoked
+                          </Badge>
+                        </Tooltip>
+                      )}
+                    </Group>
                   </Table.Td>
                   <Table.Td>
                     <RowActions
@@ -186,7 +226,16 @@ export function Triggers() {
                       onDeliveries={() => setSelected(subscription.id === selected ? null : subscription.id)}
                       onEdit={() => setForm(subscription)}
                       onDelete={() => remove.mutate(subscription.id)}
-                    />
+                    >
+                      <Button
+                        size="compact-xs"
+                        variant="default"
+                        loading={validity.isPending && validity.variables?.id === subscription.id}
+                        onClick={() => validity.mutate({ id: subscription.id, valid: subscription.flags.is_valid === false })}
+                      >
+                        {subscription.flags.is_valid === false ? 'Refresh' : 'Revoke'}
+                      </Button>
+                    </RowActions>
                   </Table.Td>
                 </Table.Tr>
               );
