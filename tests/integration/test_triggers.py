@@ -83,6 +83,34 @@ def deliveries(tenant: Tenant, **query: Any) -> list[dict[str, Any]]:
     return list(answer["deliveries"])
 
 
+def greet_on_ship_it(app: dict[str, Any]) -> dict[str, Any]:
+    """An event trigger on the greeter's commits whose message is "ship it", mapping the committed message and
+    version into the greeter's inputs."""
+    return {
+        "name": "greet on commit",
+        "data": {
+            "event_key": "applications.revision.*",
+            "filters": {"$.payload.message": "ship it"},
+            "inputs_fields": {"name": "$.payload.message", "version": "$.payload.version"},
+            "references": {"application_revision": {"id": app["revision_id"]}},
+        },
+    }
+
+
+def commit(tenant: Tenant, app: dict[str, Any], message: str) -> None:
+    parameters = {"prompt": {"messages": GREETING, "llm_config": {"model": "mock/echo"}}}
+    tenant.client.post(
+        "/api/applications/revisions/commit",
+        {
+            "application_revision": {
+                "application_variant_id": app["variant_id"],
+                "message": message,
+                "data": {"parameters": parameters},
+            }
+        },
+    ).ok()
+
+
 def test_schedules_are_validated_at_create_in_their_time_zone_and_window(tenant: Tenant) -> None:
     api = tenant.client
     revision_id = greeter(tenant)["revision_id"]
@@ -189,20 +217,9 @@ def test_an_event_trigger_runs_its_application_once_even_when_the_event_is_redel
     app = greeter(tenant)
     # GIVEN an event trigger on committed revisions whose message is "ship it", mapping the committed
     # version and message into the greeter's `name`, and one in test mode
-    subscription = api.post(
-        "/api/triggers/subscriptions/",
-        {
-            "subscription": {
-                "name": "greet on commit",
-                "data": {
-                    "event_key": "applications.revision.*",
-                    "filters": {"$.payload.message": "ship it"},
-                    "inputs_fields": {"name": "$.payload.message", "version": "$.payload.version"},
-                    "references": {"application_revision": {"id": app["revision_id"]}},
-                },
-            }
-        },
-    ).ok()["subscription"]
+    subscription = api.post("/api/triggers/subscriptions/", {"subscription": greet_on_ship_it(app)}).ok()[
+        "subscription"
+    ]
     api.post(
         "/api/triggers/subscriptions/",
         {
@@ -214,18 +231,7 @@ def test_an_event_trigger_runs_its_application_once_even_when_the_event_is_redel
     ).ok()
     # AND two commits: one the filter keeps, one it does not
     for message in ("ship it", "wip"):
-        api.post(
-            "/api/applications/revisions/commit",
-            {
-                "application_revision": {
-                    "application_variant_id": app["variant_id"],
-                    "message": message,
-                    "data": {
-                        "parameters": {"prompt": {"messages": GREETING, "llm_config": {"model": "mock/echo"}}}
-                    },
-                }
-            },
-        ).ok()
+        commit(tenant, app, message)
     events = receive_as_lambda_event(own_queues["events"], expected=3)
     assert len(events["Records"]) >= 3
     events_worker = load_handler_module("workers", "events")
@@ -256,20 +262,6 @@ def test_an_event_trigger_runs_its_application_once_even_when_the_event_is_redel
     assert [e["attributes"].get("message") for e in logged] == ["wip", "ship it", "initial"]
 
 
-def commit(tenant: Tenant, app: dict[str, Any], message: str) -> None:
-    parameters = {"prompt": {"messages": GREETING, "llm_config": {"model": "mock/echo"}}}
-    tenant.client.post(
-        "/api/applications/revisions/commit",
-        {
-            "application_revision": {
-                "application_variant_id": app["variant_id"],
-                "message": message,
-                "data": {"parameters": parameters},
-            }
-        },
-    ).ok()
-
-
 def test_a_subscription_is_tried_before_it_is_saved_and_a_revoked_one_fires_on_nothing(
     tenant: Tenant, own_queues: dict[str, str]
 ) -> None:
@@ -278,15 +270,7 @@ def test_a_subscription_is_tried_before_it_is_saved_and_a_revoked_one_fires_on_n
     commit(tenant, app, "ship it")
     commit(tenant, app, "wip")
     fan_out_events(own_queues["events"])
-    body = {
-        "name": "greet on commit",
-        "data": {
-            "event_key": "applications.revision.*",
-            "filters": {"$.payload.message": "ship it"},
-            "inputs_fields": {"name": "$.payload.message", "version": "$.payload.version"},
-            "references": {"application_revision": {"id": app["revision_id"]}},
-        },
-    }
+    body = greet_on_ship_it(app)
 
     # WHEN an unsaved subscription is tested
     tried = api.post("/api/triggers/subscriptions/test", {"subscription": body}).ok()

@@ -169,6 +169,22 @@ def filters_hold(filters: dict[str, Any] | None, context: dict[str, Any]) -> boo
     return all(resolve(path, context) == expected for path, expected in (filters or {}).items())
 
 
+def matching_context(
+    subscription: TriggerSubscription,
+    event_id: str,
+    event_type: str,
+    timestamp: datetime,
+    payload: dict[str, Any],
+) -> dict[str, Any] | None:
+    """What the subscription's mapping reads from this event, or None when its key or filters do not match."""
+    if not event_key_matches(subscription.event_key, event_type):
+        return None
+    context = event_context(
+        subscription, event_id=event_id, event_type=event_type, timestamp=timestamp, payload=payload
+    )
+    return context if filters_hold(subscription.data.get("filters"), context) else None
+
+
 def fan_out_event(envelope: Envelope, session: Session) -> list[uuid.UUID]:
     """Stage a delivery for each active subscription of the event's project whose type and filters match."""
     if envelope.project_id is None:
@@ -184,16 +200,10 @@ def fan_out_event(envelope: Envelope, session: Session) -> list[uuid.UUID]:
     ).scalars()
     staged = []
     for subscription in subscriptions:
-        if not event_key_matches(subscription.event_key, envelope.type):
-            continue
-        context = event_context(
-            subscription,
-            event_id=str(envelope.id),
-            event_type=envelope.type,
-            timestamp=envelope.occurred_at,
-            payload=envelope.payload,
+        context = matching_context(
+            subscription, str(envelope.id), envelope.type, envelope.occurred_at, envelope.payload
         )
-        if not filters_hold(subscription.data.get("filters"), context):
+        if context is None:
             continue
         new_id = stage_delivery(
             session, subscription, event_id=str(envelope.id), context=context, depth=envelope.depth + 1

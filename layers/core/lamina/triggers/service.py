@@ -292,7 +292,7 @@ def test_subscription(
     """
     from lamina.events.models import EventRecord
     from lamina.triggers.deliveries import delivery_view
-    from lamina.triggers.dispatch import event_context, event_key_matches, filters_hold, stage_delivery
+    from lamina.triggers.dispatch import matching_context, stage_delivery
     from lamina.triggers.models import TriggerDelivery
 
     flags = (body.flags or schemas.SubscriptionFlags()).model_copy(update={"is_test": True})
@@ -310,16 +310,8 @@ def test_subscription(
             .limit(TEST_EVENT_SCAN)
         ).scalars()
         for event in recent:
-            if not event_key_matches(row.event_key, event.type):
-                continue
-            context = event_context(
-                row,
-                event_id=str(event.id),
-                event_type=event.type,
-                timestamp=event.occurred_at,
-                payload=event.payload,
-            )
-            if not filters_hold(row.data.get("filters"), context):
+            context = matching_context(row, str(event.id), event.type, event.occurred_at, event.payload)
+            if context is None:
                 continue
             delivery_id = stage_delivery(session, row, event_id=str(event.id), context=context)
             delivery = session.get(TriggerDelivery, delivery_id)
