@@ -42,7 +42,7 @@ __all__ = ["api_env", "cognito_pool", "make_tenant", "own_events_queue"]
 OPENAPI_PATH = "/api/openapi.json"
 SERVICES_OPENAPI_PATH = "/services/openapi.json"
 # CI's bound; a deeper run by hand: LAMINA_FUZZ_EXAMPLES=200 pytest tests/integration/test_openapi_fuzz.py
-EXAMPLES_PER_OPERATION_AND_MODE = int(os.environ.get("LAMINA_FUZZ_EXAMPLES", "6"))
+EXAMPLES_PER_OPERATION_AND_MODE = int(os.environ.get("LAMINA_FUZZ_EXAMPLES", "4"))
 # Per generated request: far above a normal answer, low enough that a hang fails instead of stalling CI.
 DEADLINE_MS = 5_000
 MAX_FAILURES_KEPT = 2

@@ -302,7 +302,7 @@ def subscribe(tenant: Tenant, url: str, event_types: list[str], **extra: Any) ->
     return created
 
 
-def test_500_events_through_a_flaky_receiver_arrive_once_each_signed_with_backoff(
+def test_500_events_through_a_flaky_receiver_arrive_under_one_key_each_signed_with_backoff(
     webhooks_env: dict[str, str], make_tenant: Callable[..., Tenant], receiver: Receiver
 ) -> None:
     from lamina.webhooks.worker import handler as webhooks_worker
@@ -325,8 +325,8 @@ def test_500_events_through_a_flaky_receiver_arrive_once_each_signed_with_backof
         deadline_s=90,
     )
 
-    # THEN each event was accepted exactly once under its idempotency key, every request signed correctly
-    assert set(receiver.accepted) == set(keys) and set(receiver.accepted.values()) == {1}
+    # THEN every event was accepted under its one idempotency key, every request signed correctly
+    assert set(receiver.accepted) == set(keys)
     assert receiver.bad_signatures == 0
     for request in receiver.on_path("/flaky"):
         sent = json.loads(request["body"])
@@ -345,6 +345,10 @@ def test_500_events_through_a_flaky_receiver_arrive_once_each_signed_with_backof
         for before, after in itertools.pairwise(rows):
             assert before.next_attempt_at is not None and after.attempted_at >= before.next_attempt_at
         retried += len(rows) > 1
+        # AND a key was accepted again only after an attempt the worker saw no answer to (its 2xx came after
+        # the timeout: at least once, which the idempotency key absorbs), never after one it saw answered
+        unanswered = sum(row.status_code is None for row in rows[:-1])
+        assert receiver.accepted[str(rows[0].delivery_id)] <= 1 + unanswered
     assert retried > 50  # ~30% of first attempts fail
     assert any("Timeout" in (row.error or "") for row in attempts)  # the hangs were cut by the timeout
     # AND the delivery log is queryable through the API
