@@ -16,6 +16,7 @@ import json
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -140,6 +141,7 @@ class LocalStack:
         self.supervisor: Any = None
         self._api_url = ""
         self._runner_port = 0
+        self._runner_port_reservation: socket.socket | None = None
         self._local_user: dict[str, str] = {}
         self._launcher_task: asyncio.Task[Any] | None = None
         self._stopping = asyncio.Event()
@@ -388,7 +390,23 @@ class LocalStack:
             for resource in template.resources_of("AWS::ECS::TaskDefinition").values()
         ]
         wanted = int(declared[0][0].get("ContainerPort", 0)) if declared and declared[0] else 0
-        return wanted if wanted and port_is_free(wanted) else free_port()
+        port = wanted if wanted and port_is_free(wanted) else free_port()
+        self._reserve_runner_port(port)
+        return port
+
+    def _reserve_runner_port(self, port: int) -> None:
+        """Listen on the runner's port from its choice until the runner is spawned (about 20 s of boot later):
+        another stack booting meanwhile sees it taken and picks another, instead of both choosing it and the
+        second runner failing to bind. Best effort: a port that cannot be held now is left to the runner."""
+        reservation = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        reservation.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            reservation.bind(("127.0.0.1", port))
+            reservation.listen(1)
+        except OSError:
+            reservation.close()
+            return
+        self._runner_port_reservation = reservation
 
     async def _start_runner(self, stack: Stack) -> None:
         """Spawn the runner on the event loop's thread (so it dies with the supervisor), wait off it."""
@@ -414,6 +432,9 @@ class LocalStack:
             "PYTHONPATH": os.pathsep.join([str(RUNNER_SOURCE), str(ROOT / "layers" / "core")]),
             "PYTHONUNBUFFERED": "1",
         }
+        if self._runner_port_reservation is not None:  # handed over to the runner, which binds it next
+            self._runner_port_reservation.close()
+            self._runner_port_reservation = None
         self.runner = subprocess.Popen(
             [sys.executable, "-m", "runner"],
             cwd=RUNNER_SOURCE,
