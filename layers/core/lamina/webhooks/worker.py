@@ -63,7 +63,8 @@ def handler(event: Mapping[str, Any], context: Any) -> dict[str, list[dict[str, 
         write_log,
     )
 
-    must_end_by = time.monotonic() + lease_for(context) - BATCH_RECORDING_RESERVE_S
+    lease_s = lease_for(context)
+    must_end_by = time.monotonic() + lease_s - BATCH_RECORDING_RESERVE_S
     records = [SqsRecord.from_event_record(raw) for raw in event.get("Records", [])]
     failed: list[str] = []
     by_message: dict[str, Envelope] = {}
@@ -77,14 +78,13 @@ def handler(event: Mapping[str, Any], context: Any) -> dict[str, list[dict[str, 
         except (PoisonMessageError, ValidationError) as error:
             logger.warning("poison message", extra={"message_id": item.message_id, "error": str(error)})
             failed.append(item.message_id)
-    to_run: dict[uuid.UUID, Envelope] = {}
     try:
         with unit_of_work() as session:
             claims, _, held, rows = claim_batch(
                 session,
                 Queue.WEBHOOKS,
                 list(by_message.values()),
-                lease_s=lease_for(context),
+                lease_s=lease_s,
                 read=TARGETS_READ,
                 read_parameters={
                     "subscription_ids": uuid_array(_subscription_ids(list(by_message.values())))
