@@ -288,7 +288,8 @@ WITH running AS MATERIALIZED (
     WHERE pg_try_advisory_xact_lock(hashtextextended(concat(CAST(:queue AS text), '/', e.id::text), 0))
 ), claimed AS (
     INSERT INTO inbox (queue, envelope_id, type, status, claim_token, lease_expires_at, attempts, claimed_at)
-    SELECT :queue, r.id, r.type, 'in_progress', r.token, now() + make_interval(secs => :lease_s), 1, now()
+    -- No lease: nobody sees this claim in progress (it commits completed, or rolls back), so it expires now.
+    SELECT :queue, r.id, r.type, 'in_progress', r.token, now(), 1, now()
     FROM running AS r
     ON CONFLICT (queue, envelope_id) DO UPDATE
     SET claim_token = excluded.claim_token, lease_expires_at = excluded.lease_expires_at,
@@ -325,7 +326,6 @@ def claim_batch(
     queue: Queue,
     envelopes: list[Envelope],
     *,
-    lease_s: float = DEFAULT_LEASE_S,
     read: str | None = None,
     read_parameters: dict[str, Any] | None = None,
 ) -> tuple[dict[uuid.UUID, uuid.UUID], set[uuid.UUID], set[uuid.UUID], list[dict[str, Any]]]:
@@ -333,7 +333,7 @@ def claim_batch(
     them (`completion_cte`): (tokens of the claimed, ids already completed, ids another consumer is running,
     the rows of the worker's own `read`).
 
-    `read` is a SELECT whose parameters do not clash with the claim's (queue, lease_s, ids, types, tokens);
+    `read` is a SELECT whose parameters do not clash with the claim's (queue, ids, types, tokens);
     its rows come back as JSON objects from the same statement, one round trip. It sees the database as of
     the statement's start, and is made whatever was claimed.
     """
@@ -346,7 +346,6 @@ def claim_batch(
         text(statement),
         {
             "queue": str(queue),
-            "lease_s": max(float(lease_s), MIN_LEASE_S),
             "ids": uuid_array(unique),
             "types": [envelope.type for envelope in unique.values()],
             "tokens": uuid_array(tokens.values()),

@@ -63,8 +63,7 @@ def handler(event: Mapping[str, Any], context: Any) -> dict[str, list[dict[str, 
         write_log,
     )
 
-    lease_s = lease_for(context)
-    must_end_by = time.monotonic() + lease_s - BATCH_RECORDING_RESERVE_S
+    must_end_by = time.monotonic() + lease_for(context) - BATCH_RECORDING_RESERVE_S
     records = [SqsRecord.from_event_record(raw) for raw in event.get("Records", [])]
     failed: list[str] = []
     by_message: dict[str, Envelope] = {}
@@ -84,7 +83,6 @@ def handler(event: Mapping[str, Any], context: Any) -> dict[str, list[dict[str, 
                 session,
                 Queue.WEBHOOKS,
                 list(by_message.values()),
-                lease_s=lease_s,
                 read=TARGETS_READ,
                 read_parameters={
                     "subscription_ids": uuid_array(_subscription_ids(list(by_message.values())))
